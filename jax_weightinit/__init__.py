@@ -1,0 +1,66 @@
+"""jax_weightinit: weight initializers for JAX that sample exactly the law they state.
+
+A strict superset of `jax.nn.initializers`: every name there works here with the
+same defaults and call protocol, `init(key, shape, dtype=None, out_sharding=None)`.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._src.core import Initializer as Initializer
+from ._src.core import constant as constant
+from ._src.core import normal as normal
+from ._src.core import ones as ones
+from ._src.core import ones_init as ones_init
+from ._src.core import truncated_normal as truncated_normal
+from ._src.core import uniform as uniform
+from ._src.core import zeros as zeros
+from ._src.core import zeros_init as zeros_init
+from ._src.fans import compute_fans as compute_fans
+from ._src.heuristics import he as he
+from ._src.heuristics import normalized_xavier as normalized_xavier
+from ._src.heuristics import xavier as xavier
+from ._src.laws import Distribution as Distribution
+from ._src.variance_scaling import glorot_normal as glorot_normal
+from ._src.variance_scaling import glorot_uniform as glorot_uniform
+from ._src.variance_scaling import he_normal as he_normal
+from ._src.variance_scaling import he_uniform as he_uniform
+from ._src.variance_scaling import kaiming_normal as kaiming_normal
+from ._src.variance_scaling import kaiming_uniform as kaiming_uniform
+from ._src.variance_scaling import lecun_normal as lecun_normal
+from ._src.variance_scaling import lecun_uniform as lecun_uniform
+from ._src.variance_scaling import variance_scaling as variance_scaling
+from ._src.variance_scaling import xavier_normal as xavier_normal
+from ._src.variance_scaling import xavier_uniform as xavier_uniform
+
+try:
+  __version__ = version("jax_weightinit")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+  __version__ = "0.0.0"
+
+__all__ = [
+    "Distribution",
+    "Initializer",
+    "compute_fans",
+    "constant",
+    "glorot_normal",
+    "glorot_uniform",
+    "he",
+    "he_normal",
+    "he_uniform",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "normal",
+    "normalized_xavier",
+    "ones",
+    "ones_init",
+    "truncated_normal",
+    "uniform",
+    "variance_scaling",
+    "xavier",
+    "xavier_normal",
+    "xavier_uniform",
+    "zeros",
+    "zeros_init",
+]

@@ -1,0 +1,67 @@
+"""Fan-in and fan-out of a weight shape."""
+
+import math
+
+from . import validation
+from .typing import Axes, Shape
+
+
+def compute_fans(
+    shape: Shape,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+) -> tuple[int, int]:
+  """Computes the fan-in and fan-out of a weight of the given shape.
+
+  Axes that are in none of `in_axis`, `out_axis` and `batch_axis` form the
+  receptive field (the spatial axes of a convolution kernel); its size
+  multiplies both fans. Batch axes (stacked or scanned layers) count in neither.
+
+  Args:
+    shape: the weight's shape.
+    in_axis: the axis, or axes, of the inputs.
+    out_axis: the axis, or axes, of the outputs.
+    batch_axis: the axis, or axes, that index independent layers.
+
+  Returns:
+    `(fan_in, fan_out)` as ints: the product of the input (output) dims times
+    the receptive field size.
+
+  Raises:
+    ValueError: if an axis is out of range, an axis appears twice, or the shape
+      has fewer than two dims with the default `in_axis`.
+
+  Example:
+    >>> import jax_weightinit as wi
+    >>> wi.compute_fans((3, 3, 64, 128))  # a Flax HWIO conv kernel
+    (576, 1152)
+    >>> wi.compute_fans((8, 512, 2048), batch_axis=0)  # 8 stacked dense layers
+    (512, 2048)
+    >>> wi.compute_fans((512, 8, 64), in_axis=0, out_axis=(1, 2))  # q projection
+    (512, 512)
+  """
+  shape = validation.shape(shape)
+  ins = validation.axes("in_axis", in_axis)
+  outs = validation.axes("out_axis", out_axis)
+  batch = validation.axes("batch_axis", batch_axis)
+  rank = len(shape)
+  if rank < 2 and in_axis == -2:
+    raise ValueError(
+        f"`shape` {shape!r} has rank {rank}; fans need at least 2 dims with the default `in_axis`, "
+        "or an explicit `in_axis`.")
+  ins = validation.resolve_axes("in_axis", ins, rank)
+  outs = validation.resolve_axes("out_axis", outs, rank)
+  batch = validation.resolve_axes("batch_axis", batch, rank)
+  for (name_a, a), (name_b, b) in (
+      (("in_axis", ins), ("out_axis", outs)),
+      (("in_axis", ins), ("batch_axis", batch)),
+      (("out_axis", outs), ("batch_axis", batch)),
+  ):
+    shared = set(a) & set(b)
+    if shared:
+      raise ValueError(f"`{name_a}` and `{name_b}` must not share axes; both name axis {min(shared)} of {shape!r}.")
+  receptive_field = math.prod(d for i, d in enumerate(shape) if i not in set(ins) | set(outs) | set(batch))
+  fan_in = math.prod(shape[i] for i in ins) * receptive_field
+  fan_out = math.prod(shape[i] for i in outs) * receptive_field
+  return fan_in, fan_out
