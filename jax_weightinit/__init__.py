@@ -16,10 +16,17 @@ from ._src.core import uniform as uniform
 from ._src.core import zeros as zeros
 from ._src.core import zeros_init as zeros_init
 from ._src.fans import compute_fans as compute_fans
+from ._src.gain import calculate_gain as calculate_gain
 from ._src.heuristics import he as he
 from ._src.heuristics import normalized_xavier as normalized_xavier
 from ._src.heuristics import xavier as xavier
 from ._src.laws import Distribution as Distribution
+from ._src.structured import delta_orthogonal as delta_orthogonal
+from ._src.structured import dirac as dirac
+from ._src.structured import identity as identity
+from ._src.structured import orthogonal as orthogonal
+from ._src.structured import sparse as sparse
+from ._src.structured import zero_hadamard as zero_hadamard
 from ._src.variance_scaling import glorot_normal as glorot_normal
 from ._src.variance_scaling import glorot_uniform as glorot_uniform
 from ._src.variance_scaling import he_normal as he_normal
@@ -38,6 +45,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
   __version__ = "0.0.0"
 
 __all__ = [
+    "zero_hadamard",
+    "sparse",
+    "orthogonal",
+    "identity",
+    "dirac",
+    "delta_orthogonal",
+    "calculate_gain",
     "Distribution",
     "Initializer",
     "compute_fans",
