@@ -46,7 +46,7 @@ def compute_fans(
   outs = validation.axes("out_axis", out_axis)
   batch = validation.axes("batch_axis", batch_axis)
   rank = len(shape)
-  if rank < 2 and in_axis == -2:
+  if rank < 2 and ins == (-2,):
     raise ValueError(
         f"`shape` {shape!r} has rank {rank}; fans need at least 2 dims with the default `in_axis`, "
         "or an explicit `in_axis`.")

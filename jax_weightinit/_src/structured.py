@@ -37,15 +37,16 @@ class _Structured:
     raise NotImplementedError
 
 
-@functools.partial(jax.jit, static_argnames=("rows", "cols", "dtype"))
-def haar(key: Array, rows: int, cols: int, dtype: np.dtype) -> Array:
-  """A (rows, cols) matrix with orthonormal rows or columns, Haar-distributed, in `dtype`.
+@functools.partial(jax.jit, static_argnames=("rows", "cols", "scale", "dtype"))
+def haar(key: Array, rows: int, cols: int, scale: float, dtype: np.dtype) -> Array:
+  """`scale` times a Haar-random (rows, cols) matrix with orthonormal rows or columns.
 
   QR of a Gaussian matrix with the signs (phases) of R's diagonal moved into Q,
-  computed in float32 (or float64/complex) and rounded once.
+  computed in float32 (or float64, or complex) and rounded once to `dtype`.
   """
   compute = sampling.compute_dtype(dtype)
   n, m = max(rows, cols), min(rows, cols)
+  scale = np.asarray(scale, compute)
   if jnp.issubdtype(dtype, jnp.complexfloating):
     parts = jax.random.normal(key, (2, n, m), compute)
     z = jax.lax.complex(parts[0], parts[1])
@@ -53,7 +54,8 @@ def haar(key: Array, rows: int, cols: int, dtype: np.dtype) -> Array:
     z = jax.random.normal(key, (n, m), compute)
   q, r = jnp.linalg.qr(z)
   d = jnp.diagonal(r)
-  q = q * jnp.where(d == 0, 1, d / jnp.abs(d))
+  phase = jnp.where(d == 0, jnp.ones_like(d), d / jnp.abs(d).astype(d.dtype))
+  q = scale.astype(q.dtype) * (q * phase[None, :])
   return (q if rows >= cols else q.T).astype(dtype)
 
 
@@ -71,10 +73,9 @@ class Orthogonal(_Structured):
 
   def _build(self, key, shape, dtype):
     cols = shape[self.column_axis]
-    q = haar(key, math.prod(shape) // cols, cols, dtype)
+    q = haar(key, math.prod(shape) // cols, cols, self.scale, dtype)
     rest = tuple(np.delete(np.array(shape), self.column_axis))
-    q = jnp.moveaxis(q.reshape(*rest, cols), -1, self.column_axis)
-    return (self.scale * q.astype(sampling.compute_dtype(dtype))).astype(dtype) if self.scale != 1 else q
+    return jnp.moveaxis(q.reshape(*rest, cols), -1, self.column_axis)
 
 
 def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike | None = None) -> Initializer:
@@ -165,7 +166,7 @@ class Identity(_Structured):
       raise ValueError(f"`shape` must have at least 2 dims for an identity initializer; got {shape!r}.")
 
   def _build(self, key, shape, dtype):
-    return jnp.broadcast_to(self.scale * jnp.eye(shape[-2], shape[-1], dtype=dtype), shape)
+    return jnp.broadcast_to(jnp.asarray(self.scale * np.eye(shape[-2], shape[-1]), dtype), shape)
 
 
 def identity(scale: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 
-from . import validation
+from . import sampling, validation
 from .laws import Distribution
 from .typing import Array, ArrayLike, DTypeLike, Shape
 
@@ -58,15 +58,6 @@ def _flat(samples: ArrayLike):
   return np.ravel(np.asarray(samples, dtype=np.float64)), np
 
 
-def _rounded_cdf(cdf: Callable, dtype: np.dtype) -> Callable:
-  """The CDF of the law rounded to nearest in `dtype`: evaluated at rounding boundaries."""
-  def rounded(x):
-    v = np.asarray(x).astype(dtype)
-    up = np.nextafter(v, np.asarray(np.inf, dtype)).astype(np.float64)
-    return np.asarray(cdf(0.5 * (v.astype(np.float64) + up)))
-  return rounded
-
-
 def assert_ks(samples: ArrayLike, cdf: Callable, *, alpha: float = ALPHA, name: str = "assert_ks") -> None:
   """Asserts that `samples` pass a one-sample Kolmogorov–Smirnov test against `cdf`.
 
@@ -90,18 +81,25 @@ def assert_ks(samples: ArrayLike, cdf: Callable, *, alpha: float = ALPHA, name: 
     >>> testing.assert_ks(w, init.distribution((512, 512)).cdf)
   """
   dtype = np.dtype(samples.dtype) if hasattr(samples, "dtype") else np.dtype(np.float64)
-  x, xp = _flat(samples)
-  n = x.size
-  x = xp.sort(x)
-  if xp is np and dtype.itemsize <= 2 and jnp.issubdtype(dtype, jnp.floating):
-    upper = _rounded_cdf(cdf, dtype)(x)
-    lower = _rounded_cdf(cdf, dtype)(np.nextafter(x.astype(dtype), np.asarray(-np.inf, dtype)))
-    # Ties: the empirical CDF jumps once per distinct value.
-    first = np.searchsorted(x, x, side="left")
-    last = np.searchsorted(x, x, side="right")
-    distance = max(np.max(last / n - upper), np.max(lower - first / n))
+  traced = isinstance(samples, jax.core.Tracer)
+  xp = jnp if traced else np
+  if jnp.issubdtype(dtype, jnp.floating) and dtype.itemsize <= 2:
+    # The reference is the law rounded to `dtype`: its CDF steps at each representable
+    # value v, from F(midpoint below v) to F(midpoint above v).
+    v = xp.sort(xp.ravel(samples if traced else np.asarray(samples)))
+    wide = jnp.float32 if traced else np.float64
+    up = xp.nextafter(v, xp.asarray(np.inf, dtype)).astype(wide)
+    down = xp.nextafter(v, xp.asarray(-np.inf, dtype)).astype(wide)
+    v = v.astype(wide)
+    n = v.size
+    upper, lower = cdf(0.5 * (v + up)), cdf(0.5 * (down + v))
+    first, last = xp.searchsorted(v, v, side="left"), xp.searchsorted(v, v, side="right")
+    distance = xp.maximum(xp.max(last / n - upper), xp.max(lower - first / n))
   else:
-    f = cdf(x) if xp is np else cdf(jnp.asarray(x))
+    x, xp = _flat(samples)
+    n = x.size
+    x = xp.sort(x)
+    f = cdf(x)
     i = xp.arange(1, n + 1)
     distance = xp.maximum(xp.max(i / n - f), xp.max(f - (i - 1) / n))
   threshold = ks_threshold(n, alpha)
@@ -204,7 +202,9 @@ def assert_orthogonal(w: ArrayLike, scale: float = 1.0, column_axis: int = -1, *
   w = jnp.asarray(w)
   if w.ndim < 2:
     raise ValueError(f"`w` must have at least 2 dims; got shape {w.shape}.")
-  compute = jnp.promote_types(w.dtype, jnp.float32)
+  compute = sampling.compute_dtype(w.dtype)
+  if jnp.issubdtype(w.dtype, jnp.complexfloating):
+    compute = jnp.result_type(compute, jnp.complex64)
   matrix = jnp.moveaxis(w, column_axis, -1).reshape(-1, w.shape[column_axis]).astype(compute)
   rows, cols = matrix.shape
   gram = matrix @ matrix.conj().T if rows <= cols else matrix.conj().T @ matrix

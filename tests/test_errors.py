@@ -1,0 +1,84 @@
+"""Bad input gets one clear ValueError or TypeError, at build time where it can be known then."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jax_weightinit as wi
+
+BUILD = [
+    ("mode typo", lambda: wi.variance_scaling(1.0, "fan_inn", "normal"), ValueError,
+     "`mode` must be one of 'fan_in', 'fan_out', 'fan_avg', 'fan_geo_avg'; got 'fan_inn'"),
+    ("distribution typo", lambda: wi.variance_scaling(1.0, "fan_in", "gaussian"), ValueError,
+     "`distribution` must be one of 'truncated_normal', 'normal', 'uniform'; got 'gaussian'"),
+    ("zero scale", lambda: wi.variance_scaling(0.0, "fan_in", "normal"), ValueError, "`scale` must be positive; got 0.0"),
+    ("negative scale", lambda: wi.variance_scaling(-2, "fan_in", "normal"), ValueError, "`scale` must be positive"),
+    ("nan scale", lambda: wi.variance_scaling(float("nan"), "fan_in", "normal"), ValueError, "`scale` must be finite"),
+    ("string scale", lambda: wi.variance_scaling("2", "fan_in", "normal"), TypeError, "`scale` must be a real number"),
+    ("negative stddev", lambda: wi.normal(-1.0), ValueError, "`stddev` must be positive"),
+    ("zero uniform scale", lambda: wi.uniform(0.0), ValueError, "`scale` must be positive"),
+    ("lower >= upper", lambda: wi.truncated_normal(1.0, lower=2.0, upper=2.0), ValueError,
+     "`lower` must be less than `upper`"),
+    ("interval beyond the tail", lambda: wi.truncated_normal(1.0, lower=40.0, upper=41.0), ValueError,
+     "probability below 1e-30"),
+    ("unreachable std", lambda: wi.truncated_normal(1.0, lower=-1.0, upper=1.0, absolute_bounds=True,
+                                                    stddev_after_truncation=True), ValueError, "out of reach"),
+    ("float axis", lambda: wi.he_normal(in_axis=1.5), TypeError, "`in_axis` must be an int or a sequence of ints"),
+    ("int dtype", lambda: wi.he_normal(dtype=jnp.int32), TypeError, "`dtype` must be a floating or complex dtype; got int32"),
+    ("complex uniform", lambda: wi.uniform(dtype=jnp.complex64), TypeError, "`dtype` must be a floating dtype"),
+    ("sparsity above 1", lambda: wi.sparse(1.5), ValueError, "`sparsity` must be in \\[0, 1\\]; got 1.5"),
+    ("sparsity negative", lambda: wi.sparse(-0.1), ValueError, "`sparsity` must be in \\[0, 1\\]"),
+    ("zero groups", lambda: wi.dirac(groups=0), ValueError, "`groups` must be a positive int; got 0"),
+    ("unknown gain", lambda: wi.calculate_gain("gelu"), ValueError, "`nonlinearity` must be one of 'linear'"),
+    ("string gain param", lambda: wi.calculate_gain("leaky_relu", "0.2"), TypeError, "`param` must be a number"),
+    ("constant of a list", lambda: wi.constant([1, 2]), TypeError, "`value` must be a scalar number"),
+]
+
+
+@pytest.mark.parametrize(("case", "build", "error", "match"), BUILD, ids=[row[0] for row in BUILD])
+def test_bad_arguments_fail_when_built(case, build, error, match):
+  with pytest.raises(error, match=match):
+    build()
+
+
+KEY = jax.random.key(0)
+CALL = [
+    ("int seed as key", lambda: wi.he_normal()(0, (3, 3)), TypeError, "`key` must be a PRNG key such as jax.random.key\\(0\\)"),
+    ("float array as key", lambda: wi.he_normal()(jnp.zeros(2), (3, 3)), TypeError, "`key` must be a PRNG key"),
+    ("batch of keys", lambda: wi.he_normal()(jax.random.split(KEY, 2), (3, 3)), ValueError, "use jax.vmap"),
+    ("negative dim", lambda: wi.he_normal()(KEY, (3, -1)), ValueError, "non-negative dims; got \\(3, -1\\)"),
+    ("float dim", lambda: wi.he_normal()(KEY, (3, 2.5)), TypeError, "only ints"),
+    ("int shape", lambda: wi.he_normal()(KEY, 3), TypeError, "`shape` must be a sequence"),
+    ("rank 1 for fans", lambda: wi.he_normal()(KEY, (3,)), ValueError, "has rank 1"),
+    ("axis out of range", lambda: wi.he_normal(in_axis=3)(KEY, (3, 3)), ValueError, "out of range for a shape of rank 2"),
+    ("overlapping axes", lambda: wi.he_normal(in_axis=-1)(KEY, (3, 3)), ValueError, "must not share axes"),
+    ("int32 dtype", lambda: wi.he_normal()(KEY, (3, 3), jnp.int32), TypeError, "got int32"),
+    ("bool dtype", lambda: wi.normal()(KEY, (3, 3), bool), TypeError, "got bool"),
+    ("float16 overflow", lambda: wi.normal(1e5)(KEY, (3, 3), jnp.float16), ValueError, "cannot hold samples"),
+    ("orthogonal rank 1", lambda: wi.orthogonal()(KEY, (3,)), ValueError, "at least 2 dims"),
+    ("dirac rank 2", lambda: wi.dirac()(KEY, (3, 3)), ValueError, "3, 4 or 5 dims"),
+    ("dirac groups", lambda: wi.dirac(groups=3)(KEY, (3, 3, 2, 4)), ValueError, "`groups` 3 must divide the 4"),
+    ("delta orthogonal in > out", lambda: wi.delta_orthogonal()(KEY, (3, 3, 8, 4)), ValueError, "in <= out"),
+    ("sparse rank 3", lambda: wi.sparse(0.1)(KEY, (3, 3, 3)), ValueError, "must be 2-D"),
+]
+
+
+@pytest.mark.parametrize(("case", "call", "error", "match"), CALL, ids=[row[0] for row in CALL])
+def test_bad_calls_fail_clearly(case, call, error, match):
+  with pytest.raises(error, match=match):
+    call()
+
+
+def test_no_law_for_an_empty_shape():
+  with pytest.raises(ValueError, match="has no elements"):
+    wi.he_normal().distribution((0, 4))
+
+
+def test_errors_are_one_sentence():
+  for _, build, error, _ in BUILD:
+    with pytest.raises(error) as info:
+      build()
+    message = str(info.value)
+    assert message.endswith(".") and "\n" not in message, message
+  assert np.isfinite(wi.he_normal().distribution((1, 1)).std)
