@@ -52,7 +52,7 @@ CALL = [
     ("int shape", lambda: wi.he_normal()(KEY, 3), TypeError, "`shape` must be a sequence"),
     ("rank 1 for fans", lambda: wi.he_normal()(KEY, (3,)), ValueError, "has rank 1"),
     ("axis out of range", lambda: wi.he_normal(in_axis=3)(KEY, (3, 3)), ValueError, "out of range for a shape of rank 2"),
-    ("overlapping axes", lambda: wi.he_normal(in_axis=-1)(KEY, (3, 3)), ValueError, "must not share axes"),
+    ("batch axis overlapping", lambda: wi.he_normal(batch_axis=-1)(KEY, (3, 3)), ValueError, "must not share axes"),
     ("int32 dtype", lambda: wi.he_normal()(KEY, (3, 3), jnp.int32), TypeError, "got int32"),
     ("bool dtype", lambda: wi.normal()(KEY, (3, 3), bool), TypeError, "got bool"),
     ("float16 overflow", lambda: wi.normal(1e5)(KEY, (3, 3), jnp.float16), ValueError, "cannot hold samples"),

@@ -19,6 +19,7 @@ LAYOUTS = [
     ("attention out kernel (heads, head_dim, embed)", (8, 64, 512), {"in_axis": (0, 1), "out_axis": 2}, (512, 512)),
     ("stacked dense (layers, in, out)", (12, 256, 1024), {"batch_axis": 0}, (256, 1024)),
     ("conv1d HWIO", (5, 16, 32), {}, (80, 160)),
+    ("Flax Embed table, out_axis=0 shares the in axis", (1000, 64), {"out_axis": 0}, (64, 64)),
 ]
 
 
@@ -46,18 +47,22 @@ def test_fans_multiply_to_size_times_receptive_field(shape, data):
   assert wi.compute_fans(shape, [a - rank for a in ins], [a - rank for a in outs], batch) == (fan_in, fan_out)
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.integers(1, 9), min_size=2, max_size=5))
-def test_default_axes_match_jax(shape):
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 9), min_size=2, max_size=5), st.data())
+def test_fans_match_jax_even_with_shared_in_and_out_axes(shape, data):
   from jax._src.nn.initializers import _compute_fans
 
-  assert wi.compute_fans(shape) == tuple(int(f) for f in _compute_fans(shape))
+  rank = len(shape)
+  in_axis = data.draw(st.integers(-rank, rank - 1))
+  out_axis = data.draw(st.integers(-rank, rank - 1))
+  expected = _compute_fans(shape, in_axis, out_axis)
+  assert wi.compute_fans(shape, in_axis, out_axis) == pytest.approx(expected, rel=1e-12)
 
 
 BAD = [
     ("rank 1 with default in_axis", (5,), {}, ValueError, "has rank 1"),
     ("out-of-range axis", (3, 4), {"in_axis": 2}, ValueError, "`in_axis` \\(2,\\) is out of range"),
-    ("overlapping axes", (3, 4), {"in_axis": 0, "out_axis": 0}, ValueError, "must not share axes"),
+    ("batch axis is an input axis", (3, 4, 5), {"batch_axis": 1}, ValueError, "`in_axis` and `batch_axis`"),
     ("repeated axis", (3, 4, 5), {"out_axis": (1, -2)}, ValueError, "names the same axis twice"),
     ("batch axis shared", (3, 4, 5), {"batch_axis": -1}, ValueError, "`out_axis` and `batch_axis`"),
     ("float axis", (3, 4), {"in_axis": 0.5}, TypeError, "`in_axis` must be an int"),

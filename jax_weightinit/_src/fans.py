@@ -28,9 +28,15 @@ def compute_fans(
     `(fan_in, fan_out)` as ints: the product of the input (output) dims times
     the receptive field size.
 
+  When `in_axis` and `out_axis` share an axis, the fans follow `jax.nn`'s arithmetic,
+  fan_in = size / (out · batch) and fan_out = size / (in · batch): Flax's `Embed`
+  default, `variance_scaling(1.0, "fan_in", "normal", out_axis=0)` on a
+  (vocab, features) table, relies on it to get fan_in = features.
+
   Raises:
-    ValueError: if an axis is out of range, an axis appears twice, or the shape
-      has fewer than two dims with the default `in_axis`.
+    ValueError: if an axis is out of range, an axis appears twice in one argument or
+      in `batch_axis` and another, or the shape has fewer than two dims with the
+      default `in_axis`.
 
   Example:
     >>> import jax_weightinit as wi
@@ -53,15 +59,19 @@ def compute_fans(
   ins = validation.resolve_axes("in_axis", ins, rank)
   outs = validation.resolve_axes("out_axis", outs, rank)
   batch = validation.resolve_axes("batch_axis", batch, rank)
-  for (name_a, a), (name_b, b) in (
-      (("in_axis", ins), ("out_axis", outs)),
-      (("in_axis", ins), ("batch_axis", batch)),
-      (("out_axis", outs), ("batch_axis", batch)),
-  ):
-    shared = set(a) & set(b)
+  for name, other in (("in_axis", ins), ("out_axis", outs)):
+    shared = set(other) & set(batch)
     if shared:
-      raise ValueError(f"`{name_a}` and `{name_b}` must not share axes; both name axis {min(shared)} of {shape!r}.")
+      raise ValueError(f"`{name}` and `batch_axis` must not share axes; both name axis {min(shared)} of {shape!r}.")
+  size_in, size_out, size_batch = (math.prod(shape[i] for i in axes) for axes in (ins, outs, batch))
+  if set(ins) & set(outs):
+    # jax.nn's arithmetic, on which Flax's `Embed` default (out_axis=0 on a 2-D table) relies:
+    # fan_in = size / (out · batch), fan_out = size / (in · batch).
+    size = math.prod(shape)
+    fan_in = size // (size_out * size_batch) if size else 0
+    fan_out = size // (size_in * size_batch) if size else 0
+    return fan_in, fan_out
   receptive_field = math.prod(d for i, d in enumerate(shape) if i not in set(ins) | set(outs) | set(batch))
-  fan_in = math.prod(shape[i] for i in ins) * receptive_field
-  fan_out = math.prod(shape[i] for i in outs) * receptive_field
+  fan_in = size_in * receptive_field
+  fan_out = size_out * receptive_field
   return fan_in, fan_out

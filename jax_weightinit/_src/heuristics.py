@@ -6,49 +6,9 @@ last bit: 0.31622776601683794, 0.44721359549995787 and 0.4472135954999579 for
 n = 10 inputs and m = 20 outputs.
 """
 
-import dataclasses
-from collections.abc import Callable
-from math import sqrt
-from typing import Literal
-
-from . import validation
 from .core import Initializer
-from .laws import Distribution
+from .rules import fan_rule
 from .typing import Axes, DTypeLike
-from .variance_scaling import FanScaled
-
-Rule = Literal["xavier", "normalized_xavier", "he"]
-
-_RULES: dict[str, Callable[[int, int], Distribution]] = {
-    "xavier": lambda n, m: Distribution.uniform(-(1.0 / sqrt(n)), 1.0 / sqrt(n)),
-    "normalized_xavier": lambda n, m: Distribution.uniform(-(sqrt(6.0) / sqrt(n + m)), sqrt(6.0) / sqrt(n + m)),
-    "he": lambda n, m: Distribution.normal(0.0, sqrt(2.0 / n)),
-}
-_COMPLEX = {"xavier": "uniform", "normalized_xavier": "uniform", "he": "normal"}
-
-
-@dataclasses.dataclass(frozen=True)
-class Heuristic(FanScaled):
-  """One of the tutorial's rules, applied to the fans of a shape."""
-
-  rule: Rule = "xavier"
-
-  @property
-  def complex_family(self) -> str:  # type: ignore[override]
-    return _COMPLEX[self.rule]
-
-  def law(self, fan_in: int, fan_out: int) -> Distribution:
-    return _RULES[self.rule](fan_in, fan_out)
-
-
-def _build(rule: Rule, in_axis: Axes, out_axis: Axes, batch_axis: Axes, dtype: DTypeLike | None) -> Initializer:
-  return Heuristic(
-      in_axis=validation.axes("in_axis", in_axis),
-      out_axis=validation.axes("out_axis", out_axis),
-      batch_axis=validation.axes("batch_axis", batch_axis),
-      dtype=validation.optional_dtype(dtype),
-      rule=rule,
-  )
 
 
 def xavier(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike | None = None) -> Initializer:
@@ -71,7 +31,7 @@ def xavier(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype
     >>> wi.xavier().distribution((10, 20)).high
     0.31622776601683794
   """
-  return _build("xavier", in_axis, out_axis, batch_axis, dtype)
+  return fan_rule("xavier", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
 
 
 def normalized_xavier(
@@ -98,7 +58,7 @@ def normalized_xavier(
     >>> wi.normalized_xavier().distribution((10, 20)).high
     0.44721359549995787
   """
-  return _build("normalized_xavier", in_axis, out_axis, batch_axis, dtype)
+  return fan_rule("normalized_xavier", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
 
 
 def he(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike | None = None) -> Initializer:
@@ -120,4 +80,4 @@ def he(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DT
     >>> wi.he().distribution((10, 20)).std
     0.4472135954999579
   """
-  return _build("he", in_axis, out_axis, batch_axis, dtype)
+  return fan_rule("he", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
