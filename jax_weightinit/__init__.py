@@ -16,6 +16,7 @@ from ._src.core import uniform as uniform
 from ._src.core import zeros as zeros
 from ._src.core import zeros_init as zeros_init
 from ._src.fans import compute_fans as compute_fans
+from ._src.frameworks import to_haiku as to_haiku
 from ._src.gain import calculate_gain as calculate_gain
 from ._src.heuristics import he as he
 from ._src.heuristics import normalized_xavier as normalized_xavier
@@ -27,6 +28,9 @@ from ._src.structured import identity as identity
 from ._src.structured import orthogonal as orthogonal
 from ._src.structured import sparse as sparse
 from ._src.structured import zero_hadamard as zero_hadamard
+from ._src.tree import init_tree as init_tree
+from ._src.tree import key_for as key_for
+from ._src.tree import path_string as path_string
 from ._src.variance_scaling import glorot_normal as glorot_normal
 from ._src.variance_scaling import glorot_uniform as glorot_uniform
 from ._src.variance_scaling import he_normal as he_normal
@@ -45,6 +49,10 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
   __version__ = "0.0.0"
 
 __all__ = [
+    "to_haiku",
+    "path_string",
+    "key_for",
+    "init_tree",
     "zero_hadamard",
     "sparse",
     "orthogonal",

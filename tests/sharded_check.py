@@ -38,4 +38,17 @@ rows = jax.jit(jax.vmap(lambda k: wi.he_normal()(k, (64, 64))),
                out_shardings=NamedSharding(mesh, PartitionSpec(("data", "model"))))(keys)
 for i in range(8):
   np.testing.assert_array_equal(np.asarray(rows[i]), np.asarray(wi.he_normal()(keys[i], (64, 64))))
+# init_tree places each leaf on its sharding, with the values of the unsharded init.
+target = {"layers": [{"kernel": jax.ShapeDtypeStruct((512, 256), jnp.float32),
+                      "bias": jax.ShapeDtypeStruct((256,), jnp.float32)}] * 3}
+rules = [("kernel$", wi.he_normal()), ("bias$", wi.zeros)]
+column = NamedSharding(mesh, PartitionSpec(None, "model"))
+placed = wi.init_tree(key, target, rules,
+                      out_shardings=lambda path, leaf: sharding if path.endswith("kernel") else column)
+plain = wi.init_tree(key, target, rules)
+for got, want in zip(jax.tree_util.tree_leaves(placed), jax.tree_util.tree_leaves(plain), strict=True):
+  np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+assert placed["layers"][2]["kernel"].sharding.is_equivalent_to(sharding, 2)
+assert {s.data.shape for s in placed["layers"][0]["kernel"].addressable_shards} == {(128, 128)}
+assert placed["layers"][1]["bias"].sharding.is_equivalent_to(column, 1)
 print("sharded init ok")
