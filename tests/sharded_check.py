@@ -42,7 +42,7 @@ for i in range(8):
 target = {"layers": [{"kernel": jax.ShapeDtypeStruct((512, 256), jnp.float32),
                       "bias": jax.ShapeDtypeStruct((256,), jnp.float32)}] * 3}
 rules = [("kernel$", wi.he_normal()), ("bias$", wi.zeros)]
-column = NamedSharding(mesh, PartitionSpec(None, "model"))
+column = NamedSharding(mesh, PartitionSpec("model"))
 placed = wi.init_tree(key, target, rules,
                       out_shardings=lambda path, leaf: sharding if path.endswith("kernel") else column)
 plain = wi.init_tree(key, target, rules)
@@ -51,4 +51,10 @@ for got, want in zip(jax.tree_util.tree_leaves(placed), jax.tree_util.tree_leave
 assert placed["layers"][2]["kernel"].sharding.is_equivalent_to(sharding, 2)
 assert {s.data.shape for s in placed["layers"][0]["kernel"].addressable_shards} == {(128, 128)}
 assert placed["layers"][1]["bias"].sharding.is_equivalent_to(column, 1)
+try:
+  wi.init_tree(key, target, rules, out_shardings=lambda path, leaf: sharding)
+except ValueError as e:
+  assert "'layers/0/bias'" in str(e), e
+else:
+  raise AssertionError("a rank-2 sharding on a bias was accepted")
 print("sharded init ok")

@@ -225,7 +225,12 @@ def init_tree(
 
 
 def _check_leaf(init: Callable, name: str, group: _Group, key: Array) -> None:
-  """Traces one call so that a dtype or shape the initializer refuses names the leaf."""
+  """Traces one call so that a dtype, shape or sharding the leaf cannot have names the leaf."""
+  if isinstance(group.sharding, jax.sharding.Sharding):
+    try:
+      group.sharding.shard_shape(group.shape)
+    except (ValueError, IndexError) as e:
+      raise ValueError(f"the sharding {group.sharding} does not fit {name!r} of shape {group.shape}.") from e
   try:
     out = jax.eval_shape(lambda k: init(k, group.shape, group.dtype), key)
   except (TypeError, ValueError) as e:
