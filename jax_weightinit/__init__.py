@@ -22,6 +22,8 @@ from ._src.heuristics import he as he
 from ._src.heuristics import normalized_xavier as normalized_xavier
 from ._src.heuristics import xavier as xavier
 from ._src.laws import Distribution as Distribution
+from ._src.lsuv import lsuv as lsuv
+from ._src.propagate import activation_std as activation_std
 from ._src.structured import delta_orthogonal as delta_orthogonal
 from ._src.structured import dirac as dirac
 from ._src.structured import identity as identity
@@ -43,12 +45,18 @@ from ._src.variance_scaling import variance_scaling as variance_scaling
 from ._src.variance_scaling import xavier_normal as xavier_normal
 from ._src.variance_scaling import xavier_uniform as xavier_uniform
 
+from . import presets as presets
+from . import pytorch as pytorch
+from . import testing as testing
+
 try:
   __version__ = version("jax_weightinit")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
   __version__ = "0.0.0"
 
 __all__ = [
+    "activation_std",
+    "lsuv",
     "to_haiku",
     "path_string",
     "key_for",
