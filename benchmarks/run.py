@@ -171,9 +171,9 @@ def main(argv=None) -> int:
   groups = set(args.only.split(",")) if args.only else {"elementwise", "orthogonal", "tree", "sharded"}
   records = []
   if args.quick:
-    shapes = [("1024x1024", (1024, 1024), False), ("batch 8x256x256", (8, 256, 256), True)]
-    dtypes, repeats, modes = [jnp.float32, jnp.bfloat16], 3, ["jit"]
-    ortho, ortho_batch, depths = [256, 512], (8, 128), [4, 8]
+    shapes = [("512x512", (512, 512), False), ("batch 4x128x128", (4, 128, 128), True)]
+    dtypes, repeats, modes = [jnp.float32, jnp.bfloat16], 2, ["jit"]
+    ortho, ortho_batch, depths = [128, 256], (4, 64), [2, 4]
   else:
     shapes = [("4096x4096", (4096, 4096), False), ("batch 64x1024x1024", (64, 1024, 1024), True)]
     dtypes, repeats, modes = [jnp.float32, jnp.bfloat16], 5, ["jit", "eager"]
@@ -196,7 +196,7 @@ def main(argv=None) -> int:
     print("sharded init on 8 CPU devices", flush=True)
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
     script = pathlib.Path(__file__).with_name("sharded_bench.py")
-    size = 2048 if args.quick else 8192
+    size = 512 if args.quick else 8192
     done = subprocess.run([sys.executable, str(script), str(size)], env=env, capture_output=True, text=True)
     if done.returncode != 0:
       print(done.stderr, file=sys.stderr)
