@@ -26,193 +26,259 @@ import numpy as np
 import jax_weightinit as wi
 
 try:
-  import torch
+    import torch
 except ImportError:  # torch is optional
-  torch = None
+    torch = None
 
 # name: (ours, jax.nn's, torch.nn.init's on a (in, out) tensor, numpy's (rng, shape) -> array)
 INITS = {
     "glorot_uniform": (
-        wi.glorot_uniform(), jax.nn.initializers.glorot_uniform(), lambda t: torch.nn.init.xavier_uniform_(t),
-        lambda rng, s: (rng.random(s, np.float32) * 2 - 1) * np.float32(math.sqrt(6 / (s[-2] + s[-1])))),
+        wi.glorot_uniform(),
+        jax.nn.initializers.glorot_uniform(),
+        lambda t: torch.nn.init.xavier_uniform_(t),
+        lambda rng, s: (rng.random(s, np.float32) * 2 - 1) * np.float32(math.sqrt(6 / (s[-2] + s[-1]))),
+    ),
     "he_normal": (
-        wi.he_normal(), jax.nn.initializers.he_normal(),
-        lambda t: torch.nn.init.trunc_normal_(t, 0, math.sqrt(2 / t.shape[-2]) / 0.8796, -2 * math.sqrt(2 / t.shape[-2]) / 0.8796, 2 * math.sqrt(2 / t.shape[-2]) / 0.8796),
-        None),
+        wi.he_normal(),
+        jax.nn.initializers.he_normal(),
+        lambda t: torch.nn.init.trunc_normal_(
+            t,
+            0,
+            math.sqrt(2 / t.shape[-2]) / 0.8796,
+            -2 * math.sqrt(2 / t.shape[-2]) / 0.8796,
+            2 * math.sqrt(2 / t.shape[-2]) / 0.8796,
+        ),
+        None,
+    ),
     "lecun_normal": (wi.lecun_normal(), jax.nn.initializers.lecun_normal(), None, None),
-    "normal": (wi.normal(0.02), jax.nn.initializers.normal(0.02), lambda t: torch.nn.init.normal_(t, 0, 0.02),
-               lambda rng, s: rng.standard_normal(s, np.float32) * np.float32(0.02)),
-    "uniform": (wi.uniform(0.02), jax.nn.initializers.uniform(0.02), lambda t: torch.nn.init.uniform_(t, 0, 0.02),
-                lambda rng, s: rng.random(s, np.float32) * np.float32(0.02)),
-    "he (tutorial, untruncated)": (wi.he(), None, lambda t: torch.nn.init.kaiming_normal_(t.transpose(-1, -2)).transpose(-1, -2),
-                                   lambda rng, s: rng.standard_normal(s, np.float32) * np.float32(math.sqrt(2 / s[-2]))),
+    "normal": (
+        wi.normal(0.02),
+        jax.nn.initializers.normal(0.02),
+        lambda t: torch.nn.init.normal_(t, 0, 0.02),
+        lambda rng, s: rng.standard_normal(s, np.float32) * np.float32(0.02),
+    ),
+    "uniform": (
+        wi.uniform(0.02),
+        jax.nn.initializers.uniform(0.02),
+        lambda t: torch.nn.init.uniform_(t, 0, 0.02),
+        lambda rng, s: rng.random(s, np.float32) * np.float32(0.02),
+    ),
+    "he (tutorial, untruncated)": (
+        wi.he(),
+        None,
+        lambda t: torch.nn.init.kaiming_normal_(t.transpose(-1, -2)).transpose(-1, -2),
+        lambda rng, s: rng.standard_normal(s, np.float32) * np.float32(math.sqrt(2 / s[-2])),
+    ),
 }
 
 
 def timeit(fn, repeats: int) -> tuple[list[float], float]:
-  """(timings in s after a warm-up call, warm-up time: compile plus first run)."""
-  start = time.perf_counter()
-  jax.block_until_ready(fn())
-  first = time.perf_counter() - start
-  times = []
-  for _ in range(repeats):
+    """(timings in s after a warm-up call, warm-up time: compile plus first run)."""
     start = time.perf_counter()
     jax.block_until_ready(fn())
-    times.append(time.perf_counter() - start)
-  return times, first
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - start)
+    return times, first
+
+
+def timeit_interleaved(fns: dict, repeats: int) -> dict:
+    """Times several implementations in alternating rounds, so that machine drift hits all of them alike."""
+    first = {}
+    for impl, fn in fns.items():
+        start = time.perf_counter()
+        jax.block_until_ready(fn())
+        first[impl] = time.perf_counter() - start
+    times = {impl: [] for impl in fns}
+    for _ in range(repeats):
+        for impl, fn in fns.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[impl].append(time.perf_counter() - start)
+    return {impl: (times[impl], first[impl]) for impl in fns}
 
 
 def record(records, name, impl, shape, dtype, times, first, **extra):
-  n = math.prod(shape)
-  itemsize = jnp.dtype(dtype).itemsize if dtype != "n/a" else 4
-  entry = {
-      "name": name, "impl": impl, "shape": list(shape), "dtype": str(dtype),
-      "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
-      "first_call_s": first, "elements": n,
-      "elements_per_s": n / statistics.median(times), "gb_per_s": n * itemsize / statistics.median(times) / 1e9,
-      **extra,
-  }
-  records.append(entry)
-  print(f"  {name:32s} {impl:16s} {str(shape):22s} {str(dtype):9s} median {entry['median_s'] * 1e3:9.2f} ms", flush=True)
+    n = math.prod(shape)
+    itemsize = jnp.dtype(dtype).itemsize if dtype != "n/a" else 4
+    entry = {
+        "name": name,
+        "impl": impl,
+        "shape": list(shape),
+        "dtype": str(dtype),
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "max_s": max(times),
+        "first_call_s": first,
+        "elements": n,
+        "elements_per_s": n / statistics.median(times),
+        "gb_per_s": n * itemsize / statistics.median(times) / 1e9,
+        **extra,
+    }
+    records.append(entry)
+    print(
+        f"  {name:32s} {impl:16s} {str(shape):22s} {str(dtype):9s} median {entry['median_s'] * 1e3:9.2f} ms", flush=True
+    )
 
 
 def bench_elementwise(records, shapes, dtypes, repeats, modes):
-  key = jax.random.key(0)
-  for name, (ours, theirs, torch_init, numpy_init) in INITS.items():
-    for label, shape, vmapped in shapes:
-      for dtype in dtypes:
-        for mode in modes:
-          def make(init):
-            if vmapped:  # a batch of layers: vmap over keys
-              f = lambda k: jax.vmap(lambda kk: init(kk, shape[1:], dtype))(jax.random.split(k, shape[0]))
-            else:
-              f = lambda k: init(k, shape, dtype)
-            return jax.jit(f) if mode == "jit" else f
+    key = jax.random.key(0)
+    for name, (ours, theirs, torch_init, numpy_init) in INITS.items():
+        for label, shape, vmapped in shapes:
+            for dtype in dtypes:
+                for mode in modes:
 
-          impls = {"jax_weightinit": make(ours)}
-          if theirs is not None:
-            impls["jax.nn"] = make(theirs)
-          # 32 random bits per element: what a full-resolution sampler of any float dtype consumes.
-          impls["raw_bits"] = (jax.jit if mode == "jit" else (lambda f: f))(
-              lambda k: jax.random.bits(k, shape, jnp.uint32))
-          impls["fill"] = jax.jit(lambda k: jnp.full(shape, 0.5, dtype))
-          for impl, fn in impls.items():
-            times, first = timeit(lambda fn=fn: fn(key), repeats)
-            record(records, f"{name} {label}", impl, shape, jnp.dtype(dtype).name, times, first, mode=mode)
-          if mode != "jit" or dtype != jnp.float32:
-            continue
-          if torch is not None and torch_init is not None:
-            tensor = torch.empty(shape)
-            times, first = timeit(lambda: torch_init(tensor), repeats)
-            record(records, f"{name} {label}", "torch", shape, "float32", times, first, mode="eager")
-          if numpy_init is not None:
-            rng = np.random.default_rng(0)
-            times, first = timeit(lambda: numpy_init(rng, shape), repeats)
-            record(records, f"{name} {label}", "numpy", shape, "float32", times, first, mode="eager")
+                    def make(init):
+                        if vmapped:  # a batch of layers: vmap over keys
+                            f = lambda k: jax.vmap(lambda kk: init(kk, shape[1:], dtype))(jax.random.split(k, shape[0]))
+                        else:
+                            f = lambda k: init(k, shape, dtype)
+                        return jax.jit(f) if mode == "jit" else f
+
+                    impls = {"jax_weightinit": make(ours)}
+                    if theirs is not None:
+                        impls["jax.nn"] = make(theirs)
+                    # 32 random bits per element: what a full-resolution sampler of any float dtype consumes.
+                    impls["raw_bits"] = (jax.jit if mode == "jit" else (lambda f: f))(
+                        lambda k: jax.random.bits(k, shape, jnp.uint32)
+                    )
+                    impls["fill"] = jax.jit(lambda k: jnp.full(shape, 0.5, dtype))
+                    results = timeit_interleaved({impl: (lambda fn=fn: fn(key)) for impl, fn in impls.items()}, repeats)
+                    for impl, (times, first) in results.items():
+                        record(records, f"{name} {label}", impl, shape, jnp.dtype(dtype).name, times, first, mode=mode)
+                    if mode != "jit" or dtype != jnp.float32:
+                        continue
+                    if torch is not None and torch_init is not None:
+                        tensor = torch.empty(shape)
+                        times, first = timeit(lambda: torch_init(tensor), repeats)
+                        record(records, f"{name} {label}", "torch", shape, "float32", times, first, mode="eager")
+                    if numpy_init is not None:
+                        rng = np.random.default_rng(0)
+                        times, first = timeit(lambda: numpy_init(rng, shape), repeats)
+                        record(records, f"{name} {label}", "numpy", shape, "float32", times, first, mode="eager")
 
 
 def bench_orthogonal(records, sizes, batch, repeats):
-  key = jax.random.key(0)
-  cases = [(f"orthogonal {n}x{n}", (n, n), None) for n in sizes] + [(f"orthogonal batch {batch[0]}x{batch[1]}²", (batch[1], batch[1]), batch[0])]
-  for name, shape, count in cases:
-    for impl, init in (("jax_weightinit", wi.orthogonal()), ("jax.nn", jax.nn.initializers.orthogonal())):
-      if count is None:
-        fn = jax.jit(lambda k, init=init: init(k, shape))
-      else:
-        fn = jax.jit(lambda k, init=init: jax.vmap(lambda kk: init(kk, shape))(jax.random.split(k, count)))
-      times, first = timeit(lambda fn=fn: fn(key), repeats)
-      full = shape if count is None else (count, *shape)
-      record(records, name, impl, full, "float32", times, first, mode="jit")
-    if torch is not None and count is None:
-      tensor = torch.empty(shape)
-      times, first = timeit(lambda: torch.nn.init.orthogonal_(tensor), repeats)
-      record(records, name, "torch", shape, "float32", times, first, mode="eager")
+    key = jax.random.key(0)
+    cases = [(f"orthogonal {n}x{n}", (n, n), None) for n in sizes] + [
+        (f"orthogonal batch {batch[0]}x{batch[1]}²", (batch[1], batch[1]), batch[0])
+    ]
+    for name, shape, count in cases:
+        fns = {}
+        for impl, init in (("jax_weightinit", wi.orthogonal()), ("jax.nn", jax.nn.initializers.orthogonal())):
+            if count is None:
+                fn = jax.jit(lambda k, init=init: init(k, shape))
+            else:
+                fn = jax.jit(lambda k, init=init: jax.vmap(lambda kk: init(kk, shape))(jax.random.split(k, count)))
+            fns[impl] = lambda fn=fn: fn(key)
+        full = shape if count is None else (count, *shape)
+        for impl, (times, first) in timeit_interleaved(fns, repeats).items():
+            record(records, name, impl, full, "float32", times, first, mode="jit")
+        if torch is not None and count is None:
+            tensor = torch.empty(shape)
+            times, first = timeit(lambda: torch.nn.init.orthogonal_(tensor), repeats)
+            record(records, name, "torch", shape, "float32", times, first, mode="eager")
 
 
 def table(records) -> str:
-  by_case = {}
-  for r in records:
-    by_case.setdefault((r["name"], r["dtype"], r["mode"], tuple(r["shape"])), {})[r["impl"]] = r
-  for r in records:  # torch and numpy are timed once per case, against float32 jit
-    if r["impl"] in ("torch", "numpy"):
-      by_case.get((r["name"], "float32", "jit", tuple(r["shape"])), {})[r["impl"]] = r
-  lines = [
-      "| case | dtype | mode | impl | median ms | Melem/s | GB/s | ÷ jax.nn | ÷ raw bits | ÷ torch |",
-      "|---|---|---|---|---|---|---|---|---|---|",
-  ]
-  for (name, dtype, mode, shape), impls in by_case.items():
-    if mode == "eager" and all(i in ("torch", "numpy") for i in impls):
-      continue
-    for impl, r in impls.items():
-      def ratio(other):
-        return f"{r['median_s'] / impls[other]['median_s']:.2f}" if other in impls and other != impl else ""
-      lines.append(
-          f"| {name} | {dtype} | {mode} | {impl} | {r['median_s'] * 1e3:.1f} | {r['elements_per_s'] / 1e6:.0f} | "
-          f"{r['gb_per_s']:.2f} | {ratio('jax.nn')} | {ratio('raw_bits')} | {ratio('torch')} |")
-  return "\n".join(lines)
+    by_case = {}
+    for r in records:
+        by_case.setdefault((r["name"], r["dtype"], r["mode"], tuple(r["shape"])), {})[r["impl"]] = r
+    for r in records:  # torch and numpy are timed once per case, against float32 jit
+        if r["impl"] in ("torch", "numpy"):
+            by_case.get((r["name"], "float32", "jit", tuple(r["shape"])), {})[r["impl"]] = r
+    lines = [
+        "| case | dtype | mode | impl | median ms | first call ms | Melem/s | GB/s | ÷ jax.nn | ÷ raw bits | ÷ torch |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (name, dtype, mode, _), impls in by_case.items():
+        if mode == "eager" and all(i in ("torch", "numpy") for i in impls):
+            continue
+        for impl, r in impls.items():
+
+            def ratio(other):
+                return f"{r['median_s'] / impls[other]['median_s']:.2f}" if other in impls and other != impl else ""
+
+            lines.append(
+                f"| {name} | {dtype} | {mode} | {impl} | {r['median_s'] * 1e3:.1f} | {r['first_call_s'] * 1e3:.0f} | "
+                f"{r['elements_per_s'] / 1e6:.0f} | "
+                f"{r['gb_per_s']:.2f} | {ratio('jax.nn')} | {ratio('raw_bits')} | {ratio('torch')} |"
+            )
+    return "\n".join(lines)
 
 
 def machine() -> dict:
-  return {
-      "cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-      "jax": jax.__version__, "backend": jax.default_backend(), "devices": [str(d) for d in jax.devices()],
-      "torch": getattr(torch, "__version__", None), "numpy": np.__version__,
-  }
+    return {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "backend": jax.default_backend(),
+        "devices": [str(d) for d in jax.devices()],
+        "torch": getattr(torch, "__version__", None),
+        "numpy": np.__version__,
+    }
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
-  parser.add_argument("--out", default="benchmarks/results-local", help="output folder")
-  parser.add_argument("--only", default="", help="comma-separated groups: elementwise,orthogonal,tree,sharded")
-  args = parser.parse_args(argv)
-  out = pathlib.Path(args.out)
-  out.mkdir(parents=True, exist_ok=True)
-  groups = set(args.only.split(",")) if args.only else {"elementwise", "orthogonal", "tree", "sharded"}
-  records = []
-  if args.quick:
-    shapes = [("512x512", (512, 512), False), ("batch 4x128x128", (4, 128, 128), True)]
-    dtypes, repeats, modes = [jnp.float32, jnp.bfloat16], 2, ["jit"]
-    ortho, ortho_batch, depths = [128, 256], (4, 64), [2, 4]
-  else:
-    shapes = [("4096x4096", (4096, 4096), False), ("batch 64x1024x1024", (64, 1024, 1024), True)]
-    dtypes, repeats, modes = [jnp.float32, jnp.bfloat16], 5, ["jit", "eager"]
-    ortho, ortho_batch, depths = [512, 1024, 2048, 4096], (64, 256), [8, 32, 64]
-  if "elementwise" in groups:
-    print("elementwise initializers", flush=True)
-    bench_elementwise(records, shapes, dtypes, repeats, modes)
-  if "orthogonal" in groups:
-    print("orthogonal", flush=True)
-    bench_orthogonal(records, ortho, ortho_batch, repeats)
-  if "tree" in groups:
-    try:
-      from tree_bench import bench_tree
-    except ImportError:
-      sys.path.insert(0, str(pathlib.Path(__file__).parent))
-      from tree_bench import bench_tree
-    print("init_tree", flush=True)
-    bench_tree(records, depths, repeats=3 if args.quick else 5, record=record, timeit=timeit)
-  if "sharded" in groups:
-    print("sharded init on 8 CPU devices", flush=True)
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
-    script = pathlib.Path(__file__).with_name("sharded_bench.py")
-    size = 512 if args.quick else 8192
-    done = subprocess.run([sys.executable, str(script), str(size)], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-      print(done.stderr, file=sys.stderr)
-      return 1
-    for line in done.stdout.splitlines():
-      if line.startswith("{"):
-        records.append(json.loads(line))
-        r = records[-1]
-        print(f"  {r['name']:32s} {r['impl']:16s} {str(r['shape']):22s} per-device {r['per_device_bytes']} B", flush=True)
-  info = machine()
-  (out / "results.json").write_text(json.dumps({"machine": info, "records": records}, indent=1))
-  header = "\n".join(f"- {k}: {v}" for k, v in info.items())
-  (out / "results.md").write_text(f"# Benchmark results\n\n{header}\n\n{table(records)}\n")
-  print(f"wrote {out / 'results.json'} and {out / 'results.md'}")
-  return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument("--out", default="benchmarks/results-local", help="output folder")
+    parser.add_argument("--only", default="", help="comma-separated groups: elementwise,orthogonal,tree,sharded")
+    args = parser.parse_args(argv)
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    groups = set(args.only.split(",")) if args.only else {"elementwise", "orthogonal", "tree", "sharded"}
+    records = []
+    if args.quick:
+        shapes = [("512x512", (512, 512), False), ("batch 4x128x128", (4, 128, 128), True)]
+        dtypes, repeats, modes = [jnp.float32, jnp.bfloat16], 2, ["jit"]
+        ortho, ortho_batch, depths = [128, 256], (4, 64), [2, 4]
+    else:
+        shapes = [("4096x4096", (4096, 4096), False), ("batch 64x1024x1024", (64, 1024, 1024), True)]
+        dtypes, repeats, modes = [jnp.float32, jnp.bfloat16], 9, ["jit", "eager"]
+        ortho, ortho_batch, depths = [512, 1024, 2048, 4096], (64, 256), [8, 32, 64]
+    if "elementwise" in groups:
+        print("elementwise initializers", flush=True)
+        bench_elementwise(records, shapes, dtypes, repeats, modes)
+    if "orthogonal" in groups:
+        print("orthogonal", flush=True)
+        bench_orthogonal(records, ortho, ortho_batch, repeats)
+    if "tree" in groups:
+        try:
+            from tree_bench import bench_tree
+        except ImportError:
+            sys.path.insert(0, str(pathlib.Path(__file__).parent))
+            from tree_bench import bench_tree
+        print("init_tree", flush=True)
+        bench_tree(records, depths, repeats=3 if args.quick else 5, record=record, timeit=timeit)
+    if "sharded" in groups:
+        print("sharded init on 8 CPU devices", flush=True)
+        env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+        script = pathlib.Path(__file__).with_name("sharded_bench.py")
+        size = 512 if args.quick else 8192
+        done = subprocess.run([sys.executable, str(script), str(size)], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(done.stderr, file=sys.stderr)
+            return 1
+        for line in done.stdout.splitlines():
+            if line.startswith("{"):
+                records.append(json.loads(line))
+                r = records[-1]
+                print(
+                    f"  {r['name']:32s} {r['impl']:16s} {str(r['shape']):22s} per-device {r['per_device_bytes']} B",
+                    flush=True,
+                )
+    info = machine()
+    (out / "results.json").write_text(json.dumps({"machine": info, "records": records}, indent=1))
+    header = "\n".join(f"- {k}: {v}" for k, v in info.items())
+    (out / "results.md").write_text(f"# Benchmark results\n\n{header}\n\n{table(records)}\n")
+    print(f"wrote {out / 'results.json'} and {out / 'results.md'}")
+    return 0
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+    sys.exit(main())

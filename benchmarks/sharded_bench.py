@@ -18,22 +18,35 @@ sharding = NamedSharding(mesh, PartitionSpec("data", "model"))
 key = jax.random.key(0)
 shape = (size, size)
 for impl, init in (("jax_weightinit", wi.he_normal()), ("jax.nn", jax.nn.initializers.he_normal())):
-  fn = jax.jit(lambda k, init=init: init(k, shape, jnp.float32), out_shardings=sharding)
-  compiled = fn.lower(key).compile()
-  memory = compiled.memory_analysis()
-  jax.block_until_ready(fn(key))
-  times = []
-  for _ in range(3):
-    start = time.perf_counter()
+    fn = jax.jit(lambda k, init=init: init(k, shape, jnp.float32), out_shardings=sharding)
+    compiled = fn.lower(key).compile()
+    memory = compiled.memory_analysis()
     jax.block_until_ready(fn(key))
-    times.append(time.perf_counter() - start)
-  w = fn(key)
-  per_device = max(s.data.nbytes for s in w.addressable_shards)
-  print(json.dumps({
-      "name": f"he_normal sharded {size}x{size} on 8 devices", "impl": impl, "shape": list(shape), "dtype": "float32",
-      "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "first_call_s": 0.0,
-      "elements": size * size, "elements_per_s": size * size / statistics.median(times),
-      "gb_per_s": size * size * 4 / statistics.median(times) / 1e9, "mode": "jit",
-      "per_device_bytes": per_device, "temp_bytes_per_device": memory.temp_size_in_bytes,
-      "full_array_bytes": size * size * 4,
-  }))
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(key))
+        times.append(time.perf_counter() - start)
+    w = fn(key)
+    per_device = max(s.data.nbytes for s in w.addressable_shards)
+    print(
+        json.dumps(
+            {
+                "name": f"he_normal sharded {size}x{size} on 8 devices",
+                "impl": impl,
+                "shape": list(shape),
+                "dtype": "float32",
+                "median_s": statistics.median(times),
+                "min_s": min(times),
+                "max_s": max(times),
+                "first_call_s": 0.0,
+                "elements": size * size,
+                "elements_per_s": size * size / statistics.median(times),
+                "gb_per_s": size * size * 4 / statistics.median(times) / 1e9,
+                "mode": "jit",
+                "per_device_bytes": per_device,
+                "temp_bytes_per_device": memory.temp_size_in_bytes,
+                "full_array_bytes": size * size * 4,
+            }
+        )
+    )

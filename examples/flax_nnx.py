@@ -7,13 +7,13 @@ import jax_weightinit as wi
 
 
 class MLP(nnx.Module):
-  def __init__(self, rngs: nnx.Rngs):
-    self.layers = nnx.List([nnx.Linear(64, 64, rngs=rngs) for _ in range(4)])
+    def __init__(self, rngs: nnx.Rngs):
+        self.layers = nnx.List([nnx.Linear(64, 64, rngs=rngs) for _ in range(4)])
 
-  def __call__(self, x):
-    for layer in self.layers:
-      x = nnx.relu(layer(x))
-    return x
+    def __call__(self, x):
+        for layer in self.layers:
+            x = nnx.relu(layer(x))
+        return x
 
 
 model = MLP(nnx.Rngs(0))

@@ -8,8 +8,8 @@ import jax_weightinit as wi
 
 
 def forward(x):
-  x = jax.nn.relu(hk.Linear(256, w_init=wi.to_haiku(wi.he_normal()))(x))
-  return hk.Linear(10, w_init=wi.to_haiku(wi.orthogonal()))(x)
+    x = jax.nn.relu(hk.Linear(256, w_init=wi.to_haiku(wi.he_normal()))(x))
+    return hk.Linear(10, w_init=wi.to_haiku(wi.orthogonal()))(x)
 
 
 params = hk.transform(forward).init(jax.random.key(0), jnp.ones((1, 784)))

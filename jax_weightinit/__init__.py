@@ -6,6 +6,9 @@ same defaults and call protocol, `init(key, shape, dtype=None, out_sharding=None
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import presets as presets
+from . import pytorch as pytorch
+from . import testing as testing
 from ._src.core import Initializer as Initializer
 from ._src.core import constant as constant
 from ._src.core import normal as normal
@@ -45,52 +48,51 @@ from ._src.variance_scaling import variance_scaling as variance_scaling
 from ._src.variance_scaling import xavier_normal as xavier_normal
 from ._src.variance_scaling import xavier_uniform as xavier_uniform
 
-from . import presets as presets
-from . import pytorch as pytorch
-from . import testing as testing
-
 try:
-  __version__ = version("jax_weightinit")
+    __version__ = version("jax_weightinit")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
-  __version__ = "0.0.0"
+    __version__ = "0.0.0"
 
 __all__ = [
     "activation_std",
-    "lsuv",
-    "to_haiku",
-    "path_string",
-    "key_for",
-    "init_tree",
-    "zero_hadamard",
-    "sparse",
-    "orthogonal",
-    "identity",
-    "dirac",
-    "delta_orthogonal",
     "calculate_gain",
-    "Distribution",
-    "Initializer",
     "compute_fans",
     "constant",
+    "delta_orthogonal",
+    "dirac",
+    "Distribution",
     "glorot_normal",
     "glorot_uniform",
     "he",
     "he_normal",
     "he_uniform",
+    "identity",
+    "init_tree",
+    "Initializer",
     "kaiming_normal",
     "kaiming_uniform",
+    "key_for",
     "lecun_normal",
     "lecun_uniform",
+    "lsuv",
     "normal",
     "normalized_xavier",
     "ones",
     "ones_init",
+    "orthogonal",
+    "path_string",
+    "presets",
+    "pytorch",
+    "sparse",
+    "testing",
+    "to_haiku",
     "truncated_normal",
     "uniform",
     "variance_scaling",
     "xavier",
     "xavier_normal",
     "xavier_uniform",
+    "zero_hadamard",
     "zeros",
     "zeros_init",
 ]

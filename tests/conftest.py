@@ -9,7 +9,8 @@ jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 @pytest.fixture
 def key():
-  return jax.random.key(20261129)
+    return jax.random.key(20261129)
+
 
 # Run in its own process by test_sharding.py, with 8 CPU devices; not a test module.
 collect_ignore = ["sharded_check.py"]

@@ -23,7 +23,8 @@ FAN_SCALED = {
     "he_normal": wi.he_normal,
     "variance_scaling(0.5, fan_geo_avg, normal)": lambda **a: wi.variance_scaling(0.5, "fan_geo_avg", "normal", **a),
     "variance_scaling(3, fan_out, truncated_normal)": lambda **a: wi.variance_scaling(
-        3.0, "fan_out", "truncated_normal", **a),
+        3.0, "fan_out", "truncated_normal", **a
+    ),
     "xavier": wi.xavier,
     "normalized_xavier": wi.normalized_xavier,
     "he": wi.he,
@@ -38,17 +39,18 @@ FIXED = {
     "truncated_normal far upper tail [5, 6]": wi.truncated_normal(1.0, lower=5.0, upper=6.0),
     "truncated_normal lower tail [-7, -1], mean 3": wi.truncated_normal(0.5, lower=-7.0, upper=-1.0, mean=3.0),
     "truncated_normal absolute [0.1, 0.5], std after": wi.truncated_normal(
-        0.1, lower=0.1, upper=0.5, absolute_bounds=True, stddev_after_truncation=True),
+        0.1, lower=0.1, upper=0.5, absolute_bounds=True, stddev_after_truncation=True
+    ),
 }
 
 DTYPES = [jnp.float32, jnp.bfloat16, jnp.float16, "float64 (x64)"]
 
 
 def random_cases():
-  """(id, initializer, shape) for every elementwise random initializer and layout."""
-  for name, factory in FAN_SCALED.items():
-    for layout, shape, axes in LAYOUTS:
-      yield f"{name} on {layout}", factory(**axes), shape
-  for name, init in FIXED.items():
-    yield f"{name} on dense", init, LAYOUTS[0][1]
-    yield f"{name} on conv HWIO", init, LAYOUTS[1][1]
+    """(id, initializer, shape) for every elementwise random initializer and layout."""
+    for name, factory in FAN_SCALED.items():
+        for layout, shape, axes in LAYOUTS:
+            yield f"{name} on {layout}", factory(**axes), shape
+    for name, init in FIXED.items():
+        yield f"{name} on dense", init, LAYOUTS[0][1]
+        yield f"{name} on conv HWIO", init, LAYOUTS[1][1]

@@ -10,18 +10,19 @@ FIELDS = {"name", "impl", "shape", "dtype", "median_s", "min_s", "max_s", "eleme
 
 
 def test_quick_benchmark_writes_results(tmp_path):
-  result = subprocess.run([sys.executable, str(RUN), "--quick", "--out", str(tmp_path)], capture_output=True,
-                          text=True, timeout=600)
-  assert result.returncode == 0, result.stderr[-3000:]
-  data = json.loads((tmp_path / "results.json").read_text())
-  assert {"cpu_count", "jax", "backend"} <= set(data["machine"])
-  records = data["records"]
-  impls = {r["impl"] for r in records}
-  assert {"jax_weightinit", "jax.nn", "raw_bits", "fill"} <= impls
-  for r in records:
-    assert FIELDS <= set(r), r
-    assert r["min_s"] <= r["median_s"] <= r["max_s"] and r["elements"] > 0
-  names = {r["name"] for r in records}
-  assert any(n.startswith("tree") for n in names) and any("sharded" in n for n in names)
-  table = (tmp_path / "results.md").read_text()
-  assert "| case | dtype | mode | impl | median ms |" in table and "÷ raw bits" in table
+    result = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert {"cpu_count", "jax", "backend"} <= set(data["machine"])
+    records = data["records"]
+    impls = {r["impl"] for r in records}
+    assert {"jax_weightinit", "jax.nn", "raw_bits", "fill"} <= impls
+    for r in records:
+        assert FIELDS <= set(r), r
+        assert r["min_s"] <= r["median_s"] <= r["max_s"] and r["elements"] > 0
+    names = {r["name"] for r in records}
+    assert any(n.startswith("tree") for n in names) and any("sharded" in n for n in names)
+    table = (tmp_path / "results.md").read_text()
+    assert "| case | dtype | mode | impl | median ms |" in table and "÷ raw bits" in table

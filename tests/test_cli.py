@@ -9,53 +9,85 @@ from jax_weightinit._src import cli
 
 
 def test_tour_prints_numbers_and_writes_plots(tmp_path, capsys):
-  assert cli.main(["tour", "--seed", "3", "--out", str(tmp_path)]) == 0
-  out = capsys.readouterr().out
-  assert "bounds  -0.31622776601683794 0.31622776601683794" in out
-  assert "bounds  -0.44721359549995787 0.44721359549995787" in out
-  assert "std     0.4472135954999579" in out
-  assert "sqrt(6)/sqrt(n + n)" in out  # the tutorial's typo, called out
-  assert "relu       he" in out and "layer 50" in out
-  for name in ("xavier_range", "normalized_xavier_range", "he_range", "signal_propagation"):
-    path = tmp_path / f"{name}.png"
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert f"wrote {path}" in out
+    assert cli.main(["tour", "--seed", "3", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "bounds  -0.31622776601683794 0.31622776601683794" in out
+    assert "bounds  -0.44721359549995787 0.44721359549995787" in out
+    assert "std     0.4472135954999579" in out
+    assert "sqrt(6)/sqrt(n + n)" in out  # the tutorial's typo, called out
+    assert "relu       he" in out and "layer 50" in out
+    for name in ("xavier_range", "normalized_xavier_range", "he_range", "signal_propagation"):
+        path = tmp_path / f"{name}.png"
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"wrote {path}" in out
 
 
 def test_examples_change_with_the_seed_not_the_laws(capsys):
-  cli.examples(1)
-  first = capsys.readouterr().out
-  cli.examples(2)
-  second = capsys.readouterr().out
-  assert first != second
-  assert first.count("0.44721359549995787") == second.count("0.44721359549995787") == 2
+    cli.examples(1)
+    first = capsys.readouterr().out
+    cli.examples(2)
+    second = capsys.readouterr().out
+    assert first != second
+    assert first.count("0.44721359549995787") == second.count("0.44721359549995787") == 2
 
 
 def test_propagate_prints_the_table_at_chosen_depths(tmp_path, capsys):
-  args = ["propagate", "--depth", "12", "--width", "32", "--activation", "relu", "--init", "he", "xavier",
-          "--at", "1", "12", "--out", str(tmp_path)]
-  assert cli.main(args) == 0
-  out = capsys.readouterr().out
-  rows = {line.split()[1]: [float(v) for v in line.split()[2:]] for line in out.splitlines() if line.startswith("relu")}
-  assert rows["he"][1] > 0.1 > 1e-3 > rows["xavier"][1]  # He keeps ReLU alive, the tutorial's xavier does not
-  assert (tmp_path / "propagation.png").exists()
+    args = [
+        "propagate",
+        "--depth",
+        "12",
+        "--width",
+        "32",
+        "--activation",
+        "relu",
+        "--init",
+        "he",
+        "xavier",
+        "--at",
+        "1",
+        "12",
+        "--out",
+        str(tmp_path),
+    ]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    rows = {
+        line.split()[1]: [float(v) for v in line.split()[2:]] for line in out.splitlines() if line.startswith("relu")
+    }
+    assert rows["he"][1] > 0.1 > 1e-3 > rows["xavier"][1]  # He keeps ReLU alive, the tutorial's xavier does not
+    assert (tmp_path / "propagation.png").exists()
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--seed", "many"], "invalid int value"), (["propagate", "--depth", "0"], "must be a positive int"),
-     (["propagate", "--activation", "gelu"], "invalid choice: 'gelu'"), (["frobnicate"], "invalid choice")],
+    [
+        (["--seed", "many"], "invalid int value"),
+        (["propagate", "--depth", "0"], "must be a positive int"),
+        (["propagate", "--activation", "gelu"], "invalid choice: 'gelu'"),
+        (["frobnicate"], "invalid choice"),
+    ],
 )
 def test_bad_options_are_usage_errors(args, message, capsys):
-  with pytest.raises(SystemExit) as info:
-    cli.main(args)
-  assert info.value.code == 2
-  assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        cli.main(args)
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_python_dash_m_runs_without_plots(tmp_path):
-  command = [sys.executable, "-m", "jax_weightinit", "propagate", "--depth", "3", "--width", "8", "--no-plots",
-             "--out", str(tmp_path)]
-  result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-  assert result.returncode == 0, result.stderr
-  assert "tanh" in result.stdout and not list(tmp_path.iterdir())
+    command = [
+        sys.executable,
+        "-m",
+        "jax_weightinit",
+        "propagate",
+        "--depth",
+        "3",
+        "--width",
+        "8",
+        "--no-plots",
+        "--out",
+        str(tmp_path),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "tanh" in result.stdout and not list(tmp_path.iterdir())

@@ -8,24 +8,54 @@ import pytest
 import jax_weightinit as wi
 
 BUILD = [
-    ("mode typo", lambda: wi.variance_scaling(1.0, "fan_inn", "normal"), ValueError,
-     "`mode` must be one of 'fan_in', 'fan_out', 'fan_avg', 'fan_geo_avg'; got 'fan_inn'"),
-    ("distribution typo", lambda: wi.variance_scaling(1.0, "fan_in", "gaussian"), ValueError,
-     "`distribution` must be one of 'truncated_normal', 'normal', 'uniform'; got 'gaussian'"),
-    ("zero scale", lambda: wi.variance_scaling(0.0, "fan_in", "normal"), ValueError, "`scale` must be positive; got 0.0"),
+    (
+        "mode typo",
+        lambda: wi.variance_scaling(1.0, "fan_inn", "normal"),
+        ValueError,
+        "`mode` must be one of 'fan_in', 'fan_out', 'fan_avg', 'fan_geo_avg'; got 'fan_inn'",
+    ),
+    (
+        "distribution typo",
+        lambda: wi.variance_scaling(1.0, "fan_in", "gaussian"),
+        ValueError,
+        "`distribution` must be one of 'truncated_normal', 'normal', 'uniform'; got 'gaussian'",
+    ),
+    (
+        "zero scale",
+        lambda: wi.variance_scaling(0.0, "fan_in", "normal"),
+        ValueError,
+        "`scale` must be positive; got 0.0",
+    ),
     ("negative scale", lambda: wi.variance_scaling(-2, "fan_in", "normal"), ValueError, "`scale` must be positive"),
     ("nan scale", lambda: wi.variance_scaling(float("nan"), "fan_in", "normal"), ValueError, "`scale` must be finite"),
     ("string scale", lambda: wi.variance_scaling("2", "fan_in", "normal"), TypeError, "`scale` must be a real number"),
     ("negative stddev", lambda: wi.normal(-1.0), ValueError, "`stddev` must be positive"),
     ("zero uniform scale", lambda: wi.uniform(0.0), ValueError, "`scale` must be positive"),
-    ("lower >= upper", lambda: wi.truncated_normal(1.0, lower=2.0, upper=2.0), ValueError,
-     "`lower` must be less than `upper`"),
-    ("interval beyond the tail", lambda: wi.truncated_normal(1.0, lower=40.0, upper=41.0), ValueError,
-     "probability below 1e-30"),
-    ("unreachable std", lambda: wi.truncated_normal(1.0, lower=-1.0, upper=1.0, absolute_bounds=True,
-                                                    stddev_after_truncation=True), ValueError, "out of reach"),
+    (
+        "lower >= upper",
+        lambda: wi.truncated_normal(1.0, lower=2.0, upper=2.0),
+        ValueError,
+        "`lower` must be less than `upper`",
+    ),
+    (
+        "interval beyond the tail",
+        lambda: wi.truncated_normal(1.0, lower=40.0, upper=41.0),
+        ValueError,
+        "probability below 1e-30",
+    ),
+    (
+        "unreachable std",
+        lambda: wi.truncated_normal(1.0, lower=-1.0, upper=1.0, absolute_bounds=True, stddev_after_truncation=True),
+        ValueError,
+        "out of reach",
+    ),
     ("float axis", lambda: wi.he_normal(in_axis=1.5), TypeError, "`in_axis` must be an int or a sequence of ints"),
-    ("int dtype", lambda: wi.he_normal(dtype=jnp.int32), TypeError, "`dtype` must be a floating or complex dtype; got int32"),
+    (
+        "int dtype",
+        lambda: wi.he_normal(dtype=jnp.int32),
+        TypeError,
+        "`dtype` must be a floating or complex dtype; got int32",
+    ),
     ("complex uniform", lambda: wi.uniform(dtype=jnp.complex64), TypeError, "`dtype` must be a floating dtype"),
     ("sparsity above 1", lambda: wi.sparse(1.5), ValueError, "`sparsity` must be in \\[0, 1\\]; got 1.5"),
     ("sparsity negative", lambda: wi.sparse(-0.1), ValueError, "`sparsity` must be in \\[0, 1\\]"),
@@ -38,20 +68,30 @@ BUILD = [
 
 @pytest.mark.parametrize(("case", "build", "error", "match"), BUILD, ids=[row[0] for row in BUILD])
 def test_bad_arguments_fail_when_built(case, build, error, match):
-  with pytest.raises(error, match=match):
-    build()
+    with pytest.raises(error, match=match):
+        build()
 
 
 KEY = jax.random.key(0)
 CALL = [
-    ("int seed as key", lambda: wi.he_normal()(0, (3, 3)), TypeError, "`key` must be a PRNG key such as jax.random.key\\(0\\)"),
+    (
+        "int seed as key",
+        lambda: wi.he_normal()(0, (3, 3)),
+        TypeError,
+        "`key` must be a PRNG key such as jax.random.key\\(0\\)",
+    ),
     ("float array as key", lambda: wi.he_normal()(jnp.zeros(2), (3, 3)), TypeError, "`key` must be a PRNG key"),
     ("batch of keys", lambda: wi.he_normal()(jax.random.split(KEY, 2), (3, 3)), ValueError, "use jax.vmap"),
     ("negative dim", lambda: wi.he_normal()(KEY, (3, -1)), ValueError, "non-negative dims; got \\(3, -1\\)"),
     ("float dim", lambda: wi.he_normal()(KEY, (3, 2.5)), TypeError, "only ints"),
     ("int shape", lambda: wi.he_normal()(KEY, 3), TypeError, "`shape` must be a sequence"),
     ("rank 1 for fans", lambda: wi.he_normal()(KEY, (3,)), ValueError, "has rank 1"),
-    ("axis out of range", lambda: wi.he_normal(in_axis=3)(KEY, (3, 3)), ValueError, "out of range for a shape of rank 2"),
+    (
+        "axis out of range",
+        lambda: wi.he_normal(in_axis=3)(KEY, (3, 3)),
+        ValueError,
+        "out of range for a shape of rank 2",
+    ),
     ("batch axis overlapping", lambda: wi.he_normal(batch_axis=-1)(KEY, (3, 3)), ValueError, "must not share axes"),
     ("int32 dtype", lambda: wi.he_normal()(KEY, (3, 3), jnp.int32), TypeError, "got int32"),
     ("bool dtype", lambda: wi.normal()(KEY, (3, 3), bool), TypeError, "got bool"),
@@ -66,19 +106,19 @@ CALL = [
 
 @pytest.mark.parametrize(("case", "call", "error", "match"), CALL, ids=[row[0] for row in CALL])
 def test_bad_calls_fail_clearly(case, call, error, match):
-  with pytest.raises(error, match=match):
-    call()
+    with pytest.raises(error, match=match):
+        call()
 
 
 def test_no_law_for_an_empty_shape():
-  with pytest.raises(ValueError, match="has no elements"):
-    wi.he_normal().distribution((0, 4))
+    with pytest.raises(ValueError, match="has no elements"):
+        wi.he_normal().distribution((0, 4))
 
 
 def test_errors_are_one_sentence():
-  for _, build, error, _ in BUILD:
-    with pytest.raises(error) as info:
-      build()
-    message = str(info.value)
-    assert message.endswith(".") and "\n" not in message, message
-  assert np.isfinite(wi.he_normal().distribution((1, 1)).std)
+    for _, build, error, _ in BUILD:
+        with pytest.raises(error) as info:
+            build()
+        message = str(info.value)
+        assert message.endswith(".") and "\n" not in message, message
+    assert np.isfinite(wi.he_normal().distribution((1, 1)).std)

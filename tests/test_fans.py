@@ -25,38 +25,38 @@ LAYOUTS = [
 
 @pytest.mark.parametrize(("layout", "shape", "axes", "fans"), LAYOUTS, ids=[row[0] for row in LAYOUTS])
 def test_fans_of_common_layouts(layout, shape, axes, fans):
-  assert wi.compute_fans(shape, **axes) == fans
+    assert wi.compute_fans(shape, **axes) == fans
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(1, 9), min_size=2, max_size=5), st.data())
 def test_fans_multiply_to_size_times_receptive_field(shape, data):
-  rank = len(shape)
-  axes = data.draw(st.permutations(range(rank)))
-  n_in = data.draw(st.integers(1, rank - 1))
-  n_out = data.draw(st.integers(1, rank - n_in))
-  n_batch = data.draw(st.integers(0, rank - n_in - n_out))
-  ins, outs = axes[:n_in], axes[n_in:n_in + n_out]
-  batch = axes[n_in + n_out:n_in + n_out + n_batch]
-  fan_in, fan_out = wi.compute_fans(shape, ins, outs, batch)
-  receptive = math.prod(d for i, d in enumerate(shape) if i not in set(ins) | set(outs) | set(batch))
-  assert fan_in == math.prod(shape[i] for i in ins) * receptive
-  assert fan_out == math.prod(shape[i] for i in outs) * receptive
-  assert fan_in * fan_out * math.prod(shape[i] for i in batch) == math.prod(shape) * receptive
-  # Negative axes name the same dims.
-  assert wi.compute_fans(shape, [a - rank for a in ins], [a - rank for a in outs], batch) == (fan_in, fan_out)
+    rank = len(shape)
+    axes = data.draw(st.permutations(range(rank)))
+    n_in = data.draw(st.integers(1, rank - 1))
+    n_out = data.draw(st.integers(1, rank - n_in))
+    n_batch = data.draw(st.integers(0, rank - n_in - n_out))
+    ins, outs = axes[:n_in], axes[n_in : n_in + n_out]
+    batch = axes[n_in + n_out : n_in + n_out + n_batch]
+    fan_in, fan_out = wi.compute_fans(shape, ins, outs, batch)
+    receptive = math.prod(d for i, d in enumerate(shape) if i not in set(ins) | set(outs) | set(batch))
+    assert fan_in == math.prod(shape[i] for i in ins) * receptive
+    assert fan_out == math.prod(shape[i] for i in outs) * receptive
+    assert fan_in * fan_out * math.prod(shape[i] for i in batch) == math.prod(shape) * receptive
+    # Negative axes name the same dims.
+    assert wi.compute_fans(shape, [a - rank for a in ins], [a - rank for a in outs], batch) == (fan_in, fan_out)
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(1, 9), min_size=2, max_size=5), st.data())
 def test_fans_match_jax_even_with_shared_in_and_out_axes(shape, data):
-  from jax._src.nn.initializers import _compute_fans
+    from jax._src.nn.initializers import _compute_fans
 
-  rank = len(shape)
-  in_axis = data.draw(st.integers(-rank, rank - 1))
-  out_axis = data.draw(st.integers(-rank, rank - 1))
-  expected = _compute_fans(shape, in_axis, out_axis)
-  assert wi.compute_fans(shape, in_axis, out_axis) == pytest.approx(expected, rel=1e-12)
+    rank = len(shape)
+    in_axis = data.draw(st.integers(-rank, rank - 1))
+    out_axis = data.draw(st.integers(-rank, rank - 1))
+    expected = _compute_fans(shape, in_axis, out_axis)
+    assert wi.compute_fans(shape, in_axis, out_axis) == pytest.approx(expected, rel=1e-12)
 
 
 BAD = [
@@ -74,5 +74,5 @@ BAD = [
 
 @pytest.mark.parametrize(("case", "shape", "axes", "error", "match"), BAD, ids=[row[0] for row in BAD])
 def test_bad_fans_raise_clear_errors(case, shape, axes, error, match):
-  with pytest.raises(error, match=match):
-    wi.compute_fans(shape, **axes)
+    with pytest.raises(error, match=match):
+        wi.compute_fans(shape, **axes)

@@ -16,17 +16,17 @@ CASES = list(random_cases())
 
 
 def dtype_context(dtype):
-  if dtype == "float64 (x64)":
-    return jax.enable_x64(True), jnp.float64
-  return contextlib.nullcontext(), dtype
+    if dtype == "float64 (x64)":
+        return jax.enable_x64(True), jnp.float64
+    return contextlib.nullcontext(), dtype
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: getattr(d, "__name__", d))
 @pytest.mark.parametrize(("case", "init", "shape"), CASES, ids=[c[0] for c in CASES])
 def test_samples_follow_the_stated_law(case, init, shape, dtype, key):
-  context, dtype = dtype_context(dtype)
-  with context:
-    testing.assert_follows(init, key, shape, dtype)
+    context, dtype = dtype_context(dtype)
+    with context:
+        testing.assert_follows(init, key, shape, dtype)
 
 
 # One case per sampling path (uniform, normal, central/upper/lower truncated) and per layout.
@@ -35,13 +35,13 @@ DETERMINISM = [c for c in CASES if c[0].startswith("he_normal on") or c[0].endsw
 
 @pytest.mark.parametrize(("case", "init", "shape"), DETERMINISM, ids=[c[0] for c in DETERMINISM])
 def test_jit_vmap_and_eager_agree(case, init, shape, key):
-  eager = init(key, shape, jnp.float32)
-  jitted = jax.jit(init, static_argnums=(1, 2))(key, shape, jnp.float32)
-  keys = jax.random.split(key, 3)
-  batched = jax.vmap(lambda k: init(k, shape, jnp.float32))(keys)
-  chex.assert_trees_all_equal(eager, jitted)
-  for i in range(3):
-    chex.assert_trees_all_equal(batched[i], init(keys[i], shape, jnp.float32))
+    eager = init(key, shape, jnp.float32)
+    jitted = jax.jit(init, static_argnums=(1, 2))(key, shape, jnp.float32)
+    keys = jax.random.split(key, 3)
+    batched = jax.vmap(lambda k: init(k, shape, jnp.float32))(keys)
+    chex.assert_trees_all_equal(eager, jitted)
+    for i in range(3):
+        chex.assert_trees_all_equal(batched[i], init(keys[i], shape, jnp.float32))
 
 
 SHARED_WITH_JAX = ["glorot_uniform", "glorot_normal", "lecun_uniform", "lecun_normal", "he_uniform", "he_normal"]
@@ -50,11 +50,11 @@ SHARED_WITH_JAX = ["glorot_uniform", "glorot_normal", "lecun_uniform", "lecun_no
 @pytest.mark.parametrize("name", SHARED_WITH_JAX)
 @pytest.mark.parametrize(("layout", "shape", "axes"), LAYOUTS, ids=[row[0] for row in LAYOUTS])
 def test_law_is_jax_nn_law(name, layout, shape, axes, key):
-  """jax.nn's float32 samples follow our stated law, so the two laws are one."""
-  ours = getattr(wi, name)(**axes)
-  theirs = getattr(jax.nn.initializers, name)(**axes)
-  testing.assert_follows(theirs, key, shape, jnp.float32, law=ours.distribution(shape))
-  testing.assert_same_distribution(ours(key, shape, jnp.float32), theirs(jax.random.fold_in(key, 1), shape))
+    """jax.nn's float32 samples follow our stated law, so the two laws are one."""
+    ours = getattr(wi, name)(**axes)
+    theirs = getattr(jax.nn.initializers, name)(**axes)
+    testing.assert_follows(theirs, key, shape, jnp.float32, law=ours.distribution(shape))
+    testing.assert_same_distribution(ours(key, shape, jnp.float32), theirs(jax.random.fold_in(key, 1), shape))
 
 
 @pytest.mark.parametrize(
@@ -67,26 +67,26 @@ def test_law_is_jax_nn_law(name, layout, shape, axes, key):
     ids=["uniform", "normal", "truncated_normal"],
 )
 def test_fixed_laws_are_jax_nn_laws(factory, jax_factory, args, key):
-  testing.assert_follows(jax_factory(*args), key, (512, 512), jnp.float32, law=factory(*args).distribution((1,)))
+    testing.assert_follows(jax_factory(*args), key, (512, 512), jnp.float32, law=factory(*args).distribution((1,)))
 
 
 def test_seed_tutorial_numbers_are_exact():
-  shape = (10, 20)
-  assert wi.xavier().distribution(shape).low == -0.31622776601683794
-  assert wi.xavier().distribution(shape).high == 0.31622776601683794
-  assert wi.normalized_xavier().distribution(shape).high == 0.44721359549995787
-  assert wi.he().distribution(shape).std == 0.4472135954999579
-  assert wi.he().distribution(shape).family == "normal"
+    shape = (10, 20)
+    assert wi.xavier().distribution(shape).low == -0.31622776601683794
+    assert wi.xavier().distribution(shape).high == 0.31622776601683794
+    assert wi.normalized_xavier().distribution(shape).high == 0.44721359549995787
+    assert wi.he().distribution(shape).std == 0.4472135954999579
+    assert wi.he().distribution(shape).family == "normal"
 
 
 def test_truncated_normal_far_tail(key):
-  init = wi.truncated_normal(1.0, lower=5.0, upper=6.0)
-  law = init.distribution((1,))
-  assert abs(law.mean - 5.1831) < 1e-4
-  w = np.asarray(init(key, (1_000_000,)))
-  # The law is inside (5, 6); in float32 a few draws within half an ulp of 5 round to 5.0 itself.
-  assert w.min() >= 5.0 and w.max() <= 6.0
-  assert abs(w.mean() - 5.1831) < 0.01
+    init = wi.truncated_normal(1.0, lower=5.0, upper=6.0)
+    law = init.distribution((1,))
+    assert abs(law.mean - 5.1831) < 1e-4
+    w = np.asarray(init(key, (1_000_000,)))
+    # The law is inside (5, 6); in float32 a few draws within half an ulp of 5 round to 5.0 itself.
+    assert w.min() >= 5.0 and w.max() <= 6.0
+    assert abs(w.mean() - 5.1831) < 0.01
 
 
 @pytest.mark.parametrize(
@@ -94,92 +94,94 @@ def test_truncated_normal_far_tail(key):
 )
 @pytest.mark.parametrize("dtype", [jnp.complex64, "complex128 (x64)"], ids=["complex64", "complex128"])
 def test_complex_variance_scaling(family, bound, dtype, key):
-  context = jax.enable_x64(True) if dtype == "complex128 (x64)" else contextlib.nullcontext()
-  dtype = jnp.complex128 if dtype == "complex128 (x64)" else dtype
-  with context:
-    init = wi.variance_scaling(2.0, "fan_in", family)
-    w = init(key, (256, 1024), dtype)
-    chex.assert_type(w, dtype)
-    std = np.sqrt(2.0 / 256)
-    modulus = np.abs(np.asarray(w))
-    testing.assert_moments(modulus**2, mean=std**2, std=float(np.std(modulus**2)))
-    testing.assert_moments(np.asarray(w).real, mean=0.0, std=float(np.std(np.asarray(w).real)))
-    if bound is not None:
-      assert modulus.max() <= bound * std * (1 + 1e-6)
+    context = jax.enable_x64(True) if dtype == "complex128 (x64)" else contextlib.nullcontext()
+    dtype = jnp.complex128 if dtype == "complex128 (x64)" else dtype
+    with context:
+        init = wi.variance_scaling(2.0, "fan_in", family)
+        w = init(key, (256, 1024), dtype)
+        chex.assert_type(w, dtype)
+        std = np.sqrt(2.0 / 256)
+        modulus = np.abs(np.asarray(w))
+        testing.assert_moments(modulus**2, mean=std**2, std=float(np.std(modulus**2)))
+        testing.assert_moments(np.asarray(w).real, mean=0.0, std=float(np.std(np.asarray(w).real)))
+        if bound is not None:
+            assert modulus.max() <= bound * std * (1 + 1e-6)
 
 
 def test_complex_truncated_normal_fixes_jax_constant(key):
-  """jax.nn's complex truncated normal overshoots E|z|² by 1.9%; ours does not, and the check sees it."""
-  shape = (256, 1024)
-  ours = np.abs(np.asarray(wi.he_normal()(key, shape, jnp.complex64))) ** 2
-  theirs = np.abs(np.asarray(jax.nn.initializers.he_normal()(key, shape, jnp.complex64))) ** 2
-  testing.assert_moments(ours, mean=2.0 / 256, std=float(np.std(ours)))
-  with pytest.raises(AssertionError, match="sample mean"):
-    testing.assert_moments(theirs, mean=2.0 / 256, std=float(np.std(theirs)))
+    """jax.nn's complex truncated normal overshoots E|z|² by 1.9%; ours does not, and the check sees it."""
+    shape = (256, 1024)
+    ours = np.abs(np.asarray(wi.he_normal()(key, shape, jnp.complex64))) ** 2
+    theirs = np.abs(np.asarray(jax.nn.initializers.he_normal()(key, shape, jnp.complex64))) ** 2
+    testing.assert_moments(ours, mean=2.0 / 256, std=float(np.std(ours)))
+    with pytest.raises(AssertionError, match="sample mean"):
+        testing.assert_moments(theirs, mean=2.0 / 256, std=float(np.std(theirs)))
 
 
 def test_complex_mean_square_is_checked(key):
-  """Twin of the complex test: a 5% std error in the modulus is caught."""
-  w = wi.variance_scaling(2.0 * 1.05**2, "fan_in", "normal")(key, (256, 1024), jnp.complex64)
-  modulus2 = np.abs(np.asarray(w)) ** 2
-  with pytest.raises(AssertionError, match="sample mean"):
-    testing.assert_moments(modulus2, mean=2.0 / 256, std=float(np.std(modulus2)))
+    """Twin of the complex test: a 5% std error in the modulus is caught."""
+    w = wi.variance_scaling(2.0 * 1.05**2, "fan_in", "normal")(key, (256, 1024), jnp.complex64)
+    modulus2 = np.abs(np.asarray(w)) ** 2
+    with pytest.raises(AssertionError, match="sample mean"):
+        testing.assert_moments(modulus2, mean=2.0 / 256, std=float(np.std(modulus2)))
 
 
 @pytest.mark.parametrize("impl", ["threefry2x32", "rbg", "unsafe_rbg"])
 def test_typed_keys_of_every_impl(impl):
-  w = wi.he_normal()(jax.random.key(0, impl=impl), (128, 128))
-  chex.assert_shape(w, (128, 128))
-  chex.assert_tree_all_finite(w)
+    w = wi.he_normal()(jax.random.key(0, impl=impl), (128, 128))
+    chex.assert_shape(w, (128, 128))
+    chex.assert_tree_all_finite(w)
 
 
 def test_legacy_uint32_keys_give_the_same_values_as_typed_keys():
-  legacy = wi.glorot_uniform()(jax.random.PRNGKey(3), (8, 8))
-  typed = wi.glorot_uniform()(jax.random.key(3), (8, 8))
-  chex.assert_trees_all_equal(legacy, typed)
+    legacy = wi.glorot_uniform()(jax.random.PRNGKey(3), (8, 8))
+    typed = wi.glorot_uniform()(jax.random.key(3), (8, 8))
+    chex.assert_trees_all_equal(legacy, typed)
 
 
 def test_default_dtype_is_the_default_float(key):
-  chex.assert_type(wi.he_normal()(key, (4, 4)), jnp.float32)
-  chex.assert_type(wi.he_normal(dtype=jnp.bfloat16)(key, (4, 4)), jnp.bfloat16)
-  with jax.enable_x64(True):
-    chex.assert_type(wi.he_normal()(key, (4, 4)), jnp.float64)
+    chex.assert_type(wi.he_normal()(key, (4, 4)), jnp.float32)
+    chex.assert_type(wi.he_normal(dtype=jnp.bfloat16)(key, (4, 4)), jnp.bfloat16)
+    with jax.enable_x64(True):
+        chex.assert_type(wi.he_normal()(key, (4, 4)), jnp.float64)
 
 
 @pytest.mark.parametrize("shape", [(0, 5), (3, 0), (0, 3, 3, 8)])
 def test_zero_size_shapes(shape, key):
-  w = wi.he_normal()(key, shape, jnp.bfloat16)
-  chex.assert_shape(w, shape)
-  chex.assert_type(w, jnp.bfloat16)
+    w = wi.he_normal()(key, shape, jnp.bfloat16)
+    chex.assert_shape(w, shape)
+    chex.assert_type(w, jnp.bfloat16)
 
 
 def test_initializers_are_hashable_immutable_and_static(key):
-  a, b = wi.he_normal(), wi.he_normal()
-  assert a == b and hash(a) == hash(b) and a != wi.he_uniform()
-  with pytest.raises(AttributeError):
-    a.scale = 3.0
-  chex.assert_trees_all_equal(jax.jit(lambda k, init: init(k, (4, 4)), static_argnums=1)(key, a), a(key, (4, 4)))
-  assert isinstance(a, jax.nn.initializers.Initializer)
+    a, b = wi.he_normal(), wi.he_normal()
+    assert a == b and hash(a) == hash(b) and a != wi.he_uniform()
+    with pytest.raises(AttributeError):
+        a.scale = 3.0
+    chex.assert_trees_all_equal(jax.jit(lambda k, init: init(k, (4, 4)), static_argnums=1)(key, a), a(key, (4, 4)))
+    assert isinstance(a, jax.nn.initializers.Initializer)
 
 
 def test_low_precision_has_full_resolution(key):
-  """jax.random.normal gives 128 levels in bfloat16; rounding a float32 draw gives thousands."""
-  ours = np.asarray(wi.normal(1.0)(key, (200_000,), jnp.bfloat16).astype(jnp.float32))
-  theirs = np.asarray(jax.nn.initializers.normal(1.0)(key, (200_000,), jnp.bfloat16).astype(jnp.float32))
-  assert len(np.unique(ours)) > 1000 > len(np.unique(theirs))
-  assert np.abs(ours).max() > 3.5
+    """jax.random.normal gives 128 levels in bfloat16; rounding a float32 draw gives thousands."""
+    ours = np.asarray(wi.normal(1.0)(key, (200_000,), jnp.bfloat16).astype(jnp.float32))
+    theirs = np.asarray(jax.nn.initializers.normal(1.0)(key, (200_000,), jnp.bfloat16).astype(jnp.float32))
+    assert len(np.unique(ours)) > 1000 > len(np.unique(theirs))
+    assert np.abs(ours).max() > 3.5
 
 
 def test_bfloat16_is_float32_rounded_once(key):
-  init = wi.he_normal()
-  chex.assert_trees_all_equal(init(key, (64, 64), jnp.bfloat16), init(key, (64, 64), jnp.float32).astype(jnp.bfloat16))
+    init = wi.he_normal()
+    chex.assert_trees_all_equal(
+        init(key, (64, 64), jnp.bfloat16), init(key, (64, 64), jnp.float32).astype(jnp.bfloat16)
+    )
 
 
 def test_out_sharding_keeps_values(key):
-  sharding = jax.sharding.NamedSharding(jax.sharding.Mesh(jax.devices()[:1], ("x",)), jax.sharding.PartitionSpec("x"))
-  w = wi.he_normal()(key, (64, 32), out_sharding=sharding)
-  assert w.sharding.is_equivalent_to(sharding, w.ndim)
-  chex.assert_trees_all_equal(w, wi.he_normal()(key, (64, 32)))
+    sharding = jax.sharding.NamedSharding(jax.sharding.Mesh(jax.devices()[:1], ("x",)), jax.sharding.PartitionSpec("x"))
+    w = wi.he_normal()(key, (64, 32), out_sharding=sharding)
+    assert w.sharding.is_equivalent_to(sharding, w.ndim)
+    chex.assert_trees_all_equal(w, wi.he_normal()(key, (64, 32)))
 
 
 # Values pinned for jax.random.key(0): a change to any sampler fails here on purpose.
@@ -187,33 +189,36 @@ GOLDEN = {
     "he_normal": (wi.he_normal(), [1.170405626296997, 1.3784397840499878, -0.3317381739616394]),
     "glorot_uniform": (wi.glorot_uniform(), [0.6330968141555786, 0.6768141984939575, -0.2371755689382553]),
     "he": (wi.he(), [1.1473811864852905, 1.4320788383483887, -0.3065974712371826]),
-    "truncated_normal [5, 6]": (wi.truncated_normal(1.0, lower=5.0, upper=6.0), [5.010317325592041, 5.0041584968566895, 5.207093715667725]),
+    "truncated_normal [5, 6]": (
+        wi.truncated_normal(1.0, lower=5.0, upper=6.0),
+        [5.010317325592041, 5.0041584968566895, 5.207093715667725],
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(GOLDEN))
 def test_golden_values(name):
-  init, expected = GOLDEN[name]
-  w = init(jax.random.key(0), (4, 8), jnp.float32)
-  np.testing.assert_array_equal(np.asarray(w).ravel()[:3], np.asarray(expected, np.float32))
+    init, expected = GOLDEN[name]
+    w = init(jax.random.key(0), (4, 8), jnp.float32)
+    np.testing.assert_array_equal(np.asarray(w).ravel()[:3], np.asarray(expected, np.float32))
 
 
 @pytest.mark.parametrize("name", list(FAN_SCALED))
 def test_laws_scale_with_fans(name):
-  """The std of each fan-scaled law matches its formula for a conv kernel."""
-  law = FAN_SCALED[name]().distribution((3, 3, 64, 128))
-  fan_in, fan_out = 576, 1152
-  expected = {
-      "glorot_uniform": (2 / (fan_in + fan_out)) ** 0.5,
-      "glorot_normal": (2 / (fan_in + fan_out)) ** 0.5,
-      "lecun_uniform": (1 / fan_in) ** 0.5,
-      "lecun_normal": (1 / fan_in) ** 0.5,
-      "he_uniform": (2 / fan_in) ** 0.5,
-      "he_normal": (2 / fan_in) ** 0.5,
-      "variance_scaling(0.5, fan_geo_avg, normal)": (0.5 / (fan_in * fan_out) ** 0.5) ** 0.5,
-      "variance_scaling(3, fan_out, truncated_normal)": (3 / fan_out) ** 0.5,
-      "xavier": (1 / (3 * fan_in)) ** 0.5,
-      "normalized_xavier": (2 / (fan_in + fan_out)) ** 0.5,
-      "he": (2 / fan_in) ** 0.5,
-  }[name]
-  assert law.std == pytest.approx(expected, rel=1e-12)
+    """The std of each fan-scaled law matches its formula for a conv kernel."""
+    law = FAN_SCALED[name]().distribution((3, 3, 64, 128))
+    fan_in, fan_out = 576, 1152
+    expected = {
+        "glorot_uniform": (2 / (fan_in + fan_out)) ** 0.5,
+        "glorot_normal": (2 / (fan_in + fan_out)) ** 0.5,
+        "lecun_uniform": (1 / fan_in) ** 0.5,
+        "lecun_normal": (1 / fan_in) ** 0.5,
+        "he_uniform": (2 / fan_in) ** 0.5,
+        "he_normal": (2 / fan_in) ** 0.5,
+        "variance_scaling(0.5, fan_geo_avg, normal)": (0.5 / (fan_in * fan_out) ** 0.5) ** 0.5,
+        "variance_scaling(3, fan_out, truncated_normal)": (3 / fan_out) ** 0.5,
+        "xavier": (1 / (3 * fan_in)) ** 0.5,
+        "normalized_xavier": (2 / (fan_in + fan_out)) ** 0.5,
+        "he": (2 / fan_in) ** 0.5,
+    }[name]
+    assert law.std == pytest.approx(expected, rel=1e-12)

@@ -17,137 +17,153 @@ NORMAL_LAW = wi.he().distribution(SHAPE)  # the same std, untruncated
 
 
 class Posing:
-  """An initializer that claims `law` but samples with `init`: a planted defect."""
+    """An initializer that claims `law` but samples with `init`: a planted defect."""
 
-  def __init__(self, init, law):
-    self.init, self.law = init, law
+    def __init__(self, init, law):
+        self.init, self.law = init, law
 
-  def distribution(self, shape):
-    return self.law
+    def distribution(self, shape):
+        return self.law
 
-  def __call__(self, key, shape, dtype=None):
-    return self.init(key, shape, dtype)
+    def __call__(self, key, shape, dtype=None):
+        return self.init(key, shape, dtype)
 
 
 DEFECTS = [
     ("normal with 5% too much std", wi.variance_scaling(2.0 * 1.05**2, "fan_in", "normal"), NORMAL_LAW, jnp.float32),
     ("normal with 5% too little std", wi.variance_scaling(2.0 * 0.95**2, "fan_in", "normal"), NORMAL_LAW, jnp.float32),
-    ("uniform posing as a normal of the same std", wi.variance_scaling(2.0, "fan_in", "uniform"), NORMAL_LAW,
-     jnp.float32),
-    ("truncated normal missing the 0.8796 correction", wi.truncated_normal(LAW.std, lower=-2.0, upper=2.0), LAW,
-     jnp.float32),
-    ("bfloat16 normal with 128 levels (jax.random.normal)", jax.nn.initializers.normal(NORMAL_LAW.std), NORMAL_LAW,
-     jnp.bfloat16),
-    ("bfloat16 truncated normal with 128 levels (jax.nn he_normal)", jax.nn.initializers.he_normal(), LAW,
-     jnp.bfloat16),
+    (
+        "uniform posing as a normal of the same std",
+        wi.variance_scaling(2.0, "fan_in", "uniform"),
+        NORMAL_LAW,
+        jnp.float32,
+    ),
+    (
+        "truncated normal missing the 0.8796 correction",
+        wi.truncated_normal(LAW.std, lower=-2.0, upper=2.0),
+        LAW,
+        jnp.float32,
+    ),
+    (
+        "bfloat16 normal with 128 levels (jax.random.normal)",
+        jax.nn.initializers.normal(NORMAL_LAW.std),
+        NORMAL_LAW,
+        jnp.bfloat16,
+    ),
+    (
+        "bfloat16 truncated normal with 128 levels (jax.nn he_normal)",
+        jax.nn.initializers.he_normal(),
+        LAW,
+        jnp.bfloat16,
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "init", "law", "dtype"), DEFECTS, ids=[row[0] for row in DEFECTS])
 def test_assert_follows_catches_planted_defects(case, init, law, dtype):
-  for seed in range(3):
-    with pytest.raises(AssertionError, match="assert_follows"):
-      testing.assert_follows(Posing(init, law), jax.random.key(seed), SHAPE, dtype)
+    for seed in range(3):
+        with pytest.raises(AssertionError, match="assert_follows"):
+            testing.assert_follows(Posing(init, law), jax.random.key(seed), SHAPE, dtype)
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16], ids=["float32", "bfloat16"])
 @pytest.mark.parametrize("name", ["he_normal", "glorot_uniform", "he"])
 def test_correct_initializers_pass_across_many_keys(name, dtype):
-  init = getattr(wi, name)()
-  for seed in range(8):
-    testing.assert_follows(init, jax.random.key(seed), SHAPE, dtype)
+    init = getattr(wi, name)()
+    for seed in range(8):
+        testing.assert_follows(init, jax.random.key(seed), SHAPE, dtype)
 
 
 def _rejections(check, samples) -> int:
-  count = 0
-  for row in samples:
-    try:
-      check(row)
-    except AssertionError:
-      count += 1
-  return count
+    count = 0
+    for row in samples:
+        try:
+            check(row)
+        except AssertionError:
+            count += 1
+    return count
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16], ids=["float32", "bfloat16"])
 def test_false_alarm_rate_matches_alpha(dtype):
-  """At alpha = 0.05 over 400 independent draws, each check rejects about 20 times."""
-  init = wi.he()
-  law = init.distribution((20, 50))
-  draws = jax.vmap(lambda k: init(k, (20, 50), dtype))(jax.random.split(jax.random.key(7), 400))
-  draws = np.asarray(draws.astype(jnp.float32)) if dtype == jnp.float32 else np.asarray(draws)
-  ks = _rejections(lambda row: testing.assert_ks(row, law.cdf, alpha=0.05), draws)
-  moments = _rejections(lambda row: testing.assert_moments(row, mean=0.0, std=law.std, alpha=0.05), draws)
-  # Binomial(400, 0.05): mean 20, std 4.4. The KS threshold is slightly conservative.
-  assert 6 <= ks <= 36, ks
-  assert 6 <= moments <= 36, moments
+    """At alpha = 0.05 over 400 independent draws, each check rejects about 20 times."""
+    init = wi.he()
+    law = init.distribution((20, 50))
+    draws = jax.vmap(lambda k: init(k, (20, 50), dtype))(jax.random.split(jax.random.key(7), 400))
+    draws = np.asarray(draws.astype(jnp.float32)) if dtype == jnp.float32 else np.asarray(draws)
+    ks = _rejections(lambda row: testing.assert_ks(row, law.cdf, alpha=0.05), draws)
+    moments = _rejections(lambda row: testing.assert_moments(row, mean=0.0, std=law.std, alpha=0.05), draws)
+    # Binomial(400, 0.05): mean 20, std 4.4. The KS threshold is slightly conservative.
+    assert 6 <= ks <= 36, ks
+    assert 6 <= moments <= 36, moments
 
 
 def test_false_alarm_twin_a_wrong_threshold_is_visible():
-  """Twin of the calibration test: a 5% std error drives the rejection count far above alpha."""
-  law = wi.he().distribution((20, 50))
-  bad = wi.variance_scaling(2.0 * 1.05**2, "fan_in", "normal")
-  draws = np.asarray(jax.vmap(lambda k: bad(k, (20, 50)))(jax.random.split(jax.random.key(7), 400)))
-  assert _rejections(lambda row: testing.assert_moments(row, mean=0.0, std=law.std, alpha=0.05), draws) > 36
+    """Twin of the calibration test: a 5% std error drives the rejection count far above alpha."""
+    law = wi.he().distribution((20, 50))
+    bad = wi.variance_scaling(2.0 * 1.05**2, "fan_in", "normal")
+    draws = np.asarray(jax.vmap(lambda k: bad(k, (20, 50)))(jax.random.split(jax.random.key(7), 400)))
+    assert _rejections(lambda row: testing.assert_moments(row, mean=0.0, std=law.std, alpha=0.05), draws) > 36
 
 
 def test_each_assertion_names_statistic_threshold_and_size(key):
-  w = wi.uniform(1.0)(key, (1000,))
-  with pytest.raises(AssertionError, match=r"KS distance .* exceeds .* \(n=1000, alpha=0.0001\)"):
-    testing.assert_ks(w, wi.normal(1.0).distribution((1,)).cdf)
-  with pytest.raises(AssertionError, match=r"sample mean .* differs from 0 by more than .* \(n=1000"):
-    testing.assert_moments(w, mean=0.0, std=0.3)
-  with pytest.raises(AssertionError, match="the maximum .* is above the upper bound 0.5"):
-    testing.assert_bounds(w, 0.0, 0.5)
-  with pytest.raises(AssertionError, match="not finite"):
-    testing.assert_bounds(jnp.array([0.0, jnp.nan]), None, None)
+    w = wi.uniform(1.0)(key, (1000,))
+    with pytest.raises(AssertionError, match=r"KS distance .* exceeds .* \(n=1000, alpha=0.0001\)"):
+        testing.assert_ks(w, wi.normal(1.0).distribution((1,)).cdf)
+    with pytest.raises(AssertionError, match=r"sample mean .* differs from 0 by more than .* \(n=1000"):
+        testing.assert_moments(w, mean=0.0, std=0.3)
+    with pytest.raises(AssertionError, match="the maximum .* is above the upper bound 0.5"):
+        testing.assert_bounds(w, 0.0, 0.5)
+    with pytest.raises(AssertionError, match="not finite"):
+        testing.assert_bounds(jnp.array([0.0, jnp.nan]), None, None)
 
 
 def test_assert_same_distribution(key):
-  a = wi.he_normal()(key, (256, 256))
-  testing.assert_same_distribution(a, jax.nn.initializers.he_normal()(jax.random.fold_in(key, 1), (256, 256)))
-  with pytest.raises(AssertionError, match="two-sample KS distance"):
-    testing.assert_same_distribution(a, 1.05 * wi.he_normal()(jax.random.fold_in(key, 2), (256, 256)))
+    a = wi.he_normal()(key, (256, 256))
+    testing.assert_same_distribution(a, jax.nn.initializers.he_normal()(jax.random.fold_in(key, 1), (256, 256)))
+    with pytest.raises(AssertionError, match="two-sample KS distance"):
+        testing.assert_same_distribution(a, 1.05 * wi.he_normal()(jax.random.fold_in(key, 2), (256, 256)))
 
 
 def test_assert_orthogonal(key):
-  testing.assert_orthogonal(wi.orthogonal(2.0)(key, (64, 32)), 2.0)
-  with pytest.raises(AssertionError, match="max \\|W Wᵀ - scale² I\\|"):
-    testing.assert_orthogonal(wi.orthogonal(2.0)(key, (64, 32)) * 1.01, 2.0)
+    testing.assert_orthogonal(wi.orthogonal(2.0)(key, (64, 32)), 2.0)
+    with pytest.raises(AssertionError, match="max \\|W Wᵀ - scale² I\\|"):
+        testing.assert_orthogonal(wi.orthogonal(2.0)(key, (64, 32)) * 1.01, 2.0)
 
 
 def test_value_assertions_work_inside_chexify(key):
-  law = wi.he().distribution((512, 512))
+    law = wi.he().distribution((512, 512))
 
-  def pipeline(init):
-    @functools.partial(chex.chexify, async_check=False)
-    @jax.jit
-    def make(k):
-      w = init(k, (512, 512))
-      testing.assert_moments(w, mean=0.0, std=law.std)
-      testing.assert_ks(w, law.cdf)
-      testing.assert_bounds(w, -1.0, 1.0)
-      return w
+    def pipeline(init):
+        @functools.partial(chex.chexify, async_check=False)
+        @jax.jit
+        def make(k):
+            w = init(k, (512, 512))
+            testing.assert_moments(w, mean=0.0, std=law.std)
+            testing.assert_ks(w, law.cdf)
+            testing.assert_bounds(w, -1.0, 1.0)
+            return w
 
-    return make
+        return make
 
-  chex.assert_shape(pipeline(wi.he())(key), (512, 512))
-  with pytest.raises(AssertionError, match="assert_moments.*sample std"):
-    pipeline(wi.variance_scaling(2.0 * 1.05**2, "fan_in", "normal"))(key)
-  with pytest.raises(AssertionError, match="assert_ks"):
-    pipeline(wi.variance_scaling(2.0, "fan_in", "uniform"))(key)
+    chex.assert_shape(pipeline(wi.he())(key), (512, 512))
+    with pytest.raises(AssertionError, match="assert_moments.*sample std"):
+        pipeline(wi.variance_scaling(2.0 * 1.05**2, "fan_in", "normal"))(key)
+    with pytest.raises(AssertionError, match="assert_ks"):
+        pipeline(wi.variance_scaling(2.0, "fan_in", "uniform"))(key)
 
 
 def test_chexify_judges_bfloat16_against_the_rounded_law(key):
-  law = wi.he().distribution((512, 512))
+    law = wi.he().distribution((512, 512))
 
-  def make(init):
-    @functools.partial(chex.chexify, async_check=False)
-    @jax.jit
-    def run(k):
-      testing.assert_ks(init(k, (512, 512), jnp.bfloat16), law.cdf)
+    def make(init):
+        @functools.partial(chex.chexify, async_check=False)
+        @jax.jit
+        def run(k):
+            testing.assert_ks(init(k, (512, 512), jnp.bfloat16), law.cdf)
 
-    return run
+        return run
 
-  make(wi.he())(key)
-  with pytest.raises(AssertionError, match="assert_ks"):
-    make(jax.nn.initializers.normal(law.std))(key)
+    make(wi.he())(key)
+    with pytest.raises(AssertionError, match="assert_ks"):
+        make(jax.nn.initializers.normal(law.std))(key)

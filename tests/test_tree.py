@@ -11,11 +11,15 @@ from jax_weightinit import pytorch, testing
 
 
 def abstract(depth=3, width=16):
-  layer = {"attn": {"q": {"kernel": jax.ShapeDtypeStruct((width, width), jnp.float32)}},
-           "mlp": {"kernel": jax.ShapeDtypeStruct((width, 4 * width), jnp.float32),
-                   "bias": jax.ShapeDtypeStruct((4 * width,), jnp.float32)},
-           "step": jax.ShapeDtypeStruct((), jnp.int32)}
-  return {"layers": [layer] * depth, "embed": jax.ShapeDtypeStruct((100, width), jnp.bfloat16)}
+    layer = {
+        "attn": {"q": {"kernel": jax.ShapeDtypeStruct((width, width), jnp.float32)}},
+        "mlp": {
+            "kernel": jax.ShapeDtypeStruct((width, 4 * width), jnp.float32),
+            "bias": jax.ShapeDtypeStruct((4 * width,), jnp.float32),
+        },
+        "step": jax.ShapeDtypeStruct((), jnp.int32),
+    }
+    return {"layers": [layer] * depth, "embed": jax.ShapeDtypeStruct((100, width), jnp.bfloat16)}
 
 
 RULES = [("kernel$", wi.he_normal()), ("bias$", wi.zeros), ("step$", wi.zeros), ("embed", wi.normal(0.02))]
@@ -23,157 +27,182 @@ INITS = {"kernel": wi.he_normal(), "bias": wi.zeros, "step": wi.zeros, "embed": 
 
 
 def expected_leaf(key, path, leaf):
-  init = next(i for suffix, i in INITS.items() if path.endswith(suffix))
-  return init(wi.key_for(key, path), leaf.shape, leaf.dtype)
+    init = next(i for suffix, i in INITS.items() if path.endswith(suffix))
+    return init(wi.key_for(key, path), leaf.shape, leaf.dtype)
 
 
 @pytest.mark.parametrize("mode", ["eager", "under jit"])
 def test_each_leaf_is_its_initializer_at_its_path_key(mode, key):
-  target = abstract()
-  run = (lambda k: wi.init_tree(k, target, RULES))
-  out = run(key) if mode == "eager" else jax.jit(run)(key)
-  for path, leaf in jax.tree_util.tree_flatten_with_path(out)[0]:
-    name = wi.path_string(path)
-    chex.assert_trees_all_equal(leaf, expected_leaf(key, name, leaf))
-  chex.assert_trees_all_equal_shapes_and_dtypes(out, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), target))
+    target = abstract()
+
+    def run(k):
+        return wi.init_tree(k, target, RULES)
+
+    out = run(key) if mode == "eager" else jax.jit(run)(key)
+    for path, leaf in jax.tree_util.tree_flatten_with_path(out)[0]:
+        name = wi.path_string(path)
+        chex.assert_trees_all_equal(leaf, expected_leaf(key, name, leaf))
+    chex.assert_trees_all_equal_shapes_and_dtypes(
+        out, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), target)
+    )
 
 
 def test_contract_twin_a_different_key_gives_other_values(key):
-  out = wi.init_tree(key, abstract(), RULES)
-  leaf = out["layers"][0]["mlp"]["kernel"]
-  assert not np.array_equal(leaf, wi.he_normal()(wi.key_for(key, "layers/1/mlp/kernel"), leaf.shape))
+    out = wi.init_tree(key, abstract(), RULES)
+    leaf = out["layers"][0]["mlp"]["kernel"]
+    assert not np.array_equal(leaf, wi.he_normal()(wi.key_for(key, "layers/1/mlp/kernel"), leaf.shape))
 
 
 def test_adding_a_layer_leaves_the_others_unchanged(key):
-  small = wi.init_tree(key, abstract(depth=2), RULES)
-  large = wi.init_tree(key, abstract(depth=5), RULES)
-  chex.assert_trees_all_equal(small["layers"], large["layers"][:2])
-  chex.assert_trees_all_equal(small["embed"], large["embed"])
+    small = wi.init_tree(key, abstract(depth=2), RULES)
+    large = wi.init_tree(key, abstract(depth=5), RULES)
+    chex.assert_trees_all_equal(small["layers"], large["layers"][:2])
+    chex.assert_trees_all_equal(small["embed"], large["embed"])
 
 
 def test_identical_layers_get_different_values(key):
-  out = wi.init_tree(key, abstract(), RULES)
-  kernels = [layer["attn"]["q"]["kernel"] for layer in out["layers"]]
-  assert not np.array_equal(kernels[0], kernels[1])
-  testing.assert_follows(wi.he_normal(), key, (16, 16), jnp.float32)
+    out = wi.init_tree(key, abstract(), RULES)
+    kernels = [layer["attn"]["q"]["kernel"] for layer in out["layers"]]
+    assert not np.array_equal(kernels[0], kernels[1])
+    testing.assert_follows(wi.he_normal(), key, (16, 16), jnp.float32)
 
 
 def test_keys_differ_where_concatenated_names_would_collide(key):
-  data = [jax.random.key_data(wi.key_for(key, p)) for p in ("ab/c", "a/bc", "abc", "a/b/c")]
-  assert len({tuple(np.asarray(d).tolist()) for d in data}) == 4
+    data = [jax.random.key_data(wi.key_for(key, p)) for p in ("ab/c", "a/bc", "abc", "a/b/c")]
+    assert len({tuple(np.asarray(d).tolist()) for d in data}) == 4
 
 
 def test_partial_reinit_keeps_unmatched_concrete_leaves(key):
-  params = {"dense": {"kernel": jnp.ones((4, 8)), "bias": jnp.full((8,), 3.0)}}
-  out = wi.init_tree(key, params, [("kernel", wi.glorot_uniform())])
-  chex.assert_trees_all_equal(out["dense"]["bias"], params["dense"]["bias"])
-  assert not np.array_equal(out["dense"]["kernel"], params["dense"]["kernel"])
+    params = {"dense": {"kernel": jnp.ones((4, 8)), "bias": jnp.full((8,), 3.0)}}
+    out = wi.init_tree(key, params, [("kernel", wi.glorot_uniform())])
+    chex.assert_trees_all_equal(out["dense"]["bias"], params["dense"]["bias"])
+    assert not np.array_equal(out["dense"]["kernel"], params["dense"]["kernel"])
 
 
 def test_first_match_wins_and_predicates(key):
-  target = {"a": {"kernel": jnp.zeros((4, 4))}, "b": {"kernel": jnp.zeros((4, 4))}}
-  rules = [(lambda path, leaf: path.startswith("a/"), wi.ones), ("kernel", wi.constant(2.0)), ("a", wi.zeros)]
-  out = wi.init_tree(key, target, rules)
-  assert float(out["a"]["kernel"][0, 0]) == 1.0 and float(out["b"]["kernel"][0, 0]) == 2.0
+    target = {"a": {"kernel": jnp.zeros((4, 4))}, "b": {"kernel": jnp.zeros((4, 4))}}
+    rules = [(lambda path, leaf: path.startswith("a/"), wi.ones), ("kernel", wi.constant(2.0)), ("a", wi.zeros)]
+    out = wi.init_tree(key, target, rules)
+    assert float(out["a"]["kernel"][0, 0]) == 1.0 and float(out["b"]["kernel"][0, 0]) == 2.0
 
 
 def test_unused_rules_are_reported(key):
-  target = {"kernel": jnp.zeros((2, 2))}
-  rules = [("kernel", wi.ones), ("bias", wi.zeros)]
-  with pytest.warns(UserWarning, match="rules matched no leaf: 'bias'"):
-    wi.init_tree(key, target, rules, on_unused_rule="warn")
-  with pytest.raises(ValueError, match="rules matched no leaf: 'bias'"):
-    wi.init_tree(key, target, rules, on_unused_rule="raise")
+    target = {"kernel": jnp.zeros((2, 2))}
+    rules = [("kernel", wi.ones), ("bias", wi.zeros)]
+    with pytest.warns(UserWarning, match="rules matched no leaf: 'bias'"):
+        wi.init_tree(key, target, rules, on_unused_rule="warn")
+    with pytest.raises(ValueError, match="rules matched no leaf: 'bias'"):
+        wi.init_tree(key, target, rules, on_unused_rule="raise")
 
 
 BAD = [
-    ("unmatched abstract leaf", {"w": jax.ShapeDtypeStruct((2, 2), jnp.float32)}, [("bias", wi.zeros)], ValueError,
-     "the abstract leaf 'w' \\(2, 2\\) matches no rule"),
-    ("int step counter with a float law", {"opt": {"step": jax.ShapeDtypeStruct((), jnp.int32)}},
-     [("step", wi.normal())], TypeError, "cannot initialize 'opt/step' \\(\\) int32: `dtype` must be"),
+    (
+        "unmatched abstract leaf",
+        {"w": jax.ShapeDtypeStruct((2, 2), jnp.float32)},
+        [("bias", wi.zeros)],
+        ValueError,
+        "the abstract leaf 'w' \\(2, 2\\) matches no rule",
+    ),
+    (
+        "int step counter with a float law",
+        {"opt": {"step": jax.ShapeDtypeStruct((), jnp.int32)}},
+        [("step", wi.normal())],
+        TypeError,
+        "cannot initialize 'opt/step' \\(\\) int32: `dtype` must be",
+    ),
     ("rules as a dict", {"w": jnp.zeros(2)}, {"w": wi.zeros}, TypeError, "`rules` must be a sequence"),
     ("bad regex", {"w": jnp.zeros(2)}, [("(", wi.zeros)], ValueError, "is not a valid regular expression"),
     ("initializer not callable", {"w": jnp.zeros(2)}, [("w", 3)], TypeError, "must be callable"),
-    ("duplicate paths", {"a/b": jnp.zeros(2), "a": {"b": jnp.zeros(2)}}, [("b", wi.zeros)], ValueError,
-     "two leaves share the path 'a/b'"),
+    (
+        "duplicate paths",
+        {"a/b": jnp.zeros(2), "a": {"b": jnp.zeros(2)}},
+        [("b", wi.zeros)],
+        ValueError,
+        "two leaves share the path 'a/b'",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "target", "rules", "error", "match"), BAD, ids=[row[0] for row in BAD])
 def test_bad_trees_fail_naming_the_path(case, target, rules, error, match, key):
-  with pytest.raises(error, match=match):
-    wi.init_tree(key, target, rules)
+    with pytest.raises(error, match=match):
+        wi.init_tree(key, target, rules)
 
 
 def test_out_shardings_tree_and_function(key):
-  mesh = jax.sharding.Mesh(jax.devices()[:1], ("x",))
-  sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("x"))
-  target = {"w": jax.ShapeDtypeStruct((8, 4), jnp.float32), "b": jax.ShapeDtypeStruct((4,), jnp.float32)}
-  rules = [("w", wi.he_normal()), ("b", wi.zeros)]
-  by_tree = wi.init_tree(key, target, rules, out_shardings={"w": sharding, "b": None})
-  by_fn = wi.init_tree(key, target, rules, out_shardings=lambda path, leaf: sharding if path == "w" else None)
-  plain = wi.init_tree(key, target, rules)
-  for out in (by_tree, by_fn):
-    assert out["w"].sharding.is_equivalent_to(sharding, 2)
-    chex.assert_trees_all_equal(out, plain)
+    mesh = jax.sharding.Mesh(jax.devices()[:1], ("x",))
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("x"))
+    target = {"w": jax.ShapeDtypeStruct((8, 4), jnp.float32), "b": jax.ShapeDtypeStruct((4,), jnp.float32)}
+    rules = [("w", wi.he_normal()), ("b", wi.zeros)]
+    by_tree = wi.init_tree(key, target, rules, out_shardings={"w": sharding, "b": None})
+    by_fn = wi.init_tree(key, target, rules, out_shardings=lambda path, leaf: sharding if path == "w" else None)
+    plain = wi.init_tree(key, target, rules)
+    for out in (by_tree, by_fn):
+        assert out["w"].sharding.is_equivalent_to(sharding, 2)
+        chex.assert_trees_all_equal(out, plain)
 
 
 # The real frameworks, from the test extra.
 
 
 def test_flax_nnx_state_update(key):
-  nnx = pytest.importorskip("flax.nnx")
+    nnx = pytest.importorskip("flax.nnx")
 
-  class MLP(nnx.Module):
-    def __init__(self, rngs):
-      self.layers = nnx.List([nnx.Linear(8, 8, rngs=rngs) for _ in range(3)])
+    class MLP(nnx.Module):
+        def __init__(self, rngs):
+            self.layers = nnx.List([nnx.Linear(8, 8, rngs=rngs) for _ in range(3)])
 
-  model = MLP(nnx.Rngs(0))
-  state = nnx.state(model, nnx.Param)
-  new = wi.init_tree(key, state, [("kernel$", wi.orthogonal()), ("bias$", wi.constant(0.1))])
-  nnx.update(model, new)
-  testing.assert_orthogonal(model.layers[1].kernel[...])
-  assert float(model.layers[2].bias[...][0]) == pytest.approx(0.1)
-  chex.assert_trees_all_equal(model.layers[0].kernel[...], wi.orthogonal()(wi.key_for(key, "layers/0/kernel"), (8, 8)))
-  abstract = nnx.state(nnx.eval_shape(lambda: MLP(nnx.Rngs(0))), nnx.Param)
-  fresh = wi.init_tree(key, abstract, [("kernel$", wi.orthogonal()), ("bias$", wi.zeros)])
-  chex.assert_trees_all_equal(fresh["layers"][0]["kernel"][...], model.layers[0].kernel[...])
+    model = MLP(nnx.Rngs(0))
+    state = nnx.state(model, nnx.Param)
+    new = wi.init_tree(key, state, [("kernel$", wi.orthogonal()), ("bias$", wi.constant(0.1))])
+    nnx.update(model, new)
+    testing.assert_orthogonal(model.layers[1].kernel[...])
+    assert float(model.layers[2].bias[...][0]) == pytest.approx(0.1)
+    chex.assert_trees_all_equal(
+        model.layers[0].kernel[...], wi.orthogonal()(wi.key_for(key, "layers/0/kernel"), (8, 8))
+    )
+    abstract = nnx.state(nnx.eval_shape(lambda: MLP(nnx.Rngs(0))), nnx.Param)
+    fresh = wi.init_tree(key, abstract, [("kernel$", wi.orthogonal()), ("bias$", wi.zeros)])
+    chex.assert_trees_all_equal(fresh["layers"][0]["kernel"][...], model.layers[0].kernel[...])
 
 
 def test_flax_linen_params(key):
-  nn = pytest.importorskip("flax.linen")
-  model = nn.Sequential([nn.Dense(16), nn.relu, nn.Dense(4)])
-  params = model.init(key, jnp.ones((1, 8)))
-  new = wi.init_tree(key, params, [("kernel$", wi.he_uniform())])
-  chex.assert_trees_all_equal(new["params"]["layers_0"]["bias"], params["params"]["layers_0"]["bias"])
-  chex.assert_trees_all_equal(new["params"]["layers_2"]["kernel"],
-                              wi.he_uniform()(wi.key_for(key, "params/layers_2/kernel"), (16, 4)))
-  chex.assert_shape(model.apply(new, jnp.ones((2, 8))), (2, 4))
-  dense = nn.Dense(4, kernel_init=wi.he_normal())  # drops into kernel_init= unchanged
-  chex.assert_shape(dense.init(key, jnp.ones((1, 8)))["params"]["kernel"], (8, 4))
-  embed = nn.Embed(100, 32, embedding_init=wi.variance_scaling(1.0, "fan_in", "normal", out_axis=0))
-  chex.assert_shape(embed.init(key, jnp.ones((1,), jnp.int32))["params"]["embedding"], (100, 32))
+    nn = pytest.importorskip("flax.linen")
+    model = nn.Sequential([nn.Dense(16), nn.relu, nn.Dense(4)])
+    params = model.init(key, jnp.ones((1, 8)))
+    new = wi.init_tree(key, params, [("kernel$", wi.he_uniform())])
+    chex.assert_trees_all_equal(new["params"]["layers_0"]["bias"], params["params"]["layers_0"]["bias"])
+    chex.assert_trees_all_equal(
+        new["params"]["layers_2"]["kernel"], wi.he_uniform()(wi.key_for(key, "params/layers_2/kernel"), (16, 4))
+    )
+    chex.assert_shape(model.apply(new, jnp.ones((2, 8))), (2, 4))
+    dense = nn.Dense(4, kernel_init=wi.he_normal())  # drops into kernel_init= unchanged
+    chex.assert_shape(dense.init(key, jnp.ones((1, 8)))["params"]["kernel"], (8, 4))
+    embed = nn.Embed(100, 32, embedding_init=wi.variance_scaling(1.0, "fan_in", "normal", out_axis=0))
+    chex.assert_shape(embed.init(key, jnp.ones((1,), jnp.int32))["params"]["embedding"], (100, 32))
 
 
 def test_haiku_adapter_and_params(key):
-  hk = pytest.importorskip("haiku")
-  forward = hk.transform(lambda x: hk.Linear(32, w_init=wi.to_haiku(wi.he_normal()))(x))
-  params = forward.init(key, jnp.ones((2, 64)))
-  chex.assert_shape(params["linear"]["w"], (64, 32))
-  testing.assert_moments(params["linear"]["w"], mean=0.0, std=float(jnp.sqrt(2 / 64)), alpha=1e-6)
-  new = wi.init_tree(key, params, [("/w$", wi.lecun_normal()), ("/b$", wi.zeros)])
-  chex.assert_trees_all_equal(new["linear"]["w"], wi.lecun_normal()(wi.key_for(key, "linear/w"), (64, 32)))
+    hk = pytest.importorskip("haiku")
+    forward = hk.transform(lambda x: hk.Linear(32, w_init=wi.to_haiku(wi.he_normal()))(x))
+    params = forward.init(key, jnp.ones((2, 64)))
+    chex.assert_shape(params["linear"]["w"], (64, 32))
+    testing.assert_moments(params["linear"]["w"], mean=0.0, std=float(jnp.sqrt(2 / 64)), alpha=1e-6)
+    new = wi.init_tree(key, params, [("/w$", wi.lecun_normal()), ("/b$", wi.zeros)])
+    chex.assert_trees_all_equal(new["linear"]["w"], wi.lecun_normal()(wi.key_for(key, "linear/w"), (64, 32)))
 
 
 def test_equinox_partition_combine(key):
-  eqx = pytest.importorskip("equinox")
-  mlp = eqx.nn.MLP(8, 2, 16, 2, key=jax.random.key(1))
-  params, static = eqx.partition(mlp, eqx.is_inexact_array)
-  # Equinox stores Linear weights as (out, in): the PyTorch namespace reads that layout.
-  new = wi.init_tree(key, params, [("weight$", pytorch.kaiming_normal(nonlinearity="relu")), ("bias$", wi.zeros)])
-  model = eqx.combine(new, static)
-  assert model.layers[0].weight.shape == (16, 8)
-  chex.assert_trees_all_equal(model.layers[1].weight,
-                              pytorch.kaiming_normal(nonlinearity="relu")(wi.key_for(key, "layers/1/weight"), (16, 16)))
-  assert float(jnp.abs(model.layers[2].bias).sum()) == 0.0
-  chex.assert_shape(model(jnp.ones(8)), (2,))
+    eqx = pytest.importorskip("equinox")
+    mlp = eqx.nn.MLP(8, 2, 16, 2, key=jax.random.key(1))
+    params, static = eqx.partition(mlp, eqx.is_inexact_array)
+    # Equinox stores Linear weights as (out, in): the PyTorch namespace reads that layout.
+    new = wi.init_tree(key, params, [("weight$", pytorch.kaiming_normal(nonlinearity="relu")), ("bias$", wi.zeros)])
+    model = eqx.combine(new, static)
+    assert model.layers[0].weight.shape == (16, 8)
+    chex.assert_trees_all_equal(
+        model.layers[1].weight,
+        pytorch.kaiming_normal(nonlinearity="relu")(wi.key_for(key, "layers/1/weight"), (16, 16)),
+    )
+    assert float(jnp.abs(model.layers[2].bias).sum()) == 0.0
+    chex.assert_shape(model(jnp.ones(8)), (2,))

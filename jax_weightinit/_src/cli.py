@@ -39,100 +39,113 @@ TOUR_DEPTH, TOUR_WIDTH, TOUR_BATCH = 50, 256, 256
 
 
 def examples(seed: int) -> None:
-  """Prints the tutorial's three examples and where its text is wrong."""
-  key = jax.random.key(seed)
-  print(f"The tutorial's three heuristics for n = {FAN_IN} inputs, m = {FAN_OUT} outputs, {SAMPLES} samples each:")
-  for name, factory, formula in EXAMPLES:
-    init = factory(batch_axis=BATCH_AXIS)
-    law = init.distribution(SHAPE)
-    w = np.asarray(init(key, SHAPE, np.float64 if jax.config.jax_enable_x64 else np.float32), np.float64)
-    print(f"\n{name}: {formula}")
-    if law.low is not None:
-      print(f"  bounds  {law.low!r} {law.high!r}")
-    else:
-      print(f"  std     {law.std!r}")
-    print(f"  min/max {w.min():.6f} {w.max():.6f}")
-    print(f"  mean    {w.mean():.6f} (law: {law.mean:.6f})")
-    print(f"  std     {w.std():.6f} (law: {law.std:.6f})")
-  print("\nWhere the tutorial's text is wrong:")
-  for line in ERRATA:
-    print(f"  - {line}")
+    """Prints the tutorial's three examples and where its text is wrong."""
+    key = jax.random.key(seed)
+    print(f"The tutorial's three heuristics for n = {FAN_IN} inputs, m = {FAN_OUT} outputs, {SAMPLES} samples each:")
+    for name, factory, formula in EXAMPLES:
+        init = factory(batch_axis=BATCH_AXIS)
+        law = init.distribution(SHAPE)
+        w = np.asarray(init(key, SHAPE, np.float64 if jax.config.jax_enable_x64 else np.float32), np.float64)
+        print(f"\n{name}: {formula}")
+        if law.low is not None:
+            print(f"  bounds  {law.low!r} {law.high!r}")
+        else:
+            print(f"  std     {law.std!r}")
+        print(f"  min/max {w.min():.6f} {w.max():.6f}")
+        print(f"  mean    {w.mean():.6f} (law: {law.mean:.6f})")
+        print(f"  std     {w.std():.6f} (law: {law.std:.6f})")
+    print("\nWhere the tutorial's text is wrong:")
+    for line in ERRATA:
+        print(f"  - {line}")
 
 
 def print_table(table: dict, depth: int, at: Sequence[int]) -> None:
-  """Prints activation std at the chosen depths, one row per (activation, initializer)."""
-  at = [d for d in at if 1 <= d <= depth] or [depth]
-  print(f"{'activation':10s} {'initializer':18s} " + " ".join(f"{'layer ' + str(d):>11s}" for d in at))
-  for (activation, name), stds in table.items():
-    print(f"{activation:10s} {name:18s} " + " ".join(f"{stds[d - 1]:11.3g}" for d in at))
+    """Prints activation std at the chosen depths, one row per (activation, initializer)."""
+    at = [d for d in at if 1 <= d <= depth] or [depth]
+    print(f"{'activation':10s} {'initializer':18s} " + " ".join(f"{'layer ' + str(d):>11s}" for d in at))
+    for (activation, name), stds in table.items():
+        print(f"{activation:10s} {name:18s} " + " ".join(f"{stds[d - 1]:11.3g}" for d in at))
 
 
 def _progress(label: str) -> None:
-  print(f"  ... {label}", file=sys.stderr, flush=True)
+    print(f"  ... {label}", file=sys.stderr, flush=True)
 
 
 def tour(seed: int, out: pathlib.Path, draw: bool) -> None:
-  """The tutorial's examples, its three plots and a signal-propagation figure."""
-  examples(seed)
-  print(f"\nSignal propagation: activation std through a {TOUR_DEPTH}-layer MLP of width {TOUR_WIDTH}:")
-  table = propagation_table(jax.random.key(seed), TOUR_INITS, TOUR_ACTIVATIONS, TOUR_DEPTH, TOUR_WIDTH, TOUR_BATCH,
-                            _progress)
-  print_table(table, TOUR_DEPTH, [1, 10, 25, 50])
-  print("He keeps ReLU activations alive; the variance-preserving normalized xavier (Glorot) keeps tanh far\n"
-        "longer than the tutorial's xavier, whose variance is a third of LeCun's.")
-  _write_plots(draw, out, lambda: [*plots.bound_plots(out), plots.propagation_plot(
-      table, TOUR_DEPTH, TOUR_WIDTH, out / "signal_propagation.png")])
+    """The tutorial's examples, its three plots and a signal-propagation figure."""
+    examples(seed)
+    print(f"\nSignal propagation: activation std through a {TOUR_DEPTH}-layer MLP of width {TOUR_WIDTH}:")
+    table = propagation_table(
+        jax.random.key(seed), TOUR_INITS, TOUR_ACTIVATIONS, TOUR_DEPTH, TOUR_WIDTH, TOUR_BATCH, _progress
+    )
+    print_table(table, TOUR_DEPTH, [1, 10, 25, 50])
+    print(
+        "He keeps ReLU activations alive; the variance-preserving normalized xavier (Glorot) keeps tanh far\n"
+        "longer than the tutorial's xavier, whose variance is a third of LeCun's."
+    )
+    _write_plots(
+        draw,
+        out,
+        lambda: [
+            *plots.bound_plots(out),
+            plots.propagation_plot(table, TOUR_DEPTH, TOUR_WIDTH, out / "signal_propagation.png"),
+        ],
+    )
 
 
 def _write_plots(draw: bool, out: pathlib.Path, make) -> None:
-  if not draw:
-    return
-  if not plots.matplotlib_available():
-    print('\nPlots need matplotlib: pip install "jax_weightinit[plot]" (numbers above are complete).')
-    return
-  out.mkdir(parents=True, exist_ok=True)
-  for path in make():
-    print(f"wrote {path}")
+    if not draw:
+        return
+    if not plots.matplotlib_available():
+        print('\nPlots need matplotlib: pip install "jax_weightinit[plot]" (numbers above are complete).')
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for path in make():
+        print(f"wrote {path}")
 
 
 def _positive(text: str) -> int:
-  value = int(text)
-  if value < 1:
-    raise argparse.ArgumentTypeError(f"must be a positive int; got {value}")
-  return value
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive int; got {value}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-  """Runs the command line; returns the exit code."""
-  parser = argparse.ArgumentParser(prog="jax-weightinit", description=__doc__)
-  commands = parser.add_subparsers(dest="command")
-  tour_parser = commands.add_parser("tour", help="the tutorial's examples and plots (the default)")
-  for p in (parser, tour_parser):
-    p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
-    p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("weightinit-tour"), help="where plots go")
-    p.add_argument("--no-plots", action="store_true", help="print only")
-  prop = commands.add_parser("propagate", help="activation std through a deep MLP, per initializer")
-  prop.add_argument("--depth", type=_positive, default=50)
-  prop.add_argument("--width", type=_positive, default=256)
-  prop.add_argument("--batch", type=_positive, default=256)
-  prop.add_argument("--activation", nargs="+", choices=sorted(ACTIVATIONS), default=["tanh", "relu"])
-  prop.add_argument("--init", nargs="+", choices=sorted(INITIALIZERS), default=["xavier", "normalized_xavier", "he"])
-  prop.add_argument("--at", type=_positive, nargs="+", default=None, help="depths to print (default: 4 points)")
-  prop.add_argument("--seed", type=int, default=0)
-  prop.add_argument("--out", type=pathlib.Path, default=pathlib.Path("weightinit-tour"))
-  prop.add_argument("--no-plots", action="store_true")
-  args = parser.parse_args(argv)
-  if args.command == "propagate":
-    table = propagation_table(jax.random.key(args.seed), args.init, args.activation, args.depth, args.width,
-                              args.batch, _progress)
-    at = args.at or sorted({1, max(1, args.depth // 5), max(1, args.depth // 2), args.depth})
-    print_table(table, args.depth, at)
-    _write_plots(not args.no_plots, args.out,
-                 lambda: [plots.propagation_plot(table, args.depth, args.width, args.out / "propagation.png")])
-  else:
-    tour(args.seed, args.out, not args.no_plots)
-  return 0
+    """Runs the command line; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="jax-weightinit", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    tour_parser = commands.add_parser("tour", help="the tutorial's examples and plots (the default)")
+    for p in (parser, tour_parser):
+        p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
+        p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("weightinit-tour"), help="where plots go")
+        p.add_argument("--no-plots", action="store_true", help="print only")
+    prop = commands.add_parser("propagate", help="activation std through a deep MLP, per initializer")
+    prop.add_argument("--depth", type=_positive, default=50)
+    prop.add_argument("--width", type=_positive, default=256)
+    prop.add_argument("--batch", type=_positive, default=256)
+    prop.add_argument("--activation", nargs="+", choices=sorted(ACTIVATIONS), default=["tanh", "relu"])
+    prop.add_argument("--init", nargs="+", choices=sorted(INITIALIZERS), default=["xavier", "normalized_xavier", "he"])
+    prop.add_argument("--at", type=_positive, nargs="+", default=None, help="depths to print (default: 4 points)")
+    prop.add_argument("--seed", type=int, default=0)
+    prop.add_argument("--out", type=pathlib.Path, default=pathlib.Path("weightinit-tour"))
+    prop.add_argument("--no-plots", action="store_true")
+    args = parser.parse_args(argv)
+    if args.command == "propagate":
+        table = propagation_table(
+            jax.random.key(args.seed), args.init, args.activation, args.depth, args.width, args.batch, _progress
+        )
+        at = args.at or sorted({1, max(1, args.depth // 5), max(1, args.depth // 2), args.depth})
+        print_table(table, args.depth, at)
+        _write_plots(
+            not args.no_plots,
+            args.out,
+            lambda: [plots.propagation_plot(table, args.depth, args.width, args.out / "propagation.png")],
+        )
+    else:
+        tour(args.seed, args.out, not args.no_plots)
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
-  sys.exit(main())
+    sys.exit(main())

@@ -14,111 +14,112 @@ from .typing import Array, ArrayLike, DTypeLike, Shape, Sharding
 
 
 class RandomInitializer:
-  """Base of every elementwise random initializer.
+    """Base of every elementwise random initializer.
 
-  A subclass is a frozen dataclass with a `dtype` field and a `distribution(shape)`
-  method; calling it samples exactly that law.
-  """
+    A subclass is a frozen dataclass with a `dtype` field and a `distribution(shape)`
+    method; calling it samples exactly that law.
+    """
 
-  dtype: np.dtype | None
-  #: The complex family (see `sampling.sample_complex`), or None for real dtypes only.
-  complex_family: str | None = None
+    dtype: np.dtype | None
+    #: The complex family (see `sampling.sample_complex`), or None for real dtypes only.
+    complex_family: str | None = None
 
-  def distribution(self, shape: Shape) -> Distribution:
-    """Returns the law of every element of an array of `shape`."""
-    raise NotImplementedError
+    def distribution(self, shape: Shape) -> Distribution:
+        """Returns the law of every element of an array of `shape`."""
+        raise NotImplementedError
 
-  def __call__(
-      self,
-      key: Array,
-      shape: Shape,
-      dtype: DTypeLike | None = None,
-      out_sharding: Sharding = None,
-  ) -> Array:
-    """Draws an array of `shape` and `dtype` (default: the factory's, else the default float)."""
-    key = validation.key(key)
-    shape = validation.shape(shape)
-    dtype = validation.dtype(self.dtype if dtype is None else dtype, allow_complex=self.complex_family is not None)
-    if math.prod(shape) == 0:
-      return sampling.full(0, shape, dtype, out_sharding)
-    law = self.distribution(shape)
-    if jnp.issubdtype(dtype, jnp.complexfloating):
-      return sampling.sample_complex(key, self.complex_family, law.std, shape, dtype, out_sharding)
-    _check_range(law, dtype)
-    return sampling.sample(key, law, shape, dtype, out_sharding)
+    def __call__(
+        self,
+        key: Array,
+        shape: Shape,
+        dtype: DTypeLike | None = None,
+        out_sharding: Sharding = None,
+    ) -> Array:
+        """Draws an array of `shape` and `dtype` (default: the factory's, else the default float)."""
+        key = validation.key(key)
+        shape = validation.shape(shape)
+        dtype = validation.dtype(self.dtype if dtype is None else dtype, allow_complex=self.complex_family is not None)
+        if math.prod(shape) == 0:
+            return sampling.full(0, shape, dtype, out_sharding)
+        law = self.distribution(shape)
+        if jnp.issubdtype(dtype, jnp.complexfloating):
+            return sampling.sample_complex(key, self.complex_family, law.std, shape, dtype, out_sharding)
+        _check_range(law, dtype)
+        return sampling.sample(key, law, shape, dtype, out_sharding)
 
 
 def _check_range(law: Distribution, dtype: np.dtype) -> None:
-  reach = abs(law.loc) + 9.0 * law.scale if law.low is None else max(abs(law.low), abs(law.high))
-  if reach > float(jnp.finfo(dtype).max):
-    raise ValueError(
-        f"`dtype` {dtype.name} cannot hold samples of {law.family} law with loc={law.loc!r} and "
-        f"scale={law.scale!r}; use a wider dtype.")
+    reach = abs(law.loc) + 9.0 * law.scale if law.low is None else max(abs(law.low), abs(law.high))
+    if reach > float(jnp.finfo(dtype).max):
+        raise ValueError(
+            f"`dtype` {dtype.name} cannot hold samples of {law.family} law with loc={law.loc!r} and "
+            f"scale={law.scale!r}; use a wider dtype."
+        )
 
 
 @dataclasses.dataclass(frozen=True)
 class FixedLaw(RandomInitializer):
-  """An initializer whose law does not depend on the shape."""
+    """An initializer whose law does not depend on the shape."""
 
-  law: Distribution
-  dtype: np.dtype | None = None
-  complex_family: str | None = None
+    law: Distribution
+    dtype: np.dtype | None = None
+    complex_family: str | None = None
 
-  def distribution(self, shape: Shape) -> Distribution:
-    validation.shape(shape)
-    return self.law
+    def distribution(self, shape: Shape) -> Distribution:
+        validation.shape(shape)
+        return self.law
 
 
 @dataclasses.dataclass(frozen=True)
 class Constant:
-  """An initializer that fills arrays with one value; the key is ignored."""
+    """An initializer that fills arrays with one value; the key is ignored."""
 
-  value: complex | float | int | bool
-  dtype: np.dtype | None = None
+    value: complex | float | int | bool
+    dtype: np.dtype | None = None
 
-  def __call__(
-      self,
-      key: Array,
-      shape: Shape,
-      dtype: DTypeLike | None = None,
-      out_sharding: Sharding = None,
-  ) -> Array:
-    """Returns `jnp.full(shape, value, dtype)`."""
-    shape = validation.shape(shape)
-    dtype = self.dtype if dtype is None else dtype
-    if dtype is None:
-      dtype = validation.dtype(None)
-    else:
-      try:
-        dtype = np.dtype(jax.dtypes.canonicalize_dtype(dtype))
-      except TypeError:
-        raise TypeError(f"`dtype` must be a numeric dtype; got {dtype!r}.") from None
-    return sampling.full(self.value, shape, dtype, out_sharding)
+    def __call__(
+        self,
+        key: Array,
+        shape: Shape,
+        dtype: DTypeLike | None = None,
+        out_sharding: Sharding = None,
+    ) -> Array:
+        """Returns `jnp.full(shape, value, dtype)`."""
+        shape = validation.shape(shape)
+        dtype = self.dtype if dtype is None else dtype
+        if dtype is None:
+            dtype = validation.dtype(None)
+        else:
+            try:
+                dtype = np.dtype(jax.dtypes.canonicalize_dtype(dtype))
+            except TypeError:
+                raise TypeError(f"`dtype` must be a numeric dtype; got {dtype!r}.") from None
+        return sampling.full(self.value, shape, dtype, out_sharding)
 
 
 def constant(value: ArrayLike, dtype: DTypeLike | None = None) -> Initializer:
-  """Builds an initializer that fills arrays with `value`.
+    """Builds an initializer that fills arrays with `value`.
 
-  Args:
-    value: a scalar number.
-    dtype: the default dtype of the output.
+    Args:
+      value: a scalar number.
+      dtype: the default dtype of the output.
 
-  Returns:
-    An initializer; its key is ignored.
+    Returns:
+      An initializer; its key is ignored.
 
-  Raises:
-    TypeError: if `value` is not a scalar number.
+    Raises:
+      TypeError: if `value` is not a scalar number.
 
-  Example:
-    >>> import jax, jax.numpy as jnp, jax_weightinit as wi
-    >>> wi.constant(-7)(jax.random.key(0), (2, 3), jnp.float32)
-    Array([[-7., -7., -7.],
-           [-7., -7., -7.]], dtype=float32)
-  """
-  scalar = np.asarray(value)
-  if scalar.ndim != 0 or not (np.issubdtype(scalar.dtype, np.number) or scalar.dtype == np.bool_):
-    raise TypeError(f"`value` must be a scalar number; got {value!r}.")
-  return Constant(scalar.item(), None if dtype is None else np.dtype(dtype))
+    Example:
+      >>> import jax, jax.numpy as jnp, jax_weightinit as wi
+      >>> wi.constant(-7)(jax.random.key(0), (2, 3), jnp.float32)
+      Array([[-7., -7., -7.],
+             [-7., -7., -7.]], dtype=float32)
+    """
+    scalar = np.asarray(value)
+    if scalar.ndim != 0 or not (np.issubdtype(scalar.dtype, np.number) or scalar.dtype == np.bool_):
+        raise TypeError(f"`value` must be a scalar number; got {value!r}.")
+    return Constant(scalar.item(), None if dtype is None else np.dtype(dtype))
 
 
 zeros = Constant(0)
@@ -126,57 +127,57 @@ ones = Constant(1)
 
 
 def zeros_init() -> Initializer:
-  """Builds `zeros`, as Flax's `nn.initializers.zeros_init()` does."""
-  return zeros
+    """Builds `zeros`, as Flax's `nn.initializers.zeros_init()` does."""
+    return zeros
 
 
 def ones_init() -> Initializer:
-  """Builds `ones`, as Flax's `nn.initializers.ones_init()` does."""
-  return ones
+    """Builds `ones`, as Flax's `nn.initializers.ones_init()` does."""
+    return ones
 
 
 def uniform(scale: float = 1e-2, dtype: DTypeLike | None = None) -> Initializer:
-  """Builds an initializer drawing from U[0, scale), as `jax.nn.initializers.uniform` does.
+    """Builds an initializer drawing from U[0, scale), as `jax.nn.initializers.uniform` does.
 
-  Args:
-    scale: the upper bound; must be positive.
-    dtype: the default dtype of the output.
+    Args:
+      scale: the upper bound; must be positive.
+      dtype: the default dtype of the output.
 
-  Returns:
-    An initializer with mean `scale / 2` and std `scale / sqrt(12)`.
+    Returns:
+      An initializer with mean `scale / 2` and std `scale / sqrt(12)`.
 
-  Example:
-    >>> import jax, jax_weightinit as wi
-    >>> init = wi.uniform(10.0)
-    >>> init.distribution((2, 3)).std  # 10 / sqrt(12)
-    2.886751345948129
-  """
-  law = Distribution.uniform(0.0, validation.positive("scale", scale))
-  return FixedLaw(law, validation.optional_dtype(dtype, allow_complex=False))
+    Example:
+      >>> import jax, jax_weightinit as wi
+      >>> init = wi.uniform(10.0)
+      >>> init.distribution((2, 3)).std  # 10 / sqrt(12)
+      2.886751345948129
+    """
+    law = Distribution.uniform(0.0, validation.positive("scale", scale))
+    return FixedLaw(law, validation.optional_dtype(dtype, allow_complex=False))
 
 
 def normal(stddev: float = 1e-2, dtype: DTypeLike | None = None, *, mean: float = 0.0) -> Initializer:
-  """Builds an initializer drawing from N(mean, stddev²), as `jax.nn.initializers.normal` does.
+    """Builds an initializer drawing from N(mean, stddev²), as `jax.nn.initializers.normal` does.
 
-  Complex dtypes get real and imaginary parts i.i.d. N(mean, stddev²/2) around 0,
-  so that E|z|² = stddev² (as `jax.random.normal` defines them); `mean` must then be 0.
+    Complex dtypes get real and imaginary parts i.i.d. N(mean, stddev²/2) around 0,
+    so that E|z|² = stddev² (as `jax.random.normal` defines them); `mean` must then be 0.
 
-  Args:
-    stddev: the standard deviation; must be positive.
-    dtype: the default dtype of the output.
-    mean: the mean.
+    Args:
+      stddev: the standard deviation; must be positive.
+      dtype: the default dtype of the output.
+      mean: the mean.
 
-  Returns:
-    An initializer.
+    Returns:
+      An initializer.
 
-  Example:
-    >>> import jax, jax.numpy as jnp, jax_weightinit as wi
-    >>> w = wi.normal(5.0)(jax.random.key(0), (256, 256), jnp.bfloat16)
-    >>> w.dtype, bool(4.8 < float(w.astype(jnp.float32).std()) < 5.2)
-    (dtype(bfloat16), True)
-  """
-  law = Distribution.normal(validation.real("mean", mean), validation.positive("stddev", stddev))
-  return FixedLaw(law, validation.optional_dtype(dtype), "normal" if law.loc == 0 else None)
+    Example:
+      >>> import jax, jax.numpy as jnp, jax_weightinit as wi
+      >>> w = wi.normal(5.0)(jax.random.key(0), (256, 256), jnp.bfloat16)
+      >>> w.dtype, bool(4.8 < float(w.astype(jnp.float32).std()) < 5.2)
+      (dtype(bfloat16), True)
+    """
+    law = Distribution.normal(validation.real("mean", mean), validation.positive("stddev", stddev))
+    return FixedLaw(law, validation.optional_dtype(dtype), "normal" if law.loc == 0 else None)
 
 
 def truncated_normal(
@@ -189,69 +190,71 @@ def truncated_normal(
     absolute_bounds: bool = False,
     stddev_after_truncation: bool = False,
 ) -> Initializer:
-  """Builds a truncated-normal initializer; by default exactly `jax.nn.initializers.truncated_normal`.
+    """Builds a truncated-normal initializer; by default exactly `jax.nn.initializers.truncated_normal`.
 
-  By default the law is N(mean, stddev²) conditioned on
-  `mean + lower·stddev < x < mean + upper·stddev`, and `stddev` is the std
-  *before* truncation (so the samples' std is smaller: 0.8796·stddev for ±2).
+    By default the law is N(mean, stddev²) conditioned on
+    `mean + lower·stddev < x < mean + upper·stddev`, and `stddev` is the std
+    *before* truncation (so the samples' std is smaller: 0.8796·stddev for ±2).
 
-  Args:
-    stddev: the std before truncation, or after it with `stddev_after_truncation`.
-    dtype: the default dtype of the output.
-    lower: the lower bound, in units of `stddev` around `mean` (absolute with
-      `absolute_bounds`).
-    upper: the upper bound, likewise.
-    mean: the mean of the normal before truncation.
-    absolute_bounds: read `lower` and `upper` as values, as torch's
-      `trunc_normal_(a, b)` does, rather than in std units.
-    stddev_after_truncation: make `stddev` the std of the samples themselves,
-      as `variance_scaling` does.
+    Args:
+      stddev: the std before truncation, or after it with `stddev_after_truncation`.
+      dtype: the default dtype of the output.
+      lower: the lower bound, in units of `stddev` around `mean` (absolute with
+        `absolute_bounds`).
+      upper: the upper bound, likewise.
+      mean: the mean of the normal before truncation.
+      absolute_bounds: read `lower` and `upper` as values, as torch's
+        `trunc_normal_(a, b)` does, rather than in std units.
+      stddev_after_truncation: make `stddev` the std of the samples themselves,
+        as `variance_scaling` does.
 
-  Returns:
-    An initializer. Far-tail intervals are exact: for [5, 6] std every sample lies
-    inside and the mean is 5.1831.
+    Returns:
+      An initializer. Far-tail intervals are exact: for [5, 6] std every sample lies
+      inside and the mean is 5.1831.
 
-  Raises:
-    ValueError: if `stddev` <= 0, `lower` >= `upper`, the interval is too deep in a
-      tail to hold probability, or (with `stddev_after_truncation`) no normal
-      truncated to absolute bounds has that std.
+    Raises:
+      ValueError: if `stddev` <= 0, `lower` >= `upper`, the interval is too deep in a
+        tail to hold probability, or (with `stddev_after_truncation`) no normal
+        truncated to absolute bounds has that std.
 
-  Example:
-    >>> import jax_weightinit as wi
-    >>> law = wi.truncated_normal(1.0, lower=5.0, upper=6.0).distribution((1000,))
-    >>> round(law.mean, 4)
-    5.1831
-    >>> round(wi.truncated_normal(0.1, stddev_after_truncation=True).distribution((4, 4)).std, 12)
-    0.1
-  """
-  stddev = validation.positive("stddev", stddev)
-  mean = validation.real("mean", mean)
-  lower, upper = validation.real("lower", lower), validation.real("upper", upper)
-  if lower >= upper:
-    raise ValueError(f"`lower` must be less than `upper`; got lower={lower!r}, upper={upper!r}.")
-  if not absolute_bounds:
-    scale = stddev / truncated_moments(lower, upper)[1] if stddev_after_truncation else stddev
-    law = Distribution.truncated_normal(mean, scale, mean + lower * scale, mean + upper * scale)
-  else:
-    scale = _scale_for_std(stddev, mean, lower, upper) if stddev_after_truncation else stddev
-    law = Distribution.truncated_normal(mean, scale, lower, upper)
-  return FixedLaw(law, validation.optional_dtype(dtype, allow_complex=False))
+    Example:
+      >>> import jax_weightinit as wi
+      >>> law = wi.truncated_normal(1.0, lower=5.0, upper=6.0).distribution((1000,))
+      >>> round(law.mean, 4)
+      5.1831
+      >>> round(wi.truncated_normal(0.1, stddev_after_truncation=True).distribution((4, 4)).std, 12)
+      0.1
+    """
+    stddev = validation.positive("stddev", stddev)
+    mean = validation.real("mean", mean)
+    lower, upper = validation.real("lower", lower), validation.real("upper", upper)
+    if lower >= upper:
+        raise ValueError(f"`lower` must be less than `upper`; got lower={lower!r}, upper={upper!r}.")
+    if not absolute_bounds:
+        scale = stddev / truncated_moments(lower, upper)[1] if stddev_after_truncation else stddev
+        law = Distribution.truncated_normal(mean, scale, mean + lower * scale, mean + upper * scale)
+    else:
+        scale = _scale_for_std(stddev, mean, lower, upper) if stddev_after_truncation else stddev
+        law = Distribution.truncated_normal(mean, scale, lower, upper)
+    return FixedLaw(law, validation.optional_dtype(dtype, allow_complex=False))
 
 
 def _scale_for_std(target: float, mean: float, lower: float, upper: float) -> float:
-  """The pre-truncation std whose truncation to [lower, upper] has std `target`."""
-  def std_at(scale: float) -> float:
-    return scale * truncated_moments((lower - mean) / scale, (upper - mean) / scale)[1]
+    """The pre-truncation std whose truncation to [lower, upper] has std `target`."""
 
-  limit = (upper - lower) / math.sqrt(12.0)  # the std as scale -> inf: uniform on the bounds
-  if target >= limit:
-    raise ValueError(
-        f"`stddev` {target!r} is out of reach: a normal truncated to [{lower!r}, {upper!r}] has std "
-        f"below {limit!r}.")
-  low, high = target * 1e-3, target
-  while std_at(high) < target:
-    high *= 2.0
-  for _ in range(200):
-    mid = 0.5 * (low + high)
-    low, high = (mid, high) if std_at(mid) < target else (low, mid)
-  return 0.5 * (low + high)
+    def std_at(scale: float) -> float:
+        return scale * truncated_moments((lower - mean) / scale, (upper - mean) / scale)[1]
+
+    limit = (upper - lower) / math.sqrt(12.0)  # the std as scale -> inf: uniform on the bounds
+    if target >= limit:
+        raise ValueError(
+            f"`stddev` {target!r} is out of reach: a normal truncated to [{lower!r}, {upper!r}] has std "
+            f"below {limit!r}."
+        )
+    low, high = target * 1e-3, target
+    while std_at(high) < target:
+        high *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if std_at(mid) < target else (low, mid)
+    return 0.5 * (low + high)

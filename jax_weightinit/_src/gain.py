@@ -8,34 +8,36 @@ NONLINEARITIES = (*LINEAR, "sigmoid", "tanh", "relu", "leaky_relu", "selu")
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-  """Returns the recommended gain for `nonlinearity`, as `torch.nn.init.calculate_gain`.
+    """Returns the recommended gain for `nonlinearity`, as `torch.nn.init.calculate_gain`.
 
-  linear, conv and sigmoid: 1; tanh: 5/3; relu: sqrt(2); leaky_relu: sqrt(2 / (1 +
-  slope²)) with slope `param` (default 0.01); selu: 3/4.
+    linear, conv and sigmoid: 1; tanh: 5/3; relu: sqrt(2); leaky_relu: sqrt(2 / (1 +
+    slope²)) with slope `param` (default 0.01); selu: 3/4.
 
-  Raises:
-    ValueError: for an unknown `nonlinearity`.
-    TypeError: if `param` is not a number.
+    Raises:
+      ValueError: for an unknown `nonlinearity`.
+      TypeError: if `param` is not a number.
 
-  Example:
-    >>> import jax_weightinit as wi
-    >>> wi.calculate_gain("tanh"), wi.calculate_gain("leaky_relu", 0.2)
-    (1.6666666666666667, 1.3867504905630728)
-  """
-  if nonlinearity in LINEAR or nonlinearity == "sigmoid":
-    return 1.0
-  if nonlinearity == "tanh":
-    return 5.0 / 3
-  if nonlinearity == "relu":
-    return math.sqrt(2.0)
-  if nonlinearity == "leaky_relu":
-    if param is None:
-      slope = 0.01
-    elif isinstance(param, bool) or not isinstance(param, numbers.Real):
-      raise TypeError(f"`param` must be a number (the negative slope); got {param!r}.")
-    else:
-      slope = param
-    return math.sqrt(2.0 / (1 + slope**2))
-  if nonlinearity == "selu":
-    return 3.0 / 4
-  raise ValueError(f"`nonlinearity` must be one of {', '.join(repr(n) for n in NONLINEARITIES)}; got {nonlinearity!r}.")
+    Example:
+      >>> import jax_weightinit as wi
+      >>> wi.calculate_gain("tanh"), wi.calculate_gain("leaky_relu", 0.2)
+      (1.6666666666666667, 1.3867504905630728)
+    """
+    if nonlinearity in LINEAR or nonlinearity == "sigmoid":
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, bool) or not isinstance(param, numbers.Real):
+            raise TypeError(f"`param` must be a number (the negative slope); got {param!r}.")
+        else:
+            slope = param
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(
+        f"`nonlinearity` must be one of {', '.join(repr(n) for n in NONLINEARITIES)}; got {nonlinearity!r}."
+    )

@@ -11,73 +11,75 @@ from .rules import fan_rule
 from .typing import Axes, DTypeLike
 
 
-def xavier(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike | None = None) -> Initializer:
-  """Builds the tutorial's "xavier" initializer: U[-1/sqrt(n), 1/sqrt(n)], n = fan_in.
+def xavier(
+    in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike | None = None
+) -> Initializer:
+    """Builds the tutorial's "xavier" initializer: U[-1/sqrt(n), 1/sqrt(n)], n = fan_in.
 
-  Its variance is 1 / (3n), a third of LeCun's. Glorot & Bengio (2010) call this the
-  "commonly used heuristic"; it is not `glorot_uniform`, which uses fan_in + fan_out.
+    Its variance is 1 / (3n), a third of LeCun's. Glorot & Bengio (2010) call this the
+    "commonly used heuristic"; it is not `glorot_uniform`, which uses fan_in + fan_out.
 
-  Args:
-    in_axis: the input axis or axes of the weight.
-    out_axis: the output axis or axes.
-    batch_axis: axes of stacked independent layers.
-    dtype: the default dtype of the output.
+    Args:
+      in_axis: the input axis or axes of the weight.
+      out_axis: the output axis or axes.
+      batch_axis: axes of stacked independent layers.
+      dtype: the default dtype of the output.
 
-  Returns:
-    An initializer.
+    Returns:
+      An initializer.
 
-  Example:
-    >>> import jax_weightinit as wi
-    >>> wi.xavier().distribution((10, 20)).high
-    0.31622776601683794
-  """
-  return fan_rule("xavier", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
+    Example:
+      >>> import jax_weightinit as wi
+      >>> wi.xavier().distribution((10, 20)).high
+      0.31622776601683794
+    """
+    return fan_rule("xavier", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
 
 
 def normalized_xavier(
     in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike | None = None
 ) -> Initializer:
-  """Builds "normalized xavier": U[-sqrt(6)/sqrt(n + m), sqrt(6)/sqrt(n + m)].
+    """Builds "normalized xavier": U[-sqrt(6)/sqrt(n + m), sqrt(6)/sqrt(n + m)].
 
-  n = fan_in and m = fan_out, as in the tutorial's code and in Glorot & Bengio
-  (2010), eq. 16. (The tutorial's prose once writes n + n; that is a typo.) The
-  variance is 2 / (n + m), as `glorot_uniform`; only the last bit of the bound can
-  differ, because the formula is evaluated as written.
+    n = fan_in and m = fan_out, as in the tutorial's code and in Glorot & Bengio
+    (2010), eq. 16. (The tutorial's prose once writes n + n; that is a typo.) The
+    variance is 2 / (n + m), as `glorot_uniform`; only the last bit of the bound can
+    differ, because the formula is evaluated as written.
 
-  Args:
-    in_axis: the input axis or axes of the weight.
-    out_axis: the output axis or axes.
-    batch_axis: axes of stacked independent layers.
-    dtype: the default dtype of the output.
+    Args:
+      in_axis: the input axis or axes of the weight.
+      out_axis: the output axis or axes.
+      batch_axis: axes of stacked independent layers.
+      dtype: the default dtype of the output.
 
-  Returns:
-    An initializer.
+    Returns:
+      An initializer.
 
-  Example:
-    >>> import jax_weightinit as wi
-    >>> wi.normalized_xavier().distribution((10, 20)).high
-    0.44721359549995787
-  """
-  return fan_rule("normalized_xavier", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
+    Example:
+      >>> import jax_weightinit as wi
+      >>> wi.normalized_xavier().distribution((10, 20)).high
+      0.44721359549995787
+    """
+    return fan_rule("normalized_xavier", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
 
 
 def he(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike | None = None) -> Initializer:
-  """Builds the tutorial's "he" initializer: N(0, sqrt(2/n)²), n = fan_in, untruncated.
+    """Builds the tutorial's "he" initializer: N(0, sqrt(2/n)²), n = fan_in, untruncated.
 
-  Unlike `he_normal` (a truncated normal, as in `jax.nn`), the normal is not truncated.
+    Unlike `he_normal` (a truncated normal, as in `jax.nn`), the normal is not truncated.
 
-  Args:
-    in_axis: the input axis or axes of the weight.
-    out_axis: the output axis or axes.
-    batch_axis: axes of stacked independent layers.
-    dtype: the default dtype of the output.
+    Args:
+      in_axis: the input axis or axes of the weight.
+      out_axis: the output axis or axes.
+      batch_axis: axes of stacked independent layers.
+      dtype: the default dtype of the output.
 
-  Returns:
-    An initializer.
+    Returns:
+      An initializer.
 
-  Example:
-    >>> import jax_weightinit as wi
-    >>> wi.he().distribution((10, 20)).std
-    0.4472135954999579
-  """
-  return fan_rule("he", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
+    Example:
+      >>> import jax_weightinit as wi
+      >>> wi.he().distribution((10, 20)).std
+      0.4472135954999579
+    """
+    return fan_rule("he", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)

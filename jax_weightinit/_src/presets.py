@@ -7,45 +7,45 @@ from .variance_scaling import glorot_uniform, lecun_normal, variance_scaling
 
 
 def flax_dense_kernel() -> Initializer:
-  """Flax `nn.Dense` kernel default: `lecun_normal()` on (in, out)."""
-  return lecun_normal()
+    """Flax `nn.Dense` kernel default: `lecun_normal()` on (in, out)."""
+    return lecun_normal()
 
 
 def flax_conv_kernel() -> Initializer:
-  """Flax `nn.Conv` kernel default: `lecun_normal()` on (*kernel, in // groups, out)."""
-  return lecun_normal()
+    """Flax `nn.Conv` kernel default: `lecun_normal()` on (*kernel, in // groups, out)."""
+    return lecun_normal()
 
 
 def flax_embed() -> Initializer:
-  """Flax `nn.Embed` default: `variance_scaling(1.0, 'fan_in', 'normal', out_axis=0)`, N(0, 1/features).
+    """Flax `nn.Embed` default: `variance_scaling(1.0, 'fan_in', 'normal', out_axis=0)`, N(0, 1/features).
 
-  Example:
-    >>> from jax_weightinit import presets
-    >>> presets.flax_embed().distribution((50_000, 256)).std == (1 / 256) ** 0.5
-    True
-  """
-  return variance_scaling(1.0, "fan_in", "normal", out_axis=0)
+    Example:
+      >>> from jax_weightinit import presets
+      >>> presets.flax_embed().distribution((50_000, 256)).std == (1 / 256) ** 0.5
+      True
+    """
+    return variance_scaling(1.0, "fan_in", "normal", out_axis=0)
 
 
 def haiku_linear() -> Initializer:
-  """Haiku `hk.Linear` / `hk.ConvND` default: TruncatedNormal(stddev=1/sqrt(fan_in)).
+    """Haiku `hk.Linear` / `hk.ConvND` default: TruncatedNormal(stddev=1/sqrt(fan_in)).
 
-  Haiku truncates at ±2·stddev without correcting the std, so the samples' std is
-  0.8796/sqrt(fan_in), not 1/sqrt(fan_in).
+    Haiku truncates at ±2·stddev without correcting the std, so the samples' std is
+    0.8796/sqrt(fan_in), not 1/sqrt(fan_in).
 
-  Example:
-    >>> from jax_weightinit import presets
-    >>> round(presets.haiku_linear().distribution((256, 128)).std * 16, 6)
-    0.879626
-  """
-  return fan_rule("haiku_truncated_normal")
+    Example:
+      >>> from jax_weightinit import presets
+      >>> round(presets.haiku_linear().distribution((256, 128)).std * 16, 6)
+      0.879626
+    """
+    return fan_rule("haiku_truncated_normal")
 
 
 def keras_dense() -> Initializer:
-  """Keras `Dense` kernel default: `glorot_uniform()`."""
-  return glorot_uniform()
+    """Keras `Dense` kernel default: `glorot_uniform()`."""
+    return glorot_uniform()
 
 
 def torch_linear() -> Initializer:
-  """PyTorch `nn.Linear` / `nn.Conv*` weight default, in (out, in, *k) layout: U(±1/sqrt(fan_in))."""
-  return default_weight()
+    """PyTorch `nn.Linear` / `nn.Conv*` weight default, in (out, in, *k) layout: U(±1/sqrt(fan_in))."""
+    return default_weight()

@@ -35,41 +35,48 @@ INITIALIZERS: dict[str, Callable[[], Initializer]] = {
 
 @functools.partial(jax.jit, static_argnames=("init", "activation", "depth", "width", "batch"))
 def activation_std(key: jax.Array, init: Initializer, activation: str, depth: int, width: int, batch: int) -> jax.Array:
-  """Std of the activations after each of `depth` layers of a bias-free MLP fed N(0, 1) inputs.
+    """Std of the activations after each of `depth` layers of a bias-free MLP fed N(0, 1) inputs.
 
-  Weights are (width, width), drawn per layer from `init` with the layer's own key;
-  the layers run under `lax.scan`, so the cost is one compiled program.
+    Weights are (width, width), drawn per layer from `init` with the layer's own key;
+    the layers run under `lax.scan`, so the cost is one compiled program.
 
-  Returns:
-    A `(depth,)` array: entry l is the std over the batch and units after layer l + 1.
+    Returns:
+      A `(depth,)` array: entry l is the std over the batch and units after layer l + 1.
 
-  Example:
-    >>> import jax, jax_weightinit as wi
-    >>> std = activation_std(jax.random.key(0), wi.he(), "relu", 50, 256, 512)
-    >>> bool(0.3 < float(std[-1]) < 3.0)
-    True
-  """
-  x_key, w_key = jax.random.split(key)
-  x = jax.random.normal(x_key, (batch, width))
-  act = ACTIVATIONS[activation]
+    Example:
+      >>> import jax, jax_weightinit as wi
+      >>> std = activation_std(jax.random.key(0), wi.he(), "relu", 50, 256, 512)
+      >>> bool(0.3 < float(std[-1]) < 3.0)
+      True
+    """
+    x_key, w_key = jax.random.split(key)
+    x = jax.random.normal(x_key, (batch, width))
+    act = ACTIVATIONS[activation]
 
-  def layer(x, k):
-    x = act(x @ init(k, (width, width), jnp.float32))
-    return x, jnp.std(x)
+    def layer(x, k):
+        x = act(x @ init(k, (width, width), jnp.float32))
+        return x, jnp.std(x)
 
-  _, stds = jax.lax.scan(layer, x, jax.random.split(w_key, depth))
-  return stds
+    _, stds = jax.lax.scan(layer, x, jax.random.split(w_key, depth))
+    return stds
 
 
 def propagation_table(
-    key: jax.Array, inits: list[str], activations: list[str], depth: int, width: int, batch: int,
+    key: jax.Array,
+    inits: list[str],
+    activations: list[str],
+    depth: int,
+    width: int,
+    batch: int,
     progress: Callable[[str], None] | None = None,
 ) -> dict[tuple[str, str], np.ndarray]:
-  """`activation_std` for every (activation, initializer) pair, by name."""
-  table = {}
-  for activation in activations:
-    for name in inits:
-      if progress is not None:
-        progress(f"{activation} / {name}")
-      table[activation, name] = np.asarray(activation_std(key, INITIALIZERS[name](), activation, depth, width, batch))
-  return table
+    """`activation_std` for every (activation, initializer) pair, by name."""
+    table = {}
+    for activation in activations:
+        for name in inits:
+            if progress is not None:
+                progress(f"{activation} / {name}")
+            table[activation, name] = np.asarray(
+                activation_std(key, INITIALIZERS[name](), activation, depth, width, batch)
+            )
+    return table

@@ -19,182 +19,184 @@ TORCH_AXES = {"in_axis": 1, "out_axis": 0}
 
 
 def uniform(a: float = 0.0, b: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
-  """`torch.nn.init.uniform_`: U[a, b]."""
-  return FixedLaw(Distribution.uniform(validation.real("a", a), validation.real("b", b)),
-                  validation.optional_dtype(dtype, allow_complex=False))
+    """`torch.nn.init.uniform_`: U[a, b]."""
+    return FixedLaw(
+        Distribution.uniform(validation.real("a", a), validation.real("b", b)),
+        validation.optional_dtype(dtype, allow_complex=False),
+    )
 
 
 def normal(mean: float = 0.0, std: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
-  """`torch.nn.init.normal_`: N(mean, std²)."""
-  law = Distribution.normal(validation.real("mean", mean), validation.positive("std", std))
-  return FixedLaw(law, validation.optional_dtype(dtype, allow_complex=False))
+    """`torch.nn.init.normal_`: N(mean, std²)."""
+    law = Distribution.normal(validation.real("mean", mean), validation.positive("std", std))
+    return FixedLaw(law, validation.optional_dtype(dtype, allow_complex=False))
 
 
 def trunc_normal(
     mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, dtype: DTypeLike | None = None
 ) -> Initializer:
-  """`torch.nn.init.trunc_normal_`: N(mean, std²) truncated to the absolute interval [a, b].
+    """`torch.nn.init.trunc_normal_`: N(mean, std²) truncated to the absolute interval [a, b].
 
-  As in torch, `a` and `b` are values, not multiples of `std`: with std = 0.02 the
-  defaults truncate at ±100 std, i.e. hardly at all.
+    As in torch, `a` and `b` are values, not multiples of `std`: with std = 0.02 the
+    defaults truncate at ±100 std, i.e. hardly at all.
 
-  Example:
-    >>> from jax_weightinit import pytorch
-    >>> law = pytorch.trunc_normal(std=0.5).distribution((4, 4))
-    >>> law.low, law.high, round(law.std, 4)
-    (-2.0, 2.0, 0.4997)
-  """
-  return truncated_normal(std, dtype, a, b, mean=mean, absolute_bounds=True)
+    Example:
+      >>> from jax_weightinit import pytorch
+      >>> law = pytorch.trunc_normal(std=0.5).distribution((4, 4))
+      >>> law.low, law.high, round(law.std, 4)
+      (-2.0, 2.0, 0.4997)
+    """
+    return truncated_normal(std, dtype, a, b, mean=mean, absolute_bounds=True)
 
 
 def constant(val: float, dtype: DTypeLike | None = None) -> Initializer:
-  """`torch.nn.init.constant_`."""
-  return Constant(validation.real("val", val), validation.optional_dtype(dtype))
+    """`torch.nn.init.constant_`."""
+    return Constant(validation.real("val", val), validation.optional_dtype(dtype))
 
 
 def ones(dtype: DTypeLike | None = None) -> Initializer:
-  """`torch.nn.init.ones_`."""
-  return Constant(1, validation.optional_dtype(dtype))
+    """`torch.nn.init.ones_`."""
+    return Constant(1, validation.optional_dtype(dtype))
 
 
 def zeros(dtype: DTypeLike | None = None) -> Initializer:
-  """`torch.nn.init.zeros_`."""
-  return Constant(0, validation.optional_dtype(dtype))
+    """`torch.nn.init.zeros_`."""
+    return Constant(0, validation.optional_dtype(dtype))
 
 
 @dataclasses.dataclass(frozen=True)
 class _Eye(Identity):
-  def _check(self, shape):
-    if len(shape) != 2:
-      raise ValueError(f"`shape` must be 2-D for eye; got {shape!r}.")
+    def _check(self, shape):
+        if len(shape) != 2:
+            raise ValueError(f"`shape` must be 2-D for eye; got {shape!r}.")
 
 
 def eye(dtype: DTypeLike | None = None) -> Initializer:
-  """`torch.nn.init.eye_`: the (possibly rectangular) identity of a 2-D weight."""
-  return _Eye(1.0, validation.optional_dtype(dtype))
+    """`torch.nn.init.eye_`: the (possibly rectangular) identity of a 2-D weight."""
+    return _Eye(1.0, validation.optional_dtype(dtype))
 
 
 @dataclasses.dataclass(frozen=True)
 class _TorchDirac(Dirac):
-  """Dirac in torch's (out, in // groups, *kernel) layout."""
+    """Dirac in torch's (out, in // groups, *kernel) layout."""
 
-  def _check(self, shape):
-    super()._check(_to_hwio(shape))
+    def _check(self, shape):
+        super()._check(_to_hwio(shape))
 
-  def _build(self, key, shape, dtype):
-    w = super()._build(key, _to_hwio(shape), dtype)
-    n = len(shape)
-    return jnp.transpose(w, (n - 1, n - 2, *range(n - 2)))
+    def _build(self, key, shape, dtype):
+        w = super()._build(key, _to_hwio(shape), dtype)
+        n = len(shape)
+        return jnp.transpose(w, (n - 1, n - 2, *range(n - 2)))
 
 
 def _to_hwio(shape: tuple[int, ...]) -> tuple[int, ...]:
-  return (*shape[2:], shape[1], shape[0]) if len(shape) >= 2 else shape
+    return (*shape[2:], shape[1], shape[0]) if len(shape) >= 2 else shape
 
 
 def dirac(groups: int = 1, dtype: DTypeLike | None = None) -> Initializer:
-  """`torch.nn.init.dirac_`: a conv kernel (out, in // groups, *k) whose conv is the identity.
+    """`torch.nn.init.dirac_`: a conv kernel (out, in // groups, *k) whose conv is the identity.
 
-  Example:
-    >>> import jax
-    >>> from jax_weightinit import pytorch
-    >>> pytorch.dirac()(jax.random.key(0), (2, 2, 3))[:, :, 1].tolist()
-    [[1.0, 0.0], [0.0, 1.0]]
-  """
-  if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-    raise ValueError(f"`groups` must be a positive int; got {groups!r}.")
-  return _TorchDirac(groups, validation.optional_dtype(dtype, allow_complex=False))
+    Example:
+      >>> import jax
+      >>> from jax_weightinit import pytorch
+      >>> pytorch.dirac()(jax.random.key(0), (2, 2, 3))[:, :, 1].tolist()
+      [[1.0, 0.0], [0.0, 1.0]]
+    """
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"`groups` must be a positive int; got {groups!r}.")
+    return _TorchDirac(groups, validation.optional_dtype(dtype, allow_complex=False))
 
 
 def xavier_uniform(gain: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
-  """`torch.nn.init.xavier_uniform_`: U(±gain·sqrt(6 / (fan_in + fan_out))), torch fans."""
-  return fan_rule("torch_xavier_uniform", validation.real("gain", gain), dtype=dtype, **TORCH_AXES)
+    """`torch.nn.init.xavier_uniform_`: U(±gain·sqrt(6 / (fan_in + fan_out))), torch fans."""
+    return fan_rule("torch_xavier_uniform", validation.real("gain", gain), dtype=dtype, **TORCH_AXES)
 
 
 def xavier_normal(gain: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
-  """`torch.nn.init.xavier_normal_`: N(0, gain²·2 / (fan_in + fan_out)), untruncated, torch fans."""
-  return fan_rule("torch_xavier_normal", validation.real("gain", gain), dtype=dtype, **TORCH_AXES)
+    """`torch.nn.init.xavier_normal_`: N(0, gain²·2 / (fan_in + fan_out)), untruncated, torch fans."""
+    return fan_rule("torch_xavier_normal", validation.real("gain", gain), dtype=dtype, **TORCH_AXES)
 
 
 def _kaiming(rule: str, a: float, mode: str, nonlinearity: str, dtype) -> Initializer:
-  mode = validation.choice("mode", mode, ("fan_in", "fan_out"))
-  gain = calculate_gain(nonlinearity, a)
-  return fan_rule(rule, gain, mode, dtype=dtype, **TORCH_AXES)
+    mode = validation.choice("mode", mode, ("fan_in", "fan_out"))
+    gain = calculate_gain(nonlinearity, a)
+    return fan_rule(rule, gain, mode, dtype=dtype, **TORCH_AXES)
 
 
 def kaiming_uniform(
     a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", dtype: DTypeLike | None = None
 ) -> Initializer:
-  """`torch.nn.init.kaiming_uniform_`: U(±gain·sqrt(3 / fan)), gain = calculate_gain(nonlinearity, a).
+    """`torch.nn.init.kaiming_uniform_`: U(±gain·sqrt(3 / fan)), gain = calculate_gain(nonlinearity, a).
 
-  Example:
-    >>> import math
-    >>> from jax_weightinit import pytorch
-    >>> pytorch.kaiming_uniform().distribution((128, 64)).high == math.sqrt(3.0) * (math.sqrt(2.0) / math.sqrt(64))
-    True
-  """
-  return _kaiming("torch_kaiming_uniform", a, mode, nonlinearity, dtype)
+    Example:
+      >>> import math
+      >>> from jax_weightinit import pytorch
+      >>> pytorch.kaiming_uniform().distribution((128, 64)).high == math.sqrt(3.0) * (math.sqrt(2.0) / math.sqrt(64))
+      True
+    """
+    return _kaiming("torch_kaiming_uniform", a, mode, nonlinearity, dtype)
 
 
 def kaiming_normal(
     a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", dtype: DTypeLike | None = None
 ) -> Initializer:
-  """`torch.nn.init.kaiming_normal_`: N(0, gain² / fan), untruncated, torch fans."""
-  return _kaiming("torch_kaiming_normal", a, mode, nonlinearity, dtype)
+    """`torch.nn.init.kaiming_normal_`: N(0, gain² / fan), untruncated, torch fans."""
+    return _kaiming("torch_kaiming_normal", a, mode, nonlinearity, dtype)
 
 
 @dataclasses.dataclass(frozen=True)
 class _TorchOrthogonal(_Structured):
-  gain: float = 1.0
-  dtype: np.dtype | None = None
+    gain: float = 1.0
+    dtype: np.dtype | None = None
 
-  def _check(self, shape):
-    if len(shape) < 2:
-      raise ValueError(f"`shape` must have at least 2 dims for orthogonal; got {shape!r}.")
+    def _check(self, shape):
+        if len(shape) < 2:
+            raise ValueError(f"`shape` must have at least 2 dims for orthogonal; got {shape!r}.")
 
-  def _build(self, key, shape, dtype):
-    rows = shape[0]
-    return haar(key, rows, math.prod(shape) // rows, self.gain, dtype).reshape(shape)
+    def _build(self, key, shape, dtype):
+        rows = shape[0]
+        return haar(key, rows, math.prod(shape) // rows, self.gain, dtype).reshape(shape)
 
 
 def orthogonal(gain: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
-  """`torch.nn.init.orthogonal_`: the weight viewed as (shape[0], rest) has orthonormal rows
-  (or columns when taller than wide), times `gain`."""
-  return _TorchOrthogonal(validation.positive("gain", gain), validation.optional_dtype(dtype, allow_complex=False))
+    """`torch.nn.init.orthogonal_`: the weight viewed as (shape[0], rest) has orthonormal rows
+    (or columns when taller than wide), times `gain`."""
+    return _TorchOrthogonal(validation.positive("gain", gain), validation.optional_dtype(dtype, allow_complex=False))
 
 
 def sparse(sparsity: float, std: float = 0.01, dtype: DTypeLike | None = None) -> Initializer:
-  """`torch.nn.init.sparse_`: ceil(sparsity·rows) zeros per column, others N(0, std²)."""
-  value = validation.real("sparsity", sparsity)
-  if not 0.0 <= value <= 1.0:
-    raise ValueError(f"`sparsity` must be in [0, 1]; got {value!r}.")
-  return Sparse(value, validation.positive("std", std), validation.optional_dtype(dtype, allow_complex=False))
+    """`torch.nn.init.sparse_`: ceil(sparsity·rows) zeros per column, others N(0, std²)."""
+    value = validation.real("sparsity", sparsity)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"`sparsity` must be in [0, 1]; got {value!r}.")
+    return Sparse(value, validation.positive("std", std), validation.optional_dtype(dtype, allow_complex=False))
 
 
 def default_weight(dtype: DTypeLike | None = None) -> Initializer:
-  """What `nn.Linear` and `nn.Conv*` do to their weight: kaiming_uniform(a=√5) = U(±1/sqrt(fan_in)).
+    """What `nn.Linear` and `nn.Conv*` do to their weight: kaiming_uniform(a=√5) = U(±1/sqrt(fan_in)).
 
-  For `nn.ConvTranspose*`, whose weight is (in, out // groups, *k), torch applies
-  the same call, so its "fan_in" is (out // groups)·prod(k); pass that layout
-  unchanged and this reproduces torch.
+    For `nn.ConvTranspose*`, whose weight is (in, out // groups, *k), torch applies
+    the same call, so its "fan_in" is (out // groups)·prod(k); pass that layout
+    unchanged and this reproduces torch.
 
-  Example:
-    >>> from jax_weightinit import pytorch
-    >>> round(pytorch.default_weight().distribution((128, 64)).high * 8, 12)
-    1.0
-  """
-  return kaiming_uniform(a=math.sqrt(5), dtype=dtype)
+    Example:
+      >>> from jax_weightinit import pytorch
+      >>> round(pytorch.default_weight().distribution((128, 64)).high * 8, 12)
+      1.0
+    """
+    return kaiming_uniform(a=math.sqrt(5), dtype=dtype)
 
 
 def default_bias(fan_in: int, dtype: DTypeLike | None = None) -> Initializer:
-  """What `nn.Linear` and `nn.Conv*` do to their bias: U(±1/sqrt(fan_in)) (zeros if fan_in is 0).
+    """What `nn.Linear` and `nn.Conv*` do to their bias: U(±1/sqrt(fan_in)) (zeros if fan_in is 0).
 
-  Args:
-    fan_in: the weight's fan-in, e.g. `compute_fans(w.shape, in_axis=1, out_axis=0)[0]`.
-    dtype: the default dtype.
-  """
-  if isinstance(fan_in, bool) or not isinstance(fan_in, int) or fan_in < 0:
-    raise ValueError(f"`fan_in` must be a non-negative int; got {fan_in!r}.")
-  if fan_in == 0:
-    return Constant(0, validation.optional_dtype(dtype))
-  bound = 1 / math.sqrt(fan_in)
-  return FixedLaw(Distribution.uniform(-bound, bound), validation.optional_dtype(dtype, allow_complex=False))
+    Args:
+      fan_in: the weight's fan-in, e.g. `compute_fans(w.shape, in_axis=1, out_axis=0)[0]`.
+      dtype: the default dtype.
+    """
+    if isinstance(fan_in, bool) or not isinstance(fan_in, int) or fan_in < 0:
+        raise ValueError(f"`fan_in` must be a non-negative int; got {fan_in!r}.")
+    if fan_in == 0:
+        return Constant(0, validation.optional_dtype(dtype))
+    bound = 1 / math.sqrt(fan_in)
+    return FixedLaw(Distribution.uniform(-bound, bound), validation.optional_dtype(dtype, allow_complex=False))

@@ -10,7 +10,6 @@ import math
 from collections.abc import Callable
 from math import sqrt
 
-
 from . import validation
 from .core import Initializer
 from .laws import Distribution
@@ -19,47 +18,57 @@ from .variance_scaling import FanScaled
 
 
 def _symmetric_uniform(bound: float) -> Distribution:
-  return Distribution.uniform(-bound, bound)
+    return Distribution.uniform(-bound, bound)
 
 
 def _torch_fan(fan_in: int, fan_out: int, mode: str) -> int:
-  return fan_in if mode == "fan_in" else fan_out
+    return fan_in if mode == "fan_in" else fan_out
 
 
 RULES: dict[str, tuple[Callable[..., Distribution], str]] = {
     # name: (law of (fan_in, fan_out, *params), complex family or "")
     "xavier": (lambda n, m: Distribution.uniform(-(1.0 / sqrt(n)), 1.0 / sqrt(n)), "uniform"),
     "normalized_xavier": (
-        lambda n, m: Distribution.uniform(-(sqrt(6.0) / sqrt(n + m)), sqrt(6.0) / sqrt(n + m)), "uniform"),
+        lambda n, m: Distribution.uniform(-(sqrt(6.0) / sqrt(n + m)), sqrt(6.0) / sqrt(n + m)),
+        "uniform",
+    ),
     "he": (lambda n, m: Distribution.normal(0.0, sqrt(2.0 / n)), "normal"),
     # torch.nn.init: std = gain * sqrt(2 / (fan_in + fan_out)); bound = sqrt(3) * std.
     "torch_xavier_uniform": (
-        lambda n, m, gain: _symmetric_uniform(math.sqrt(3.0) * (gain * math.sqrt(2.0 / float(n + m)))), ""),
+        lambda n, m, gain: _symmetric_uniform(math.sqrt(3.0) * (gain * math.sqrt(2.0 / float(n + m)))),
+        "",
+    ),
     "torch_xavier_normal": (lambda n, m, gain: Distribution.normal(0.0, gain * math.sqrt(2.0 / float(n + m))), ""),
     # torch.nn.init: std = gain / sqrt(fan); bound = sqrt(3) * std.
     "torch_kaiming_uniform": (
-        lambda n, m, gain, mode: _symmetric_uniform(math.sqrt(3.0) * (gain / math.sqrt(_torch_fan(n, m, mode)))), ""),
+        lambda n, m, gain, mode: _symmetric_uniform(math.sqrt(3.0) * (gain / math.sqrt(_torch_fan(n, m, mode)))),
+        "",
+    ),
     "torch_kaiming_normal": (
-        lambda n, m, gain, mode: Distribution.normal(0.0, gain / math.sqrt(_torch_fan(n, m, mode))), ""),
+        lambda n, m, gain, mode: Distribution.normal(0.0, gain / math.sqrt(_torch_fan(n, m, mode))),
+        "",
+    ),
     # Haiku: TruncatedNormal(stddev=1 / sqrt(fan_in)), truncated at ±2 stddev, no std correction.
     "haiku_truncated_normal": (
-        lambda n, m: Distribution.truncated_normal(0.0, 1.0 / sqrt(n), -2.0 / sqrt(n), 2.0 / sqrt(n)), ""),
+        lambda n, m: Distribution.truncated_normal(0.0, 1.0 / sqrt(n), -2.0 / sqrt(n), 2.0 / sqrt(n)),
+        "",
+    ),
 }
 
 
 @dataclasses.dataclass(frozen=True)
 class FanRule(FanScaled):
-  """An initializer whose law is the formula `RULES[rule]` applied to the fans."""
+    """An initializer whose law is the formula `RULES[rule]` applied to the fans."""
 
-  rule: str = "xavier"
-  params: tuple = ()
+    rule: str = "xavier"
+    params: tuple = ()
 
-  @property
-  def complex_family(self) -> str | None:  # type: ignore[override]
-    return RULES[self.rule][1] or None
+    @property
+    def complex_family(self) -> str | None:  # type: ignore[override]
+        return RULES[self.rule][1] or None
 
-  def law(self, fan_in: int, fan_out: int) -> Distribution:
-    return RULES[self.rule][0](fan_in, fan_out, *self.params)
+    def law(self, fan_in: int, fan_out: int) -> Distribution:
+        return RULES[self.rule][0](fan_in, fan_out, *self.params)
 
 
 def fan_rule(
@@ -70,12 +79,12 @@ def fan_rule(
     batch_axis: Axes = (),
     dtype: DTypeLike | None = None,
 ) -> Initializer:
-  """Builds a `FanRule`, checking its axes and dtype."""
-  return FanRule(
-      in_axis=validation.axes("in_axis", in_axis),
-      out_axis=validation.axes("out_axis", out_axis),
-      batch_axis=validation.axes("batch_axis", batch_axis),
-      dtype=validation.optional_dtype(dtype, allow_complex=bool(RULES[rule][1])),
-      rule=rule,
-      params=tuple(params),
-  )
+    """Builds a `FanRule`, checking its axes and dtype."""
+    return FanRule(
+        in_axis=validation.axes("in_axis", in_axis),
+        out_axis=validation.axes("out_axis", out_axis),
+        batch_axis=validation.axes("batch_axis", batch_axis),
+        dtype=validation.optional_dtype(dtype, allow_complex=bool(RULES[rule][1])),
+        rule=rule,
+        params=tuple(params),
+    )

@@ -25,102 +25,102 @@ COMPLEX_TRUNCATED_STD = math.sqrt(1.0 - 4.0 * math.exp(-4.0) / -math.expm1(-4.0)
 
 
 def compute_dtype(dtype: np.dtype) -> np.dtype:
-  """The real dtype a sampler computes in before rounding to `dtype`."""
-  real = np.dtype(jnp.finfo(dtype).dtype)
-  return np.dtype(np.float64) if real == np.float64 else np.dtype(np.float32)
+    """The real dtype a sampler computes in before rounding to `dtype`."""
+    real = np.dtype(jnp.finfo(dtype).dtype)
+    return np.dtype(np.float64) if real == np.float64 else np.dtype(np.float32)
 
 
 def unit_uniform(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
-  """Uniform midpoints in (0, 1) with 23 (float32) or 52 (float64) bits."""
-  if dtype == np.float64:
-    bits = jax.random.bits(key, shape, jnp.uint64)
-    return ((bits >> 12).astype(dtype) + 0.5) * 2.0**-52
-  bits = jax.random.bits(key, shape, jnp.uint32)
-  return ((bits >> 9).astype(dtype) + 0.5) * 2.0**-23
+    """Uniform midpoints in (0, 1) with 23 (float32) or 52 (float64) bits."""
+    if dtype == np.float64:
+        bits = jax.random.bits(key, shape, jnp.uint64)
+        return ((bits >> 12).astype(dtype) + 0.5) * 2.0**-52
+    bits = jax.random.bits(key, shape, jnp.uint32)
+    return ((bits >> 9).astype(dtype) + 0.5) * 2.0**-23
 
 
 def _case(law: Distribution) -> tuple[str, tuple[float, float]]:
-  """How to sample `law`, and two float64 constants for it, computed once on the host."""
-  if law.family != "truncated_normal":
-    return law.family, (0.0, 0.0)
-  a, b = law.standard_bounds
-  if a < 0 < b:
-    ea, eb = math.erf(a / _SQRT2), math.erf(b / _SQRT2)
-    return "central", (0.5 * (ea + eb), 0.5 * (eb - ea))
-  if a >= 0:  # invert the survival function, which keeps its precision in the upper tail
-    qa, qb = 0.5 * math.erfc(a / _SQRT2), 0.5 * math.erfc(b / _SQRT2)
-    return "upper", (qb, qa - qb)
-  pa, pb = 0.5 * math.erfc(-a / _SQRT2), 0.5 * math.erfc(-b / _SQRT2)
-  return "lower", (pa, pb - pa)
+    """How to sample `law`, and two float64 constants for it, computed once on the host."""
+    if law.family != "truncated_normal":
+        return law.family, (0.0, 0.0)
+    a, b = law.standard_bounds
+    if a < 0 < b:
+        ea, eb = math.erf(a / _SQRT2), math.erf(b / _SQRT2)
+        return "central", (0.5 * (ea + eb), 0.5 * (eb - ea))
+    if a >= 0:  # invert the survival function, which keeps its precision in the upper tail
+        qa, qb = 0.5 * math.erfc(a / _SQRT2), 0.5 * math.erfc(b / _SQRT2)
+        return "upper", (qb, qa - qb)
+    pa, pb = 0.5 * math.erfc(-a / _SQRT2), 0.5 * math.erfc(-b / _SQRT2)
+    return "lower", (pa, pb - pa)
 
 
 def _standard(u: jax.Array, case: str, c0: jax.Array, c1: jax.Array) -> jax.Array:
-  """Maps uniforms to the standardized law: U[-1, 1], N(0, 1) or a truncated N(0, 1)."""
-  if case == "uniform":
-    return 2.0 * u - 1.0
-  if case == "normal":
-    return _SQRT2 * jax.lax.erf_inv(2.0 * u - 1.0)
-  if case == "central":
-    return _SQRT2 * jax.lax.erf_inv(c0 + c1 * (2.0 * u - 1.0))
-  if case == "upper":
-    return -jax.scipy.special.ndtri(c0 + c1 * u)
-  return jax.scipy.special.ndtri(c0 + c1 * u)
+    """Maps uniforms to the standardized law: U[-1, 1], N(0, 1) or a truncated N(0, 1)."""
+    if case == "uniform":
+        return 2.0 * u - 1.0
+    if case == "normal":
+        return _SQRT2 * jax.lax.erf_inv(2.0 * u - 1.0)
+    if case == "central":
+        return _SQRT2 * jax.lax.erf_inv(c0 + c1 * (2.0 * u - 1.0))
+    if case == "upper":
+        return -jax.scipy.special.ndtri(c0 + c1 * u)
+    return jax.scipy.special.ndtri(c0 + c1 * u)
 
 
 def _finish(x: jax.Array, dtype: np.dtype, sharding) -> jax.Array:
-  x = x.astype(dtype)
-  return x if sharding is None else jax.lax.with_sharding_constraint(x, sharding)
+    x = x.astype(dtype)
+    return x if sharding is None else jax.lax.with_sharding_constraint(x, sharding)
 
 
 @functools.partial(jax.jit, static_argnames=("case", "shape", "dtype", "sharding"))
 def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sharding) -> jax.Array:
-  loc, scale, c0, c1, low, high = params
-  u = unit_uniform(key, shape, params.dtype)
-  x = loc + scale * _standard(u, case, c0, c1)
-  if case != "normal":
-    x = jnp.clip(x, low, high)
-  return _finish(x, dtype, sharding)
+    loc, scale, c0, c1, low, high = params
+    u = unit_uniform(key, shape, params.dtype)
+    x = loc + scale * _standard(u, case, c0, c1)
+    if case != "normal":
+        x = jnp.clip(x, low, high)
+    return _finish(x, dtype, sharding)
 
 
 def sample(key, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
-  """Draws an array of `shape` whose elements follow `law`, rounded once to `dtype`.
+    """Draws an array of `shape` whose elements follow `law`, rounded once to `dtype`.
 
-  Compiles once per (family, tail case, shape, dtype): the law's numbers are
-  arguments, so layers of one shape share a compiled sampler whatever their fans.
-  """
-  case, (c0, c1) = _case(law)
-  low = -math.inf if law.low is None else law.low
-  high = math.inf if law.high is None else law.high
-  params = np.array([law.loc, law.scale, c0, c1, low, high], compute_dtype(dtype))
-  return _sample(key, params, case, shape, dtype, sharding)
+    Compiles once per (family, tail case, shape, dtype): the law's numbers are
+    arguments, so layers of one shape share a compiled sampler whatever their fans.
+    """
+    case, (c0, c1) = _case(law)
+    low = -math.inf if law.low is None else law.low
+    high = math.inf if law.high is None else law.high
+    params = np.array([law.loc, law.scale, c0, c1, low, high], compute_dtype(dtype))
+    return _sample(key, params, case, shape, dtype, sharding)
 
 
 @functools.partial(jax.jit, static_argnames=("family", "std", "shape", "dtype", "sharding"))
 def sample_complex(key, family: str, std: float, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
-  """Draws complex values with E|z|² = std², as `jax.nn.initializers` defines each family.
+    """Draws complex values with E|z|² = std², as `jax.nn.initializers` defines each family.
 
-  'normal': real and imaginary parts i.i.d. N(0, std²/2). 'uniform': uniform on the
-  disk of radius √2·std. 'truncated_normal': a complex normal truncated to modulus
-  at most 2 (in units of its pre-truncation std), rescaled to E|z|² = std².
-  """
-  real_dtype = compute_dtype(dtype)
-  u = unit_uniform(key, (2, *shape), real_dtype)
-  if family == "normal":
-    z = jax.lax.erf_inv(2.0 * u - 1.0)  # each part N(0, 1/2)
-    out = std * jax.lax.complex(z[0], z[1])
-  else:
-    if family == "uniform":
-      radius = std * jnp.sqrt(2.0 * u[0])
+    'normal': real and imaginary parts i.i.d. N(0, std²/2). 'uniform': uniform on the
+    disk of radius √2·std. 'truncated_normal': a complex normal truncated to modulus
+    at most 2 (in units of its pre-truncation std), rescaled to E|z|² = std².
+    """
+    real_dtype = compute_dtype(dtype)
+    u = unit_uniform(key, (2, *shape), real_dtype)
+    if family == "normal":
+        z = jax.lax.erf_inv(2.0 * u - 1.0)  # each part N(0, 1/2)
+        out = std * jax.lax.complex(z[0], z[1])
     else:
-      # -log(1 - t) with t uniform on [0, 1 - e^-4]: the squared modulus truncated at 4.
-      t = -math.expm1(-4.0) * u[0]
-      radius = (std / COMPLEX_TRUNCATED_STD) * jnp.sqrt(-jnp.log1p(-t))
-    theta = (2.0 * math.pi) * u[1]
-    out = jax.lax.complex(radius * jnp.cos(theta), radius * jnp.sin(theta))
-  return _finish(out, dtype, sharding)
+        if family == "uniform":
+            radius = std * jnp.sqrt(2.0 * u[0])
+        else:
+            # -log(1 - t) with t uniform on [0, 1 - e^-4]: the squared modulus truncated at 4.
+            t = -math.expm1(-4.0) * u[0]
+            radius = (std / COMPLEX_TRUNCATED_STD) * jnp.sqrt(-jnp.log1p(-t))
+        theta = (2.0 * math.pi) * u[1]
+        out = jax.lax.complex(radius * jnp.cos(theta), radius * jnp.sin(theta))
+    return _finish(out, dtype, sharding)
 
 
 @functools.partial(jax.jit, static_argnames=("shape", "dtype", "sharding"))
 def full(value, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
-  """A constant array, placed on `sharding` when given."""
-  return _finish(jnp.full(shape, value, dtype), dtype, sharding)
+    """A constant array, placed on `sharding` when given."""
+    return _finish(jnp.full(shape, value, dtype), dtype, sharding)

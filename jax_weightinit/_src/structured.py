@@ -10,311 +10,315 @@ import numpy as np
 
 from . import sampling, validation
 from .core import Initializer
+from .laws import Distribution
 from .typing import Array, DTypeLike, Shape, Sharding
 
 
 class _Structured:
-  """Shared `__call__`: checks the key, shape and dtype, then calls `self._build`."""
+    """Shared `__call__`: checks the key, shape and dtype, then calls `self._build`."""
 
-  dtype: np.dtype | None
-  allow_complex = False
+    dtype: np.dtype | None
+    allow_complex = False
 
-  def __call__(self, key: Array, shape: Shape, dtype: DTypeLike | None = None, out_sharding: Sharding = None) -> Array:
-    """Builds an array of `shape` and `dtype` (default: the factory's, else the default float)."""
-    key = validation.key(key)
-    shape = validation.shape(shape)
-    dtype = validation.dtype(self.dtype if dtype is None else dtype, allow_complex=self.allow_complex)
-    self._check(shape)
-    if math.prod(shape) == 0:
-      return sampling.full(0, shape, dtype, out_sharding)
-    out = self._build(key, shape, dtype)
-    return out if out_sharding is None else jax.device_put(out, out_sharding)
+    def __call__(
+        self, key: Array, shape: Shape, dtype: DTypeLike | None = None, out_sharding: Sharding = None
+    ) -> Array:
+        """Builds an array of `shape` and `dtype` (default: the factory's, else the default float)."""
+        key = validation.key(key)
+        shape = validation.shape(shape)
+        dtype = validation.dtype(self.dtype if dtype is None else dtype, allow_complex=self.allow_complex)
+        self._check(shape)
+        if math.prod(shape) == 0:
+            return sampling.full(0, shape, dtype, out_sharding)
+        out = self._build(key, shape, dtype)
+        return out if out_sharding is None else jax.device_put(out, out_sharding)
 
-  def _check(self, shape: tuple[int, ...]) -> None:
-    pass
+    def _check(self, shape: tuple[int, ...]) -> None:
+        pass
 
-  def _build(self, key: Array, shape: tuple[int, ...], dtype: np.dtype) -> Array:
-    raise NotImplementedError
+    def _build(self, key: Array, shape: tuple[int, ...], dtype: np.dtype) -> Array:
+        raise NotImplementedError
 
 
 @functools.partial(jax.jit, static_argnames=("rows", "cols", "scale", "dtype"))
 def haar(key: Array, rows: int, cols: int, scale: float, dtype: np.dtype) -> Array:
-  """`scale` times a Haar-random (rows, cols) matrix with orthonormal rows or columns.
+    """`scale` times a Haar-random (rows, cols) matrix with orthonormal rows or columns.
 
-  QR of a Gaussian matrix with the signs (phases) of R's diagonal moved into Q,
-  computed in float32 (or float64, or complex) and rounded once to `dtype`.
-  """
-  compute = sampling.compute_dtype(dtype)
-  n, m = max(rows, cols), min(rows, cols)
-  scale = np.asarray(scale, compute)
-  if jnp.issubdtype(dtype, jnp.complexfloating):
-    parts = jax.random.normal(key, (2, n, m), compute)
-    z = jax.lax.complex(parts[0], parts[1])
-  else:
-    z = jax.random.normal(key, (n, m), compute)
-  q, r = jnp.linalg.qr(z)
-  d = jnp.diagonal(r)
-  phase = jnp.where(d == 0, jnp.ones_like(d), d / jnp.abs(d).astype(d.dtype))
-  q = scale.astype(q.dtype) * (q * phase[None, :])
-  return (q if rows >= cols else q.T).astype(dtype)
+    QR of a Gaussian matrix with the signs (phases) of R's diagonal moved into Q,
+    computed in float32 (or float64, or complex) and rounded once to `dtype`.
+    """
+    compute = sampling.compute_dtype(dtype)
+    n, m = max(rows, cols), min(rows, cols)
+    scale = np.asarray(scale, compute)
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        parts = jax.random.normal(key, (2, n, m), compute)
+        z = jax.lax.complex(parts[0], parts[1])
+    else:
+        z = jax.random.normal(key, (n, m), compute)
+    q, r = jnp.linalg.qr(z)
+    d = jnp.diagonal(r)
+    phase = jnp.where(d == 0, jnp.ones_like(d), d / jnp.abs(d).astype(d.dtype))
+    q = scale.astype(q.dtype) * (q * phase[None, :])
+    return (q if rows >= cols else q.T).astype(dtype)
 
 
 @dataclasses.dataclass(frozen=True)
 class Orthogonal(_Structured):
-  scale: float = 1.0
-  column_axis: int = -1
-  dtype: np.dtype | None = None
-  allow_complex = True
+    scale: float = 1.0
+    column_axis: int = -1
+    dtype: np.dtype | None = None
+    allow_complex = True
 
-  def _check(self, shape):
-    if len(shape) < 2:
-      raise ValueError(f"`shape` must have at least 2 dims for an orthogonal initializer; got {shape!r}.")
-    validation.resolve_axes("column_axis", (self.column_axis,), len(shape))
+    def _check(self, shape):
+        if len(shape) < 2:
+            raise ValueError(f"`shape` must have at least 2 dims for an orthogonal initializer; got {shape!r}.")
+        validation.resolve_axes("column_axis", (self.column_axis,), len(shape))
 
-  def _build(self, key, shape, dtype):
-    cols = shape[self.column_axis]
-    q = haar(key, math.prod(shape) // cols, cols, self.scale, dtype)
-    rest = tuple(np.delete(np.array(shape), self.column_axis))
-    return jnp.moveaxis(q.reshape(*rest, cols), -1, self.column_axis)
+    def _build(self, key, shape, dtype):
+        cols = shape[self.column_axis]
+        q = haar(key, math.prod(shape) // cols, cols, self.scale, dtype)
+        rest = tuple(np.delete(np.array(shape), self.column_axis))
+        return jnp.moveaxis(q.reshape(*rest, cols), -1, self.column_axis)
 
 
 def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike | None = None) -> Initializer:
-  """Builds a Haar-random orthogonal initializer, as `jax.nn.initializers.orthogonal`.
+    """Builds a Haar-random orthogonal initializer, as `jax.nn.initializers.orthogonal`.
 
-  The array is viewed as a matrix whose columns run along `column_axis` and whose
-  rows are all other axes. Rows are orthonormal (times `scale`) when there are no
-  more rows than columns, columns otherwise; complex dtypes get unitary matrices.
-  bfloat16 and float16 outputs are computed in float32 and rounded once. For a
-  stack of independent matrices, `jax.vmap` over keys.
+    The array is viewed as a matrix whose columns run along `column_axis` and whose
+    rows are all other axes. Rows are orthonormal (times `scale`) when there are no
+    more rows than columns, columns otherwise; complex dtypes get unitary matrices.
+    bfloat16 and float16 outputs are computed in float32 and rounded once. For a
+    stack of independent matrices, `jax.vmap` over keys.
 
-  Args:
-    scale: the norm of each orthogonal row (or column); must be positive.
-    column_axis: the axis of the columns.
-    dtype: the default dtype of the output.
+    Args:
+      scale: the norm of each orthogonal row (or column); must be positive.
+      column_axis: the axis of the columns.
+      dtype: the default dtype of the output.
 
-  Returns:
-    An initializer.
+    Returns:
+      An initializer.
 
-  Raises:
-    ValueError: for a non-positive `scale`, when built; for a shape of rank < 2, when called.
+    Raises:
+      ValueError: for a non-positive `scale`, when built; for a shape of rank < 2, when called.
 
-  Example:
-    >>> import jax, jax.numpy as jnp, jax_weightinit as wi
-    >>> w = wi.orthogonal()(jax.random.key(0), (3, 5))
-    >>> bool(jnp.allclose(w @ w.T, jnp.eye(3), atol=1e-6))
-    True
-  """
-  if isinstance(column_axis, bool) or not isinstance(column_axis, int):
-    raise TypeError(f"`column_axis` must be an int; got {column_axis!r}.")
-  return Orthogonal(validation.positive("scale", scale), column_axis, validation.optional_dtype(dtype))
+    Example:
+      >>> import jax, jax.numpy as jnp, jax_weightinit as wi
+      >>> w = wi.orthogonal()(jax.random.key(0), (3, 5))
+      >>> bool(jnp.allclose(w @ w.T, jnp.eye(3), atol=1e-6))
+      True
+    """
+    if isinstance(column_axis, bool) or not isinstance(column_axis, int):
+        raise TypeError(f"`column_axis` must be an int; got {column_axis!r}.")
+    return Orthogonal(validation.positive("scale", scale), column_axis, validation.optional_dtype(dtype))
 
 
 def _centre(shape: tuple[int, ...], spatial: int, even: str) -> tuple[int, ...]:
-  return tuple((k - 1) // 2 if even == "jax" else k // 2 for k in shape[:spatial])
+    return tuple((k - 1) // 2 if even == "jax" else k // 2 for k in shape[:spatial])
 
 
 @dataclasses.dataclass(frozen=True)
 class DeltaOrthogonal(_Structured):
-  scale: float = 1.0
-  column_axis: int = -1
-  dtype: np.dtype | None = None
+    scale: float = 1.0
+    column_axis: int = -1
+    dtype: np.dtype | None = None
 
-  def _check(self, shape):
-    if len(shape) not in (3, 4, 5):
-      raise ValueError(f"`shape` must have 3, 4 or 5 dims (a 1-D, 2-D or 3-D conv kernel); got {shape!r}.")
-    if shape[-1] < shape[-2]:
-      raise ValueError(f"`shape` {shape!r} has fewer output channels than input channels; delta orthogonal needs "
-                       "in <= out.")
+    def _check(self, shape):
+        if len(shape) not in (3, 4, 5):
+            raise ValueError(f"`shape` must have 3, 4 or 5 dims (a 1-D, 2-D or 3-D conv kernel); got {shape!r}.")
+        if shape[-1] < shape[-2]:
+            raise ValueError(
+                f"`shape` {shape!r} has fewer output channels than input channels; delta orthogonal needs in <= out."
+            )
 
-  def _build(self, key, shape, dtype):
-    matrix = Orthogonal(self.scale, self.column_axis)._build(key, shape[-2:], dtype)
-    return jnp.zeros(shape, dtype).at[_centre(shape, len(shape) - 2, "jax")].set(matrix)
+    def _build(self, key, shape, dtype):
+        matrix = Orthogonal(self.scale, self.column_axis)._build(key, shape[-2:], dtype)
+        return jnp.zeros(shape, dtype).at[_centre(shape, len(shape) - 2, "jax")].set(matrix)
 
 
 def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike | None = None) -> Initializer:
-  """Builds a delta-orthogonal conv initializer (Xiao et al., 2018), as `jax.nn.initializers`.
+    """Builds a delta-orthogonal conv initializer (Xiao et al., 2018), as `jax.nn.initializers`.
 
-  The kernel (spatial..., in, out) is zero except at the spatial centre, where it
-  holds an orthogonal (in, out) matrix times `scale`. The centre is index
-  (k - 1) // 2 on each spatial axis, as `jax.nn`; torch's `dirac_` uses k // 2, so
-  the two differ by one for even kernel sizes.
+    The kernel (spatial..., in, out) is zero except at the spatial centre, where it
+    holds an orthogonal (in, out) matrix times `scale`. The centre is index
+    (k - 1) // 2 on each spatial axis, as `jax.nn`; torch's `dirac_` uses k // 2, so
+    the two differ by one for even kernel sizes.
 
-  Args:
-    scale: the norm of the orthogonal rows; must be positive.
-    column_axis: the axis of the columns of the centre matrix.
-    dtype: the default dtype of the output.
+    Args:
+      scale: the norm of the orthogonal rows; must be positive.
+      column_axis: the axis of the columns of the centre matrix.
+      dtype: the default dtype of the output.
 
-  Returns:
-    An initializer for 3-D, 4-D or 5-D shapes with in <= out.
+    Returns:
+      An initializer for 3-D, 4-D or 5-D shapes with in <= out.
 
-  Example:
-    >>> import jax, jax_weightinit as wi
-    >>> w = wi.delta_orthogonal()(jax.random.key(0), (3, 3, 4, 4))
-    >>> float(abs(w[0]).sum()), w[1, 1].shape
-    (0.0, (4, 4))
-  """
-  return DeltaOrthogonal(validation.positive("scale", scale), column_axis, validation.optional_dtype(dtype))
+    Example:
+      >>> import jax, jax_weightinit as wi
+      >>> w = wi.delta_orthogonal()(jax.random.key(0), (3, 3, 4, 4))
+      >>> float(abs(w[0]).sum()), w[1, 1].shape
+      (0.0, (4, 4))
+    """
+    return DeltaOrthogonal(validation.positive("scale", scale), column_axis, validation.optional_dtype(dtype))
 
 
 @dataclasses.dataclass(frozen=True)
 class Identity(_Structured):
-  scale: float = 1.0
-  dtype: np.dtype | None = None
+    scale: float = 1.0
+    dtype: np.dtype | None = None
 
-  def _check(self, shape):
-    if len(shape) < 2:
-      raise ValueError(f"`shape` must have at least 2 dims for an identity initializer; got {shape!r}.")
+    def _check(self, shape):
+        if len(shape) < 2:
+            raise ValueError(f"`shape` must have at least 2 dims for an identity initializer; got {shape!r}.")
 
-  def _build(self, key, shape, dtype):
-    return jnp.broadcast_to(jnp.asarray(self.scale * np.eye(shape[-2], shape[-1]), dtype), shape)
+    def _build(self, key, shape, dtype):
+        return jnp.broadcast_to(jnp.asarray(self.scale * np.eye(shape[-2], shape[-1]), dtype), shape)
 
 
 def identity(scale: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
-  """Builds `scale` times the (possibly rectangular) identity on the last two axes.
+    """Builds `scale` times the (possibly rectangular) identity on the last two axes.
 
-  Leading axes are batch axes: each (rows, cols) slice is `scale * eye(rows, cols)`.
+    Leading axes are batch axes: each (rows, cols) slice is `scale * eye(rows, cols)`.
 
-  Example:
-    >>> import jax, jax.numpy as jnp, jax_weightinit as wi
-    >>> wi.identity(2.0)(jax.random.key(0), (2, 3), jnp.float32)
-    Array([[2., 0., 0.],
-           [0., 2., 0.]], dtype=float32)
-  """
-  return Identity(validation.real("scale", scale), validation.optional_dtype(dtype))
+    Example:
+      >>> import jax, jax.numpy as jnp, jax_weightinit as wi
+      >>> wi.identity(2.0)(jax.random.key(0), (2, 3), jnp.float32)
+      Array([[2., 0., 0.],
+             [0., 2., 0.]], dtype=float32)
+    """
+    return Identity(validation.real("scale", scale), validation.optional_dtype(dtype))
 
 
 @dataclasses.dataclass(frozen=True)
 class Dirac(_Structured):
-  groups: int = 1
-  dtype: np.dtype | None = None
+    groups: int = 1
+    dtype: np.dtype | None = None
 
-  def _check(self, shape):
-    if len(shape) not in (3, 4, 5):
-      raise ValueError(f"`shape` must have 3, 4 or 5 dims (an HWIO conv kernel) for dirac; got {shape!r}.")
-    if shape[-1] % self.groups:
-      raise ValueError(f"`groups` {self.groups} must divide the {shape[-1]} output channels of {shape!r}.")
+    def _check(self, shape):
+        if len(shape) not in (3, 4, 5):
+            raise ValueError(f"`shape` must have 3, 4 or 5 dims (an HWIO conv kernel) for dirac; got {shape!r}.")
+        if shape[-1] % self.groups:
+            raise ValueError(f"`groups` {self.groups} must divide the {shape[-1]} output channels of {shape!r}.")
 
-  def _build(self, key, shape, dtype):
-    *_, ins, outs = shape
-    per_group = outs // self.groups
-    d = np.arange(min(per_group, ins))
-    g = np.arange(self.groups)[:, None]
-    cols = (g * per_group + d).ravel()
-    rows = np.broadcast_to(d, (self.groups, d.size)).ravel()
-    return jnp.zeros(shape, dtype).at[(*_centre(shape, len(shape) - 2, "torch"), rows, cols)].set(1)
+    def _build(self, key, shape, dtype):
+        *_, ins, outs = shape
+        per_group = outs // self.groups
+        d = np.arange(min(per_group, ins))
+        g = np.arange(self.groups)[:, None]
+        cols = (g * per_group + d).ravel()
+        rows = np.broadcast_to(d, (self.groups, d.size)).ravel()
+        return jnp.zeros(shape, dtype).at[(*_centre(shape, len(shape) - 2, "torch"), rows, cols)].set(1)
 
 
 def dirac(groups: int = 1, dtype: DTypeLike | None = None) -> Initializer:
-  """Builds a Dirac-delta conv kernel in HWIO layout: a conv with it is the identity map.
+    """Builds a Dirac-delta conv kernel in HWIO layout: a conv with it is the identity map.
 
-  For each of `groups` groups of out // groups output channels, output channel
-  g·(out // groups) + d reads input channel d of its group at the spatial centre
-  k // 2, as torch's `dirac_`. With in == out (per group) and 'SAME' padding the
-  convolution returns its input.
+    For each of `groups` groups of out // groups output channels, output channel
+    g·(out // groups) + d reads input channel d of its group at the spatial centre
+    k // 2, as torch's `dirac_`. With in == out (per group) and 'SAME' padding the
+    convolution returns its input.
 
-  Args:
-    groups: the conv's feature groups; must divide the output channels.
-    dtype: the default dtype of the output.
+    Args:
+      groups: the conv's feature groups; must divide the output channels.
+      dtype: the default dtype of the output.
 
-  Returns:
-    An initializer for 3-D, 4-D or 5-D (spatial..., in // groups, out) shapes.
+    Returns:
+      An initializer for 3-D, 4-D or 5-D (spatial..., in // groups, out) shapes.
 
-  Example:
-    >>> import jax, jax_weightinit as wi
-    >>> w = wi.dirac()(jax.random.key(0), (3, 3, 2, 2))
-    >>> w[1, 1].tolist()
-    [[1.0, 0.0], [0.0, 1.0]]
-  """
-  if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-    raise ValueError(f"`groups` must be a positive int; got {groups!r}.")
-  return Dirac(groups, validation.optional_dtype(dtype, allow_complex=False))
+    Example:
+      >>> import jax, jax_weightinit as wi
+      >>> w = wi.dirac()(jax.random.key(0), (3, 3, 2, 2))
+      >>> w[1, 1].tolist()
+      [[1.0, 0.0], [0.0, 1.0]]
+    """
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"`groups` must be a positive int; got {groups!r}.")
+    return Dirac(groups, validation.optional_dtype(dtype, allow_complex=False))
 
 
 @dataclasses.dataclass(frozen=True)
 class Sparse(_Structured):
-  sparsity: float = 0.1
-  stddev: float = 0.01
-  dtype: np.dtype | None = None
+    sparsity: float = 0.1
+    stddev: float = 0.01
+    dtype: np.dtype | None = None
 
-  def _check(self, shape):
-    if len(shape) != 2:
-      raise ValueError(f"`shape` must be 2-D (rows, columns) for a sparse initializer; got {shape!r}.")
+    def _check(self, shape):
+        if len(shape) != 2:
+            raise ValueError(f"`shape` must be 2-D (rows, columns) for a sparse initializer; got {shape!r}.")
 
-  def _build(self, key, shape, dtype):
-    rows = shape[0]
-    zeros = math.ceil(self.sparsity * rows)
-    values = sampling.sample(key, sampling.Distribution.normal(0.0, self.stddev), shape, np.dtype(dtype))
-    order = jax.random.uniform(jax.random.fold_in(key, 1), shape)
-    rank = jnp.argsort(jnp.argsort(order, axis=0), axis=0)
-    return jnp.where(rank < zeros, jnp.zeros((), dtype), values)
+    def _build(self, key, shape, dtype):
+        rows = shape[0]
+        zeros = math.ceil(self.sparsity * rows)
+        values = sampling.sample(key, Distribution.normal(0.0, self.stddev), shape, np.dtype(dtype))
+        order = jax.random.uniform(jax.random.fold_in(key, 1), shape)
+        rank = jnp.argsort(jnp.argsort(order, axis=0), axis=0)
+        return jnp.where(rank < zeros, jnp.zeros((), dtype), values)
 
 
 def sparse(sparsity: float, stddev: float = 0.01, dtype: DTypeLike | None = None) -> Initializer:
-  """Builds a sparse 2-D initializer (Martens, 2010), as torch's `sparse_`.
+    """Builds a sparse 2-D initializer (Martens, 2010), as torch's `sparse_`.
 
-  Each column has exactly ceil(sparsity · rows) zeros at uniformly random rows; the
-  other entries are N(0, stddev²).
+    Each column has exactly ceil(sparsity · rows) zeros at uniformly random rows; the
+    other entries are N(0, stddev²).
 
-  Args:
-    sparsity: the fraction of zeros per column, in [0, 1].
-    stddev: the std of the non-zero entries; must be positive.
-    dtype: the default dtype of the output.
+    Args:
+      sparsity: the fraction of zeros per column, in [0, 1].
+      stddev: the std of the non-zero entries; must be positive.
+      dtype: the default dtype of the output.
 
-  Example:
-    >>> import jax, jax_weightinit as wi
-    >>> w = wi.sparse(0.25)(jax.random.key(0), (8, 3))
-    >>> (w == 0).sum(axis=0).tolist()
-    [2, 2, 2]
-  """
-  value = validation.real("sparsity", sparsity)
-  if not 0.0 <= value <= 1.0:
-    raise ValueError(f"`sparsity` must be in [0, 1]; got {value!r}.")
-  return Sparse(value, validation.positive("stddev", stddev), validation.optional_dtype(dtype, allow_complex=False))
+    Example:
+      >>> import jax, jax_weightinit as wi
+      >>> w = wi.sparse(0.25)(jax.random.key(0), (8, 3))
+      >>> (w == 0).sum(axis=0).tolist()
+      [2, 2, 2]
+    """
+    value = validation.real("sparsity", sparsity)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"`sparsity` must be in [0, 1]; got {value!r}.")
+    return Sparse(value, validation.positive("stddev", stddev), validation.optional_dtype(dtype, allow_complex=False))
 
 
 def hadamard(m: int) -> np.ndarray:
-  """The Sylvester Hadamard matrix of size 2^m, entries ±1."""
-  h = np.ones((1, 1))
-  for _ in range(m):
-    h = np.block([[h, h], [h, -h]])
-  return h
+    """The Sylvester Hadamard matrix of size 2^m, entries ±1."""
+    h = np.ones((1, 1))
+    for _ in range(m):
+        h = np.block([[h, h], [h, -h]])
+    return h
 
 
 def zero_matrix(fan_in: int, fan_out: int) -> np.ndarray:
-  """The ZerO matrix in (in, out) layout (Zhao et al., 2021, Algorithm 1, transposed)."""
-  if fan_out <= fan_in:
-    return np.eye(fan_in, fan_out)
-  m = math.ceil(math.log2(fan_out))
-  c = 2.0 ** (-(m - 1) / 2)
-  return c * (np.eye(fan_in, 2**m) @ hadamard(m) @ np.eye(2**m, fan_out))
+    """The ZerO matrix in (in, out) layout (Zhao et al., 2021, Algorithm 1, transposed)."""
+    if fan_out <= fan_in:
+        return np.eye(fan_in, fan_out)
+    m = math.ceil(math.log2(fan_out))
+    c = 2.0 ** (-(m - 1) / 2)
+    return c * (np.eye(fan_in, 2**m) @ hadamard(m) @ np.eye(2**m, fan_out))
 
 
 @dataclasses.dataclass(frozen=True)
 class ZeroHadamard(_Structured):
-  dtype: np.dtype | None = None
+    dtype: np.dtype | None = None
 
-  def _check(self, shape):
-    if len(shape) not in (2, 3, 4, 5):
-      raise ValueError(f"`shape` must be (in, out) or an HWIO kernel with 1-3 spatial dims; got {shape!r}.")
+    def _check(self, shape):
+        if len(shape) not in (2, 3, 4, 5):
+            raise ValueError(f"`shape` must be (in, out) or an HWIO kernel with 1-3 spatial dims; got {shape!r}.")
 
-  def _build(self, key, shape, dtype):
-    matrix = jnp.asarray(zero_matrix(shape[-2], shape[-1]), dtype)
-    if len(shape) == 2:
-      return matrix
-    return jnp.zeros(shape, dtype).at[_centre(shape, len(shape) - 2, "torch")].set(matrix)
+    def _build(self, key, shape, dtype):
+        matrix = jnp.asarray(zero_matrix(shape[-2], shape[-1]), dtype)
+        if len(shape) == 2:
+            return matrix
+        return jnp.zeros(shape, dtype).at[_centre(shape, len(shape) - 2, "torch")].set(matrix)
 
 
 def zero_hadamard(dtype: DTypeLike | None = None) -> Initializer:
-  """Builds the deterministic ZerO initialization (Zhao et al., 2021).
+    """Builds the deterministic ZerO initialization (Zhao et al., 2021).
 
-  For a dense (in, out) weight: the partial identity when out <= in; when out > in,
-  c · I(in × 2^k) · H_k · I(2^k × out) with k = ceil(log2 out), H_k the ±1 Sylvester
-  Hadamard matrix and c = 2^(-(k-1)/2). Conv kernels (spatial..., in, out) hold that
-  matrix at the spatial centre (k // 2) and zeros elsewhere. The key is ignored.
+    For a dense (in, out) weight: the partial identity when out <= in; when out > in,
+    c · I(in × 2^k) · H_k · I(2^k × out) with k = ceil(log2 out), H_k the ±1 Sylvester
+    Hadamard matrix and c = 2^(-(k-1)/2). Conv kernels (spatial..., in, out) hold that
+    matrix at the spatial centre (k // 2) and zeros elsewhere. The key is ignored.
 
-  Example:
-    >>> import jax, jax_weightinit as wi
-    >>> wi.zero_hadamard()(jax.random.key(0), (2, 2)).tolist()
-    [[1.0, 0.0], [0.0, 1.0]]
-  """
-  return ZeroHadamard(validation.optional_dtype(dtype, allow_complex=False))
+    Example:
+      >>> import jax, jax_weightinit as wi
+      >>> wi.zero_hadamard()(jax.random.key(0), (2, 2)).tolist()
+      [[1.0, 0.0], [0.0, 1.0]]
+    """
+    return ZeroHadamard(validation.optional_dtype(dtype, allow_complex=False))

@@ -26,85 +26,90 @@ SAMPLES = 1 << 18
 
 
 def _normal_quantile(p: float) -> float:
-  """z with P(Z > z) = p, by bisection on erfc (exact enough for thresholds)."""
-  low, high = 0.0, 40.0
-  for _ in range(100):
-    mid = 0.5 * (low + high)
-    low, high = (mid, high) if 0.5 * math.erfc(mid / math.sqrt(2.0)) > p else (low, mid)
-  return 0.5 * (low + high)
+    """z with P(Z > z) = p, by bisection on erfc (exact enough for thresholds)."""
+    low, high = 0.0, 40.0
+    for _ in range(100):
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if 0.5 * math.erfc(mid / math.sqrt(2.0)) > p else (low, mid)
+    return 0.5 * (low + high)
 
 
 def ks_threshold(n: int, alpha: float = ALPHA) -> float:
-  """Critical KS distance for `n` samples: P(D > threshold) ≈ alpha (Stephens' correction)."""
-  root = math.sqrt(n)
-  return math.sqrt(-0.5 * math.log(alpha / 2.0)) / (root + 0.12 + 0.11 / root)
+    """Critical KS distance for `n` samples: P(D > threshold) ≈ alpha (Stephens' correction)."""
+    root = math.sqrt(n)
+    return math.sqrt(-0.5 * math.log(alpha / 2.0)) / (root + 0.12 + 0.11 / root)
 
 
 def _fail(name: str, message: str, ok: ArrayLike, *values: ArrayLike) -> None:
-  """Raises `AssertionError` now, or records a checkify check when `ok` is traced."""
-  if isinstance(ok, jax.core.Tracer):
-    text = message.replace("{", "{{").replace("}", "}}").replace("<<", "{").replace(">>", "}")
-    checkify.check(ok, f"[Chex] chexify assertion '{name}' failed: {text}", *values)
-  elif not bool(ok):
-    filled = message
-    for v in values:
-      filled = filled.replace("<<>>", f"{float(v):.6g}", 1)
-    raise AssertionError(f"{name}: {filled}")
+    """Raises `AssertionError` now, or records a checkify check when `ok` is traced."""
+    if isinstance(ok, jax.core.Tracer):
+        text = message.replace("{", "{{").replace("}", "}}").replace("<<", "{").replace(">>", "}")
+        checkify.check(ok, f"[Chex] chexify assertion '{name}' failed: {text}", *values)
+    elif not bool(ok):
+        filled = message
+        for v in values:
+            filled = filled.replace("<<>>", f"{float(v):.6g}", 1)
+        raise AssertionError(f"{name}: {filled}")
 
 
 def _flat(samples: ArrayLike):
-  if isinstance(samples, jax.core.Tracer):
-    return jnp.ravel(samples).astype(jnp.float32), jnp
-  return np.ravel(np.asarray(samples, dtype=np.float64)), np
+    if isinstance(samples, jax.core.Tracer):
+        return jnp.ravel(samples).astype(jnp.float32), jnp
+    return np.ravel(np.asarray(samples, dtype=np.float64)), np
 
 
 def assert_ks(samples: ArrayLike, cdf: Callable, *, alpha: float = ALPHA, name: str = "assert_ks") -> None:
-  """Asserts that `samples` pass a one-sample Kolmogorov–Smirnov test against `cdf`.
+    """Asserts that `samples` pass a one-sample Kolmogorov–Smirnov test against `cdf`.
 
-  For bfloat16 and float16 samples the reference is the law rounded to that dtype,
-  so a sampler with the dtype's full resolution passes and a coarse one fails.
+    For bfloat16 and float16 samples the reference is the law rounded to that dtype,
+    so a sampler with the dtype's full resolution passes and a coarse one fails.
 
-  Args:
-    samples: i.i.d. samples, any shape.
-    cdf: the reference CDF, vectorised (e.g. `Distribution.cdf`).
-    alpha: the false-alarm probability.
-    name: the assertion's name in the message.
+    Args:
+      samples: i.i.d. samples, any shape.
+      cdf: the reference CDF, vectorised (e.g. `Distribution.cdf`).
+      alpha: the false-alarm probability.
+      name: the assertion's name in the message.
 
-  Raises:
-    AssertionError: if the KS distance exceeds its critical value.
+    Raises:
+      AssertionError: if the KS distance exceeds its critical value.
 
-  Example:
-    >>> import jax, jax_weightinit as wi
-    >>> from jax_weightinit import testing
-    >>> init = wi.he()
-    >>> w = init(jax.random.key(0), (512, 512))
-    >>> testing.assert_ks(w, init.distribution((512, 512)).cdf)
-  """
-  dtype = np.dtype(samples.dtype) if hasattr(samples, "dtype") else np.dtype(np.float64)
-  traced = isinstance(samples, jax.core.Tracer)
-  xp = jnp if traced else np
-  if jnp.issubdtype(dtype, jnp.floating) and dtype.itemsize <= 2:
-    # The reference is the law rounded to `dtype`: its CDF steps at each representable
-    # value v, from F(midpoint below v) to F(midpoint above v).
-    v = xp.sort(xp.ravel(samples if traced else np.asarray(samples)))
-    wide = jnp.float32 if traced else np.float64
-    up = xp.nextafter(v, xp.asarray(np.inf, dtype)).astype(wide)
-    down = xp.nextafter(v, xp.asarray(-np.inf, dtype)).astype(wide)
-    v = v.astype(wide)
-    n = v.size
-    upper, lower = cdf(0.5 * (v + up)), cdf(0.5 * (down + v))
-    first, last = xp.searchsorted(v, v, side="left"), xp.searchsorted(v, v, side="right")
-    distance = xp.maximum(xp.max(last / n - upper), xp.max(lower - first / n))
-  else:
-    x, xp = _flat(samples)
-    n = x.size
-    x = xp.sort(x)
-    f = cdf(x)
-    i = xp.arange(1, n + 1)
-    distance = xp.maximum(xp.max(i / n - f), xp.max(f - (i - 1) / n))
-  threshold = ks_threshold(n, alpha)
-  _fail(name, f"KS distance <<>> exceeds {threshold:.6g} (n={n}, alpha={alpha:g}); "
-        "the samples do not follow the expected law.", distance <= threshold, distance)
+    Example:
+      >>> import jax, jax_weightinit as wi
+      >>> from jax_weightinit import testing
+      >>> init = wi.he()
+      >>> w = init(jax.random.key(0), (512, 512))
+      >>> testing.assert_ks(w, init.distribution((512, 512)).cdf)
+    """
+    dtype = np.dtype(samples.dtype) if hasattr(samples, "dtype") else np.dtype(np.float64)
+    traced = isinstance(samples, jax.core.Tracer)
+    xp = jnp if traced else np
+    if jnp.issubdtype(dtype, jnp.floating) and dtype.itemsize <= 2:
+        # The reference is the law rounded to `dtype`: its CDF steps at each representable
+        # value v, from F(midpoint below v) to F(midpoint above v).
+        v = xp.sort(xp.ravel(samples if traced else np.asarray(samples)))
+        wide = jnp.float32 if traced else np.float64
+        up = xp.nextafter(v, xp.asarray(np.inf, dtype)).astype(wide)
+        down = xp.nextafter(v, xp.asarray(-np.inf, dtype)).astype(wide)
+        v = v.astype(wide)
+        n = v.size
+        upper, lower = cdf(0.5 * (v + up)), cdf(0.5 * (down + v))
+        first, last = xp.searchsorted(v, v, side="left"), xp.searchsorted(v, v, side="right")
+        distance = xp.maximum(xp.max(last / n - upper), xp.max(lower - first / n))
+    else:
+        x, xp = _flat(samples)
+        n = x.size
+        x = xp.sort(x)
+        f = cdf(x)
+        i = xp.arange(1, n + 1)
+        distance = xp.maximum(xp.max(i / n - f), xp.max(f - (i - 1) / n))
+    threshold = ks_threshold(n, alpha)
+    _fail(
+        name,
+        f"KS distance <<>> exceeds {threshold:.6g} (n={n}, alpha={alpha:g}); "
+        "the samples do not follow the expected law.",
+        distance <= threshold,
+        distance,
+    )
 
 
 def assert_moments(
@@ -115,113 +120,130 @@ def assert_moments(
     alpha: float = ALPHA,
     name: str = "assert_moments",
 ) -> None:
-  """Asserts the sample mean and std agree with `mean` and `std` within a (1 - alpha) bound.
+    """Asserts the sample mean and std agree with `mean` and `std` within a (1 - alpha) bound.
 
-  The bound on the mean is z·std/√n; on the std it is z·std·sqrt((κ - 1)/(4n)), with
-  κ the sample kurtosis (3 for a normal), z the two-sided normal quantile.
+    The bound on the mean is z·std/√n; on the std it is z·std·sqrt((κ - 1)/(4n)), with
+    κ the sample kurtosis (3 for a normal), z the two-sided normal quantile.
 
-  Args:
-    samples: i.i.d. samples.
-    mean: the expected mean, or None to skip.
-    std: the expected standard deviation (required for either check).
-    alpha: the false-alarm probability, shared by the two checks.
-    name: the assertion's name in the message.
+    Args:
+      samples: i.i.d. samples.
+      mean: the expected mean, or None to skip.
+      std: the expected standard deviation (required for either check).
+      alpha: the false-alarm probability, shared by the two checks.
+      name: the assertion's name in the message.
 
-  Raises:
-    AssertionError: if a moment falls outside its bound.
+    Raises:
+      AssertionError: if a moment falls outside its bound.
 
-  Example:
-    >>> import jax, jax_weightinit as wi
-    >>> from jax_weightinit import testing
-    >>> w = wi.glorot_uniform()(jax.random.key(0), (512, 512))
-    >>> testing.assert_moments(w, mean=0.0, std=(1 / 512) ** 0.5)
-  """
-  x, xp = _flat(samples)
-  n = x.size
-  z = _normal_quantile(alpha / 4.0)
-  m = xp.mean(x)
-  s = xp.std(x)
-  if mean is not None:
-    bound = z * std / math.sqrt(n)
-    _fail(name, f"sample mean <<>> differs from {mean:.6g} by more than {bound:.6g} (n={n}, alpha={alpha:g}).",
-          xp.abs(m - mean) <= bound, m)
-  if std is not None:
-    kurtosis = xp.mean((x - m) ** 4) / xp.maximum(s**4, 1e-300 if xp is np else 1e-30)
-    bound = z * std * xp.sqrt(xp.maximum(kurtosis - 1.0, 0.0) / (4.0 * n))
-    _fail(name, f"sample std <<>> differs from {std:.6g} by more than <<>> (n={n}, alpha={alpha:g}).",
-          xp.abs(s - std) <= bound, s, bound)
+    Example:
+      >>> import jax, jax_weightinit as wi
+      >>> from jax_weightinit import testing
+      >>> w = wi.glorot_uniform()(jax.random.key(0), (512, 512))
+      >>> testing.assert_moments(w, mean=0.0, std=(1 / 512) ** 0.5)
+    """
+    x, xp = _flat(samples)
+    n = x.size
+    z = _normal_quantile(alpha / 4.0)
+    m = xp.mean(x)
+    s = xp.std(x)
+    if mean is not None:
+        bound = z * std / math.sqrt(n)
+        _fail(
+            name,
+            f"sample mean <<>> differs from {mean:.6g} by more than {bound:.6g} (n={n}, alpha={alpha:g}).",
+            xp.abs(m - mean) <= bound,
+            m,
+        )
+    if std is not None:
+        kurtosis = xp.mean((x - m) ** 4) / xp.maximum(s**4, 1e-300 if xp is np else 1e-30)
+        bound = z * std * xp.sqrt(xp.maximum(kurtosis - 1.0, 0.0) / (4.0 * n))
+        _fail(
+            name,
+            f"sample std <<>> differs from {std:.6g} by more than <<>> (n={n}, alpha={alpha:g}).",
+            xp.abs(s - std) <= bound,
+            s,
+            bound,
+        )
 
 
 def assert_bounds(samples: ArrayLike, low: float | None, high: float | None, *, name: str = "assert_bounds") -> None:
-  """Asserts every sample is finite and lies in [low, high] (None: unbounded).
+    """Asserts every sample is finite and lies in [low, high] (None: unbounded).
 
-  Example:
-    >>> import jax, jax_weightinit as wi
-    >>> from jax_weightinit import testing
-    >>> w = wi.xavier()(jax.random.key(0), (10, 20))
-    >>> testing.assert_bounds(w, -(10 ** -0.5), 10 ** -0.5)
-  """
-  x, xp = _flat(samples)
-  _fail(name, f"<<>> of {x.size} samples are not finite.", xp.all(xp.isfinite(x)), xp.sum(~xp.isfinite(x)))
-  if low is not None:
-    _fail(name, f"the minimum <<>> is below the lower bound {low!r} (n={x.size}).", xp.min(x) >= low, xp.min(x))
-  if high is not None:
-    _fail(name, f"the maximum <<>> is above the upper bound {high!r} (n={x.size}).", xp.max(x) <= high, xp.max(x))
+    Example:
+      >>> import jax, jax_weightinit as wi
+      >>> from jax_weightinit import testing
+      >>> w = wi.xavier()(jax.random.key(0), (10, 20))
+      >>> testing.assert_bounds(w, -(10 ** -0.5), 10 ** -0.5)
+    """
+    x, xp = _flat(samples)
+    _fail(name, f"<<>> of {x.size} samples are not finite.", xp.all(xp.isfinite(x)), xp.sum(~xp.isfinite(x)))
+    if low is not None:
+        _fail(name, f"the minimum <<>> is below the lower bound {low!r} (n={x.size}).", xp.min(x) >= low, xp.min(x))
+    if high is not None:
+        _fail(name, f"the maximum <<>> is above the upper bound {high!r} (n={x.size}).", xp.max(x) <= high, xp.max(x))
 
 
 def assert_same_distribution(a: ArrayLike, b: ArrayLike, *, alpha: float = ALPHA) -> None:
-  """Asserts two sets of samples pass a two-sample KS test (concrete arrays only).
+    """Asserts two sets of samples pass a two-sample KS test (concrete arrays only).
 
-  Example:
-    >>> import jax, jax_weightinit as wi
-    >>> from jax_weightinit import testing
-    >>> a = wi.he_normal()(jax.random.key(0), (256, 256))
-    >>> b = jax.nn.initializers.he_normal()(jax.random.key(1), (256, 256))
-    >>> testing.assert_same_distribution(a, b)
-  """
-  x, y = np.sort(_flat(a)[0]), np.sort(_flat(b)[0])
-  n, m = x.size, y.size
-  grid = np.concatenate([x, y])
-  distance = np.max(np.abs(np.searchsorted(x, grid, "right") / n - np.searchsorted(y, grid, "right") / m))
-  threshold = ks_threshold(n * m // (n + m), alpha)
-  _fail("assert_same_distribution", f"two-sample KS distance <<>> exceeds {threshold:.6g} "
-        f"(n={n}, m={m}, alpha={alpha:g}).", distance <= threshold, distance)
+    Example:
+      >>> import jax, jax_weightinit as wi
+      >>> from jax_weightinit import testing
+      >>> a = wi.he_normal()(jax.random.key(0), (256, 256))
+      >>> b = jax.nn.initializers.he_normal()(jax.random.key(1), (256, 256))
+      >>> testing.assert_same_distribution(a, b)
+    """
+    x, y = np.sort(_flat(a)[0]), np.sort(_flat(b)[0])
+    n, m = x.size, y.size
+    grid = np.concatenate([x, y])
+    distance = np.max(np.abs(np.searchsorted(x, grid, "right") / n - np.searchsorted(y, grid, "right") / m))
+    threshold = ks_threshold(n * m // (n + m), alpha)
+    _fail(
+        "assert_same_distribution",
+        f"two-sample KS distance <<>> exceeds {threshold:.6g} (n={n}, m={m}, alpha={alpha:g}).",
+        distance <= threshold,
+        distance,
+    )
 
 
 def assert_orthogonal(w: ArrayLike, scale: float = 1.0, column_axis: int = -1, *, atol: float | None = None) -> None:
-  """Asserts `w`, as a matrix with `column_axis` last, has orthogonal rows or columns of norm `scale`.
+    """Asserts `w`, as a matrix with `column_axis` last, has orthogonal rows or columns of norm `scale`.
 
-  Rows when there are no more rows than columns, else columns (as `orthogonal` builds).
-  The default tolerance is 10·eps·sqrt(n) of the dtype, computed in float32 or better.
+    Rows when there are no more rows than columns, else columns (as `orthogonal` builds).
+    The default tolerance is 10·eps·sqrt(n) of the dtype, computed in float32 or better.
 
-  Example:
-    >>> import jax, jax_weightinit as wi
-    >>> from jax_weightinit import testing
-    >>> testing.assert_orthogonal(wi.orthogonal(2.0)(jax.random.key(0), (3, 3, 16, 32)), 2.0)
-  """
-  w = jnp.asarray(w)
-  if w.ndim < 2:
-    raise ValueError(f"`w` must have at least 2 dims; got shape {w.shape}.")
-  compute = sampling.compute_dtype(w.dtype)
-  if jnp.issubdtype(w.dtype, jnp.complexfloating):
-    compute = jnp.result_type(compute, jnp.complex64)
-  matrix = jnp.moveaxis(w, column_axis, -1).reshape(-1, w.shape[column_axis]).astype(compute)
-  rows, cols = matrix.shape
-  gram = matrix @ matrix.conj().T if rows <= cols else matrix.conj().T @ matrix
-  k = min(rows, cols)
-  if atol is None:
-    atol = 10.0 * float(jnp.finfo(w.dtype).eps) * math.sqrt(max(rows, cols)) * scale**2
-  error = jnp.max(jnp.abs(gram - scale**2 * jnp.eye(k, dtype=compute)))
-  _fail("assert_orthogonal", f"max |W Wᵀ - scale² I| is <<>>, above atol={atol:.3g} (shape {w.shape}).",
-        error <= atol, error)
+    Example:
+      >>> import jax, jax_weightinit as wi
+      >>> from jax_weightinit import testing
+      >>> testing.assert_orthogonal(wi.orthogonal(2.0)(jax.random.key(0), (3, 3, 16, 32)), 2.0)
+    """
+    w = jnp.asarray(w)
+    if w.ndim < 2:
+        raise ValueError(f"`w` must have at least 2 dims; got shape {w.shape}.")
+    compute = sampling.compute_dtype(w.dtype)
+    if jnp.issubdtype(w.dtype, jnp.complexfloating):
+        compute = jnp.result_type(compute, jnp.complex64)
+    matrix = jnp.moveaxis(w, column_axis, -1).reshape(-1, w.shape[column_axis]).astype(compute)
+    rows, cols = matrix.shape
+    gram = matrix @ matrix.conj().T if rows <= cols else matrix.conj().T @ matrix
+    k = min(rows, cols)
+    if atol is None:
+        atol = 10.0 * float(jnp.finfo(w.dtype).eps) * math.sqrt(max(rows, cols)) * scale**2
+    error = jnp.max(jnp.abs(gram - scale**2 * jnp.eye(k, dtype=compute)))
+    _fail(
+        "assert_orthogonal",
+        f"max |W Wᵀ - scale² I| is <<>>, above atol={atol:.3g} (shape {w.shape}).",
+        error <= atol,
+        error,
+    )
 
 
 def _draw(init: Callable, key: Array, shape: tuple[int, ...], dtype, samples: int) -> Array:
-  size = math.prod(shape)
-  reps = max(1, math.ceil(samples / size))
-  if reps == 1:
-    return init(key, shape, dtype)
-  return jax.vmap(lambda k: init(k, shape, dtype))(jax.random.split(key, reps))
+    size = math.prod(shape)
+    reps = max(1, math.ceil(samples / size))
+    if reps == 1:
+        return init(key, shape, dtype)
+    return jax.vmap(lambda k: init(k, shape, dtype))(jax.random.split(key, reps))
 
 
 def assert_follows(
@@ -234,43 +256,43 @@ def assert_follows(
     alpha: float = ALPHA,
     law: Distribution | None = None,
 ) -> None:
-  """Asserts `init(key, shape, dtype)` samples `init.distribution(shape)` (or `law`).
+    """Asserts `init(key, shape, dtype)` samples `init.distribution(shape)` (or `law`).
 
-  Draws at least `samples` values (several keys when the shape is small) and checks
-  dtype, shape, finiteness, the support (rounded to the dtype), the KS distance,
-  and the mean and std, the three statistical checks sharing `alpha`.
+    Draws at least `samples` values (several keys when the shape is small) and checks
+    dtype, shape, finiteness, the support (rounded to the dtype), the KS distance,
+    and the mean and std, the three statistical checks sharing `alpha`.
 
-  At the defaults (2^18 samples, alpha = 1e-4) it catches, in the library's tests:
-  a 5% error in std, a uniform posing as a normal of the same std, a truncated
-  normal missing its 0.8796 std correction, and bfloat16 normals with 128 levels.
+    At the defaults (2^18 samples, alpha = 1e-4) it catches, in the library's tests:
+    a 5% error in std, a uniform posing as a normal of the same std, a truncated
+    normal missing its 0.8796 std correction, and bfloat16 normals with 128 levels.
 
-  Args:
-    init: an initializer.
-    key: a PRNG key.
-    shape: the shape to draw.
-    dtype: the dtype to draw (default: the initializer's).
-    samples: the least number of values to draw.
-    alpha: the false-alarm probability of the whole assertion.
-    law: the expected law; by default `init.distribution(shape)`.
+    Args:
+      init: an initializer.
+      key: a PRNG key.
+      shape: the shape to draw.
+      dtype: the dtype to draw (default: the initializer's).
+      samples: the least number of values to draw.
+      alpha: the false-alarm probability of the whole assertion.
+      law: the expected law; by default `init.distribution(shape)`.
 
-  Raises:
-    AssertionError: if any check fails.
+    Raises:
+      AssertionError: if any check fails.
 
-  Example:
-    >>> import jax, jax.numpy as jnp, jax_weightinit as wi
-    >>> from jax_weightinit import testing
-    >>> testing.assert_follows(wi.he_normal(), jax.random.key(0), (3, 3, 64, 128), jnp.bfloat16)
-  """
-  shape = validation.shape(shape)
-  law = init.distribution(shape) if law is None else law
-  draws = _draw(init, key, shape, dtype, samples)
-  one = draws if draws.shape == shape else draws[0]
-  chex.assert_shape(one, shape)
-  if dtype is not None:
-    chex.assert_type(one, jnp.dtype(dtype))
-  chex.assert_tree_all_finite(draws)
-  out_dtype = np.dtype(draws.dtype)
-  low, high = law.rounded_bounds(out_dtype)
-  assert_bounds(draws, low, high, name="assert_follows")
-  assert_ks(draws, law.cdf, alpha=alpha / 3.0, name="assert_follows")
-  assert_moments(draws, mean=law.mean, std=law.std, alpha=2.0 * alpha / 3.0, name="assert_follows")
+    Example:
+      >>> import jax, jax.numpy as jnp, jax_weightinit as wi
+      >>> from jax_weightinit import testing
+      >>> testing.assert_follows(wi.he_normal(), jax.random.key(0), (3, 3, 64, 128), jnp.bfloat16)
+    """
+    shape = validation.shape(shape)
+    law = init.distribution(shape) if law is None else law
+    draws = _draw(init, key, shape, dtype, samples)
+    one = draws if draws.shape == shape else draws[0]
+    chex.assert_shape(one, shape)
+    if dtype is not None:
+        chex.assert_type(one, jnp.dtype(dtype))
+    chex.assert_tree_all_finite(draws)
+    out_dtype = np.dtype(draws.dtype)
+    low, high = law.rounded_bounds(out_dtype)
+    assert_bounds(draws, low, high, name="assert_follows")
+    assert_ks(draws, law.cdf, alpha=alpha / 3.0, name="assert_follows")
+    assert_moments(draws, mean=law.mean, std=law.std, alpha=2.0 * alpha / 3.0, name="assert_follows")

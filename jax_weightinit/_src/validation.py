@@ -9,122 +9,125 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .typing import Array, Axes, DTypeLike, Shape
+from .typing import Array, Axes, DTypeLike
 
 
 def choice(name: str, value: object, allowed: Sequence[str]) -> str:
-  """Returns `value` if it is one of `allowed`, else raises a ValueError."""
-  if not isinstance(value, str) or value not in allowed:
-    options = ", ".join(repr(a) for a in allowed)
-    raise ValueError(f"`{name}` must be one of {options}; got {value!r}.")
-  return value
+    """Returns `value` if it is one of `allowed`, else raises a ValueError."""
+    if not isinstance(value, str) or value not in allowed:
+        options = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"`{name}` must be one of {options}; got {value!r}.")
+    return value
 
 
 def real(name: str, value: object) -> float:
-  """Returns `value` as a finite Python float, or raises."""
-  if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array):
-    raise TypeError(f"`{name}` must be a real number; got {value!r}.")
-  try:
-    result = float(value)  # type: ignore[arg-type]
-  except (TypeError, jax.errors.ConcretizationTypeError):
-    raise TypeError(f"`{name}` must be a concrete real number, not a traced value; got {value!r}.") from None
-  if not math.isfinite(result):
-    raise ValueError(f"`{name}` must be finite; got {result!r}.")
-  return result
+    """Returns `value` as a finite Python float, or raises."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array):
+        raise TypeError(f"`{name}` must be a real number; got {value!r}.")
+    try:
+        result = float(value)  # type: ignore[arg-type]
+    except (TypeError, jax.errors.ConcretizationTypeError):
+        raise TypeError(f"`{name}` must be a concrete real number, not a traced value; got {value!r}.") from None
+    if not math.isfinite(result):
+        raise ValueError(f"`{name}` must be finite; got {result!r}.")
+    return result
 
 
 def positive(name: str, value: object) -> float:
-  """Returns `value` as a float if it is finite and > 0, else raises."""
-  result = real(name, value)
-  if result <= 0:
-    raise ValueError(f"`{name}` must be positive; got {result!r}.")
-  return result
+    """Returns `value` as a float if it is finite and > 0, else raises."""
+    result = real(name, value)
+    if result <= 0:
+        raise ValueError(f"`{name}` must be positive; got {result!r}.")
+    return result
 
 
 def non_negative(name: str, value: object) -> float:
-  """Returns `value` as a float if it is finite and >= 0, else raises."""
-  result = real(name, value)
-  if result < 0:
-    raise ValueError(f"`{name}` must be non-negative; got {result!r}.")
-  return result
+    """Returns `value` as a float if it is finite and >= 0, else raises."""
+    result = real(name, value)
+    if result < 0:
+        raise ValueError(f"`{name}` must be non-negative; got {result!r}.")
+    return result
 
 
 def shape(value: object) -> tuple[int, ...]:
-  """Returns `value` as a tuple of non-negative Python ints, or raises."""
-  if isinstance(value, numbers.Integral) or not isinstance(value, Sequence | np.ndarray):
-    raise TypeError(f"`shape` must be a sequence of non-negative ints, such as (256, 512); got {value!r}.")
-  dims = []
-  for dim in value:
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral | np.integer):
-      raise TypeError(f"`shape` must contain only ints; got {tuple(value)!r}.")
-    if dim < 0:
-      raise ValueError(f"`shape` must contain only non-negative dims; got {tuple(value)!r}.")
-    dims.append(operator.index(dim))
-  return tuple(dims)
+    """Returns `value` as a tuple of non-negative Python ints, or raises."""
+    if isinstance(value, numbers.Integral) or not isinstance(value, Sequence | np.ndarray):
+        raise TypeError(f"`shape` must be a sequence of non-negative ints, such as (256, 512); got {value!r}.")
+    dims = []
+    for dim in value:
+        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral | np.integer):
+            raise TypeError(f"`shape` must contain only ints; got {tuple(value)!r}.")
+        if dim < 0:
+            raise ValueError(f"`shape` must contain only non-negative dims; got {tuple(value)!r}.")
+        dims.append(operator.index(dim))
+    return tuple(dims)
 
 
 def axes(name: str, value: Axes) -> tuple[int, ...]:
-  """Returns an axis or sequence of axes as a tuple of ints (not yet normalized)."""
-  items = (value,) if isinstance(value, numbers.Integral) else value
-  if not isinstance(items, Sequence) or any(
-      isinstance(a, bool) or not isinstance(a, numbers.Integral) for a in items):
-    raise TypeError(f"`{name}` must be an int or a sequence of ints; got {value!r}.")
-  return tuple(operator.index(a) for a in items)
+    """Returns an axis or sequence of axes as a tuple of ints (not yet normalized)."""
+    items = (value,) if isinstance(value, numbers.Integral) else value
+    if not isinstance(items, Sequence) or any(
+        isinstance(a, bool) or not isinstance(a, numbers.Integral) for a in items
+    ):
+        raise TypeError(f"`{name}` must be an int or a sequence of ints; got {value!r}.")
+    return tuple(operator.index(a) for a in items)
 
 
 def resolve_axes(name: str, value: tuple[int, ...], rank: int) -> tuple[int, ...]:
-  """Maps possibly negative axes to positions in an array of `rank` dims."""
-  for a in value:
-    if not -rank <= a < rank:
-      raise ValueError(f"`{name}` {value!r} is out of range for a shape of rank {rank}.")
-  resolved = tuple(a % rank for a in value)
-  if len(set(resolved)) != len(resolved):
-    raise ValueError(f"`{name}` {value!r} names the same axis twice.")
-  return resolved
+    """Maps possibly negative axes to positions in an array of `rank` dims."""
+    for a in value:
+        if not -rank <= a < rank:
+            raise ValueError(f"`{name}` {value!r} is out of range for a shape of rank {rank}.")
+    resolved = tuple(a % rank for a in value)
+    if len(set(resolved)) != len(resolved):
+        raise ValueError(f"`{name}` {value!r} names the same axis twice.")
+    return resolved
 
 
 def dtype(value: DTypeLike | None, *, allow_complex: bool = True) -> np.dtype:
-  """Returns the canonical floating (or complex) dtype to produce, or raises."""
-  if value is None:
-    return np.dtype(jax.dtypes.canonicalize_dtype(jnp.float64))
-  try:
-    result = np.dtype(value)
-  except TypeError:
-    raise TypeError(f"`dtype` must be a floating dtype; got {value!r}.") from None
-  allowed = "a floating or complex dtype" if allow_complex else "a floating dtype"
-  if jnp.issubdtype(result, jnp.complexfloating):
-    if not allow_complex:
-      raise TypeError(f"`dtype` must be {allowed}; got {result.name}.")
-  elif not jnp.issubdtype(result, jnp.floating):
-    raise TypeError(f"`dtype` must be {allowed}; got {result.name}.")
-  return np.dtype(jax.dtypes.canonicalize_dtype(result))
+    """Returns the canonical floating (or complex) dtype to produce, or raises."""
+    if value is None:
+        return np.dtype(jax.dtypes.canonicalize_dtype(jnp.float64))
+    try:
+        result = np.dtype(value)
+    except TypeError:
+        raise TypeError(f"`dtype` must be a floating dtype; got {value!r}.") from None
+    allowed = "a floating or complex dtype" if allow_complex else "a floating dtype"
+    if jnp.issubdtype(result, jnp.complexfloating):
+        if not allow_complex:
+            raise TypeError(f"`dtype` must be {allowed}; got {result.name}.")
+    elif not jnp.issubdtype(result, jnp.floating):
+        raise TypeError(f"`dtype` must be {allowed}; got {result.name}.")
+    return np.dtype(jax.dtypes.canonicalize_dtype(result))
 
 
 def optional_dtype(value: DTypeLike | None, *, allow_complex: bool = True) -> np.dtype | None:
-  """Checks a factory's default `dtype`, keeping None as None."""
-  return None if value is None else dtype(value, allow_complex=allow_complex)
+    """Checks a factory's default `dtype`, keeping None as None."""
+    return None if value is None else dtype(value, allow_complex=allow_complex)
 
 
 def key(value: object) -> Array:
-  """Returns `value` if it is a PRNG key (typed or legacy uint32), else raises a TypeError."""
-  if isinstance(value, numbers.Number):
-    raise TypeError(f"`key` must be a PRNG key such as jax.random.key({value!r}); got the number {value!r}.")
-  dt = getattr(value, "dtype", None)
-  if dt is not None and jnp.issubdtype(dt, jax.dtypes.prng_key):
-    if value.shape != ():  # type: ignore[attr-defined]
-      raise ValueError(f"`key` must be a single key; got a key array of shape {value.shape}; use jax.vmap for a batch.")  # type: ignore[attr-defined]
-    return value  # type: ignore[return-value]
-  if dt == np.uint32 and getattr(value, "ndim", None) == 1 and value.shape[0] in (2, 4):  # type: ignore[attr-defined]
-    return value  # type: ignore[return-value]
-  raise TypeError(f"`key` must be a PRNG key from jax.random.key(seed); got {_describe(value)}.")
+    """Returns `value` if it is a PRNG key (typed or legacy uint32), else raises a TypeError."""
+    if isinstance(value, numbers.Number):
+        raise TypeError(f"`key` must be a PRNG key such as jax.random.key({value!r}); got the number {value!r}.")
+    dt = getattr(value, "dtype", None)
+    if dt is not None and jnp.issubdtype(dt, jax.dtypes.prng_key):
+        if value.shape != ():  # type: ignore[attr-defined]
+            raise ValueError(
+                f"`key` must be a single key; got a key array of shape {value.shape}; use jax.vmap for a batch."
+            )  # type: ignore[attr-defined]
+        return value  # type: ignore[return-value]
+    if dt == np.uint32 and getattr(value, "ndim", None) == 1 and value.shape[0] in (2, 4):  # type: ignore[attr-defined]
+        return value  # type: ignore[return-value]
+    raise TypeError(f"`key` must be a PRNG key from jax.random.key(seed); got {_describe(value)}.")
 
 
 def _describe(value: object) -> str:
-  if hasattr(value, "dtype") and hasattr(value, "shape"):
-    return f"an array of dtype {value.dtype} and shape {tuple(value.shape)}"  # type: ignore[attr-defined]
-  return repr(value)
+    if hasattr(value, "dtype") and hasattr(value, "shape"):
+        return f"an array of dtype {value.dtype} and shape {tuple(value.shape)}"  # type: ignore[attr-defined]
+    return repr(value)
 
 
 def size(shape: tuple[int, ...]) -> int:
-  """Number of elements of a shape."""
-  return math.prod(shape)
+    """Number of elements of a shape."""
+    return math.prod(shape)

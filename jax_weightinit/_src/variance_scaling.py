@@ -20,50 +20,50 @@ TRUNCATED_STD = 0.87962566103423978
 
 @dataclasses.dataclass(frozen=True)
 class FanScaled(RandomInitializer):
-  """Base of initializers whose law is a function of `(fan_in, fan_out)`."""
+    """Base of initializers whose law is a function of `(fan_in, fan_out)`."""
 
-  in_axis: tuple[int, ...]
-  out_axis: tuple[int, ...]
-  batch_axis: tuple[int, ...]
-  dtype: np.dtype | None
+    in_axis: tuple[int, ...]
+    out_axis: tuple[int, ...]
+    batch_axis: tuple[int, ...]
+    dtype: np.dtype | None
 
-  def distribution(self, shape: Shape) -> Distribution:
-    shape = validation.shape(shape)
-    if math.prod(shape) == 0:
-      raise ValueError(f"`shape` {shape!r} has no elements, so it has no fans and no law.")
-    return self.law(*compute_fans(shape, self.in_axis, self.out_axis, self.batch_axis))
+    def distribution(self, shape: Shape) -> Distribution:
+        shape = validation.shape(shape)
+        if math.prod(shape) == 0:
+            raise ValueError(f"`shape` {shape!r} has no elements, so it has no fans and no law.")
+        return self.law(*compute_fans(shape, self.in_axis, self.out_axis, self.batch_axis))
 
-  def law(self, fan_in: int, fan_out: int) -> Distribution:
-    raise NotImplementedError
+    def law(self, fan_in: int, fan_out: int) -> Distribution:
+        raise NotImplementedError
 
 
 @dataclasses.dataclass(frozen=True)
 class VarianceScaling(FanScaled):
-  """Zero-mean law with variance `scale / n`; see `variance_scaling`."""
+    """Zero-mean law with variance `scale / n`; see `variance_scaling`."""
 
-  scale: float = 1.0
-  mode: Mode = "fan_in"
-  family: Family = "truncated_normal"
+    scale: float = 1.0
+    mode: Mode = "fan_in"
+    family: Family = "truncated_normal"
 
-  @property
-  def complex_family(self) -> str:  # type: ignore[override]
-    return self.family
+    @property
+    def complex_family(self) -> str:  # type: ignore[override]
+        return self.family
 
-  def law(self, fan_in: int, fan_out: int) -> Distribution:
-    n = {
-        "fan_in": fan_in,
-        "fan_out": fan_out,
-        "fan_avg": (fan_in + fan_out) / 2,
-        "fan_geo_avg": math.sqrt(fan_in * fan_out),
-    }[self.mode]
-    std = math.sqrt(self.scale / n)
-    if self.family == "uniform":
-      limit = math.sqrt(3.0) * std
-      return Distribution.uniform(-limit, limit)
-    if self.family == "normal":
-      return Distribution.normal(0.0, std)
-    untruncated = std / TRUNCATED_STD
-    return Distribution.truncated_normal(0.0, untruncated, -2.0 * untruncated, 2.0 * untruncated)
+    def law(self, fan_in: int, fan_out: int) -> Distribution:
+        n = {
+            "fan_in": fan_in,
+            "fan_out": fan_out,
+            "fan_avg": (fan_in + fan_out) / 2,
+            "fan_geo_avg": math.sqrt(fan_in * fan_out),
+        }[self.mode]
+        std = math.sqrt(self.scale / n)
+        if self.family == "uniform":
+            limit = math.sqrt(3.0) * std
+            return Distribution.uniform(-limit, limit)
+        if self.family == "normal":
+            return Distribution.normal(0.0, std)
+        untruncated = std / TRUNCATED_STD
+        return Distribution.truncated_normal(0.0, untruncated, -2.0 * untruncated, 2.0 * untruncated)
 
 
 def variance_scaling(
@@ -75,63 +75,63 @@ def variance_scaling(
     batch_axis: Axes = (),
     dtype: DTypeLike | None = None,
 ) -> Initializer:
-  """Builds an initializer whose samples have mean 0 and variance `scale / n`.
+    """Builds an initializer whose samples have mean 0 and variance `scale / n`.
 
-  `n` is, by `mode`: 'fan_in', 'fan_out', their mean 'fan_avg', or their geometric
-  mean 'fan_geo_avg' (see `compute_fans`). By `distribution`:
+    `n` is, by `mode`: 'fan_in', 'fan_out', their mean 'fan_avg', or their geometric
+    mean 'fan_geo_avg' (see `compute_fans`). By `distribution`:
 
-  * 'truncated_normal': N(0, σ²) truncated to ±2σ with σ = sqrt(scale / n) / 0.87962566,
-    so the samples' std is exactly sqrt(scale / n);
-  * 'normal': N(0, scale / n);
-  * 'uniform': U[-limit, limit] with limit = sqrt(3 · scale / n).
+    * 'truncated_normal': N(0, σ²) truncated to ±2σ with σ = sqrt(scale / n) / 0.87962566,
+      so the samples' std is exactly sqrt(scale / n);
+    * 'normal': N(0, scale / n);
+    * 'uniform': U[-limit, limit] with limit = sqrt(3 · scale / n).
 
-  Complex dtypes follow `jax.nn.initializers`: a complex normal (parts of variance
-  scale / 2n), a uniform disk, or a complex normal with modulus truncated at 2,
-  each with E|z|² = scale / n.
+    Complex dtypes follow `jax.nn.initializers`: a complex normal (parts of variance
+    scale / 2n), a uniform disk, or a complex normal with modulus truncated at 2,
+    each with E|z|² = scale / n.
 
-  Args:
-    scale: the variance multiplier; must be positive.
-    mode: one of 'fan_in', 'fan_out', 'fan_avg', 'fan_geo_avg'.
-    distribution: one of 'truncated_normal', 'normal', 'uniform'.
-    in_axis: the input axis or axes of the weight.
-    out_axis: the output axis or axes.
-    batch_axis: axes of stacked independent layers, counted in neither fan.
-    dtype: the default dtype of the output.
+    Args:
+      scale: the variance multiplier; must be positive.
+      mode: one of 'fan_in', 'fan_out', 'fan_avg', 'fan_geo_avg'.
+      distribution: one of 'truncated_normal', 'normal', 'uniform'.
+      in_axis: the input axis or axes of the weight.
+      out_axis: the output axis or axes.
+      batch_axis: axes of stacked independent layers, counted in neither fan.
+      dtype: the default dtype of the output.
 
-  Returns:
-    An initializer; `init.distribution(shape)` gives its exact law for a shape.
+    Returns:
+      An initializer; `init.distribution(shape)` gives its exact law for a shape.
 
-  Raises:
-    ValueError: for a bad `scale`, `mode` or `distribution`, when built.
+    Raises:
+      ValueError: for a bad `scale`, `mode` or `distribution`, when built.
 
-  Example:
-    >>> import jax_weightinit as wi
-    >>> init = wi.variance_scaling(2.0, "fan_in", "normal")
-    >>> init.distribution((3, 3, 64, 128)).std == (2.0 / 576) ** 0.5
-    True
-  """
-  return VarianceScaling(
-      in_axis=validation.axes("in_axis", in_axis),
-      out_axis=validation.axes("out_axis", out_axis),
-      batch_axis=validation.axes("batch_axis", batch_axis),
-      dtype=validation.optional_dtype(dtype),
-      scale=validation.positive("scale", scale),
-      mode=validation.choice("mode", mode, MODES),  # type: ignore[arg-type]
-      family=validation.choice("distribution", distribution, FAMILIES),  # type: ignore[arg-type]
-  )
+    Example:
+      >>> import jax_weightinit as wi
+      >>> init = wi.variance_scaling(2.0, "fan_in", "normal")
+      >>> init.distribution((3, 3, 64, 128)).std == (2.0 / 576) ** 0.5
+      True
+    """
+    return VarianceScaling(
+        in_axis=validation.axes("in_axis", in_axis),
+        out_axis=validation.axes("out_axis", out_axis),
+        batch_axis=validation.axes("batch_axis", batch_axis),
+        dtype=validation.optional_dtype(dtype),
+        scale=validation.positive("scale", scale),
+        mode=validation.choice("mode", mode, MODES),  # type: ignore[arg-type]
+        family=validation.choice("distribution", distribution, FAMILIES),  # type: ignore[arg-type]
+    )
 
 
 def _preset(scale: float, mode: Mode, family: Family, name: str, doc: str) -> Callable[..., Initializer]:
-  def factory(
-      in_axis: Axes = -2,
-      out_axis: Axes = -1,
-      batch_axis: Axes = (),
-      dtype: DTypeLike | None = None,
-  ) -> Initializer:
-    return variance_scaling(scale, mode, family, in_axis, out_axis, batch_axis, dtype)
+    def factory(
+        in_axis: Axes = -2,
+        out_axis: Axes = -1,
+        batch_axis: Axes = (),
+        dtype: DTypeLike | None = None,
+    ) -> Initializer:
+        return variance_scaling(scale, mode, family, in_axis, out_axis, batch_axis, dtype)
 
-  factory.__name__ = factory.__qualname__ = name
-  factory.__doc__ = f"""{doc}
+    factory.__name__ = factory.__qualname__ = name
+    factory.__doc__ = f"""{doc}
 
   `variance_scaling({scale}, {mode!r}, {family!r})`: {_LAW[family].format(scale=scale, mode=mode)}
 
@@ -144,7 +144,7 @@ def _preset(scale: float, mode: Mode, family: Family, name: str, doc: str) -> Ca
   Returns:
     An initializer.
   """
-  return factory
+    return factory
 
 
 _LAW = {
@@ -155,7 +155,8 @@ _LAW = {
 
 glorot_uniform = _preset(1.0, "fan_avg", "uniform", "glorot_uniform", "Builds a Glorot (Xavier) uniform initializer.")
 glorot_normal = _preset(
-    1.0, "fan_avg", "truncated_normal", "glorot_normal", "Builds a Glorot (Xavier) normal initializer.")
+    1.0, "fan_avg", "truncated_normal", "glorot_normal", "Builds a Glorot (Xavier) normal initializer."
+)
 lecun_uniform = _preset(1.0, "fan_in", "uniform", "lecun_uniform", "Builds a LeCun uniform initializer.")
 lecun_normal = _preset(1.0, "fan_in", "truncated_normal", "lecun_normal", "Builds a LeCun normal initializer.")
 he_uniform = _preset(2.0, "fan_in", "uniform", "he_uniform", "Builds a He (Kaiming) uniform initializer.")
