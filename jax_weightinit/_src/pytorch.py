@@ -11,7 +11,7 @@ from .core import Constant, FixedLaw, Initializer, truncated_normal
 from .gain import calculate_gain
 from .laws import Distribution
 from .rules import fan_rule
-from .structured import Dirac, Identity, Sparse, _Structured, haar
+from .structured import Dirac, Identity, Sparse, _Structured, at_least_2d, check_sparsity, haar
 from .typing import DTypeLike
 
 # torch reads dim 1 as the inputs and dim 0 as the outputs; the rest is the kernel.
@@ -150,8 +150,7 @@ class _TorchOrthogonal(_Structured):
     dtype: np.dtype | None = None
 
     def _check(self, shape):
-        if len(shape) < 2:
-            raise ValueError(f"`shape` must have at least 2 dims for orthogonal; got {shape!r}.")
+        at_least_2d(shape, "orthogonal")
 
     def _build(self, key, shape, dtype):
         rows = shape[0]
@@ -166,10 +165,9 @@ def orthogonal(gain: float = 1.0, dtype: DTypeLike | None = None) -> Initializer
 
 def sparse(sparsity: float, std: float = 0.01, dtype: DTypeLike | None = None) -> Initializer:
     """`torch.nn.init.sparse_`: ceil(sparsity·rows) zeros per column, others N(0, std²)."""
-    value = validation.real("sparsity", sparsity)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"`sparsity` must be in [0, 1]; got {value!r}.")
-    return Sparse(value, validation.positive("std", std), validation.optional_dtype(dtype, allow_complex=False))
+    return Sparse(
+        check_sparsity(sparsity), validation.positive("std", std), validation.optional_dtype(dtype, allow_complex=False)
+    )
 
 
 def default_weight(dtype: DTypeLike | None = None) -> Initializer:

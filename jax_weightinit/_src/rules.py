@@ -10,7 +10,6 @@ import math
 from collections.abc import Callable
 from math import sqrt
 
-from . import validation
 from .core import Initializer
 from .laws import Distribution
 from .typing import Axes, DTypeLike
@@ -80,11 +79,6 @@ def fan_rule(
     dtype: DTypeLike | None = None,
 ) -> Initializer:
     """Builds a `FanRule`, checking its axes and dtype."""
-    return FanRule(
-        in_axis=validation.axes("in_axis", in_axis),
-        out_axis=validation.axes("out_axis", out_axis),
-        batch_axis=validation.axes("batch_axis", batch_axis),
-        dtype=validation.optional_dtype(dtype, allow_complex=bool(RULES[rule][1])),
-        rule=rule,
-        params=tuple(params),
+    return FanRule.build(
+        in_axis, out_axis, batch_axis, dtype, allow_complex=bool(RULES[rule][1]), rule=rule, params=tuple(params)
     )

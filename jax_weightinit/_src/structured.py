@@ -14,6 +14,20 @@ from .laws import Distribution
 from .typing import Array, DTypeLike, Shape, Sharding
 
 
+def at_least_2d(shape: tuple[int, ...], what: str) -> None:
+    """Raises unless `shape` has two or more dims."""
+    if len(shape) < 2:
+        raise ValueError(f"`shape` must have at least 2 dims for {what}; got {shape!r}.")
+
+
+def check_sparsity(sparsity: float) -> float:
+    """Returns `sparsity` as a float in [0, 1], or raises."""
+    value = validation.real("sparsity", sparsity)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"`sparsity` must be in [0, 1]; got {value!r}.")
+    return value
+
+
 class _Structured:
     """Shared `__call__`: checks the key, shape and dtype, then calls `self._build`."""
 
@@ -70,8 +84,7 @@ class Orthogonal(_Structured):
     allow_complex = True
 
     def _check(self, shape):
-        if len(shape) < 2:
-            raise ValueError(f"`shape` must have at least 2 dims for an orthogonal initializer; got {shape!r}.")
+        at_least_2d(shape, "an orthogonal initializer")
         validation.resolve_axes("column_axis", (self.column_axis,), len(shape))
 
     def _build(self, key, shape, dtype):
@@ -166,8 +179,7 @@ class Identity(_Structured):
     dtype: np.dtype | None = None
 
     def _check(self, shape):
-        if len(shape) < 2:
-            raise ValueError(f"`shape` must have at least 2 dims for an identity initializer; got {shape!r}.")
+        at_least_2d(shape, "an identity initializer")
 
     def _build(self, key, shape, dtype):
         return jnp.broadcast_to(jnp.asarray(self.scale * np.eye(shape[-2], shape[-1]), dtype), shape)
@@ -270,10 +282,11 @@ def sparse(sparsity: float, stddev: float = 0.01, dtype: DTypeLike | None = None
       >>> (w == 0).sum(axis=0).tolist()
       [2, 2, 2]
     """
-    value = validation.real("sparsity", sparsity)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"`sparsity` must be in [0, 1]; got {value!r}.")
-    return Sparse(value, validation.positive("stddev", stddev), validation.optional_dtype(dtype, allow_complex=False))
+    return Sparse(
+        check_sparsity(sparsity),
+        validation.positive("stddev", stddev),
+        validation.optional_dtype(dtype, allow_complex=False),
+    )
 
 
 def hadamard(m: int) -> np.ndarray:

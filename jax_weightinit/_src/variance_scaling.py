@@ -36,6 +36,19 @@ class FanScaled(RandomInitializer):
     def law(self, fan_in: int, fan_out: int) -> Distribution:
         raise NotImplementedError
 
+    @classmethod
+    def build(
+        cls, in_axis: Axes, out_axis: Axes, batch_axis: Axes, dtype: DTypeLike | None, allow_complex: bool, **fields
+    ) -> "FanScaled":
+        """Checks the axes and default dtype shared by every fan-scaled factory, then builds."""
+        return cls(
+            in_axis=validation.axes("in_axis", in_axis),
+            out_axis=validation.axes("out_axis", out_axis),
+            batch_axis=validation.axes("batch_axis", batch_axis),
+            dtype=validation.optional_dtype(dtype, allow_complex=allow_complex),
+            **fields,
+        )
+
 
 @dataclasses.dataclass(frozen=True)
 class VarianceScaling(FanScaled):
@@ -110,14 +123,15 @@ def variance_scaling(
       >>> init.distribution((3, 3, 64, 128)).std == (2.0 / 576) ** 0.5
       True
     """
-    return VarianceScaling(
-        in_axis=validation.axes("in_axis", in_axis),
-        out_axis=validation.axes("out_axis", out_axis),
-        batch_axis=validation.axes("batch_axis", batch_axis),
-        dtype=validation.optional_dtype(dtype),
+    return VarianceScaling.build(
+        in_axis,
+        out_axis,
+        batch_axis,
+        dtype,
+        allow_complex=True,
         scale=validation.positive("scale", scale),
-        mode=validation.choice("mode", mode, MODES),  # type: ignore[arg-type]
-        family=validation.choice("distribution", distribution, FAMILIES),  # type: ignore[arg-type]
+        mode=validation.choice("mode", mode, MODES),
+        family=validation.choice("distribution", distribution, FAMILIES),
     )
 
 
