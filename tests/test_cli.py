@@ -22,6 +22,15 @@ def test_tour_prints_numbers_and_writes_plots(tmp_path, capsys):
         assert f"wrote {path}" in out
 
 
+def test_without_matplotlib_it_prints_and_says_how_to_get_plots(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli.plots, "matplotlib_available", lambda: False)
+    args = ["propagate", "--depth", "4", "--width", "8", "--out", str(tmp_path / "figs")]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert "Plots need matplotlib: pip install matplotlib" in out and "tanh" in out
+    assert not (tmp_path / "figs").exists()
+
+
 def test_examples_change_with_the_seed_not_the_laws(capsys):
     cli.examples(1)
     first = capsys.readouterr().out

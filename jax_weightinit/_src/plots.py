@@ -1,4 +1,4 @@
-"""The tour's figures (needs matplotlib: `pip install "jax_weightinit[plot]"`)."""
+"""The tour's figures (needs matplotlib, the `plot` extra)."""
 
 import pathlib
 from math import sqrt
