@@ -205,3 +205,16 @@ def test_equinox_partition_combine(key):
     )
     assert float(jnp.abs(model.layers[2].bias).sum()) == 0.0
     chex.assert_shape(model(jnp.ones(8)), (2,))
+
+
+def test_equinox_linear_preset_is_equinox_default(key):
+    eqx = pytest.importorskip("equinox")
+    from jax_weightinit import presets
+
+    layers = [eqx.nn.Linear(64, 128, key=k) for k in jax.random.split(key, 16)]
+    theirs = jnp.stack([layer.weight for layer in layers])
+    law = presets.equinox_linear().distribution((128, 64))
+    assert float(jnp.abs(theirs).max()) <= law.high == 1 / 8
+    testing.assert_ks(theirs, law.cdf)
+    with pytest.raises(AssertionError):
+        testing.assert_ks(theirs, pytorch.kaiming_uniform().distribution((128, 64)).cdf)

@@ -98,7 +98,8 @@ def _write_plots(draw: bool, out: pathlib.Path, make) -> None:
         return
     if not plots.matplotlib_available():
         print(
-            '\nPlots need matplotlib: pip install matplotlib, or ".[plot]" from a checkout (the numbers above are complete).'
+            "\nPlots need matplotlib: pip install matplotlib, or '.[plot]' from a checkout "
+            "(the numbers above are complete)."
         )
         return
     out.mkdir(parents=True, exist_ok=True)

@@ -49,3 +49,13 @@ def keras_dense() -> Initializer:
 def torch_linear() -> Initializer:
     """PyTorch `nn.Linear` / `nn.Conv*` weight default, in (out, in, *k) layout: U(±1/sqrt(fan_in))."""
     return default_weight()
+
+
+def equinox_linear() -> Initializer:
+    """Equinox `eqx.nn.Linear` weight default, in its (out, in) layout: U(±1/sqrt(in_features)).
+
+    The law of `torch_linear`, with the bound written as Equinox writes it, `1 / sqrt(in)`
+    (torch's `sqrt(3) · sqrt(1/3) / sqrt(in)` can differ in the last bit). Equinox draws
+    its bias from the same bound.
+    """
+    return fan_rule("xavier", in_axis=1, out_axis=0)
