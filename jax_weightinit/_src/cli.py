@@ -45,7 +45,7 @@ def examples(seed: int) -> None:
     for name, factory, formula in EXAMPLES:
         init = factory(batch_axis=BATCH_AXIS)
         law = init.distribution(SHAPE)
-        w = np.asarray(init(key, SHAPE, np.float64 if jax.config.jax_enable_x64 else np.float32), np.float64)
+        w = np.asarray(init(key, SHAPE), np.float64)
         print(f"\n{name}: {formula}")
         if law.low is not None:
             print(f"  bounds  {law.low!r} {law.high!r}")

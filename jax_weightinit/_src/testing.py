@@ -115,8 +115,8 @@ def assert_ks(samples: ArrayLike, cdf: Callable, *, alpha: float = ALPHA, name: 
 def assert_moments(
     samples: ArrayLike,
     *,
+    std: float,
     mean: float | None = None,
-    std: float | None = None,
     alpha: float = ALPHA,
     name: str = "assert_moments",
 ) -> None:
@@ -127,8 +127,8 @@ def assert_moments(
 
     Args:
       samples: i.i.d. samples.
-      mean: the expected mean, or None to skip.
-      std: the expected standard deviation (required for either check).
+      std: the expected standard deviation; it also scales the bound on the mean.
+      mean: the expected mean, or None to skip that check.
       alpha: the false-alarm probability, shared by the two checks.
       name: the assertion's name in the message.
 
@@ -154,16 +154,15 @@ def assert_moments(
             xp.abs(m - mean) <= bound,
             m,
         )
-    if std is not None:
-        kurtosis = xp.mean((x - m) ** 4) / xp.maximum(s**4, 1e-300 if xp is np else 1e-30)
-        bound = z * std * xp.sqrt(xp.maximum(kurtosis - 1.0, 0.0) / (4.0 * n))
-        _fail(
-            name,
-            f"sample std <<>> differs from {std:.6g} by more than <<>> (n={n}, alpha={alpha:g}).",
-            xp.abs(s - std) <= bound,
-            s,
-            bound,
-        )
+    kurtosis = xp.mean((x - m) ** 4) / xp.maximum(s**4, 1e-300 if xp is np else 1e-30)
+    bound = z * std * xp.sqrt(xp.maximum(kurtosis - 1.0, 0.0) / (4.0 * n))
+    _fail(
+        name,
+        f"sample std <<>> differs from {std:.6g} by more than <<>> (n={n}, alpha={alpha:g}).",
+        xp.abs(s - std) <= bound,
+        s,
+        bound,
+    )
 
 
 def assert_bounds(samples: ArrayLike, low: float | None, high: float | None, *, name: str = "assert_bounds") -> None:
