@@ -124,23 +124,36 @@ def record(records, name, impl, shape, dtype, times, first, **extra):
     )
 
 
+# Initializers that take `batch_axis`: (ours, jax.nn's) factories.
+STACKABLE = {
+    "glorot_uniform": (wi.glorot_uniform, jax.nn.initializers.glorot_uniform),
+    "he_normal": (wi.he_normal, jax.nn.initializers.he_normal),
+    "lecun_normal": (wi.lecun_normal, jax.nn.initializers.lecun_normal),
+}
+
+
 def bench_elementwise(records, shapes, dtypes, repeats, modes):
     key = jax.random.key(0)
     for name, (ours, theirs, torch_init, numpy_init) in INITS.items():
         for label, shape, vmapped in shapes:
+            mine, jaxs = ours, theirs
+            if vmapped == "batch_axis":  # one call on the stacked shape, fans from the other axes
+                if name not in STACKABLE:
+                    continue
+                mine, jaxs = (factory(batch_axis=0) for factory in STACKABLE[name])
             for dtype in dtypes:
                 for mode in modes:
 
                     def make(init):
-                        if vmapped:  # a batch of layers: vmap over keys
+                        if vmapped is True:  # a batch of layers: vmap over keys
                             f = lambda k: jax.vmap(lambda kk: init(kk, shape[1:], dtype))(jax.random.split(k, shape[0]))
                         else:
                             f = lambda k: init(k, shape, dtype)
                         return jax.jit(f) if mode == "jit" else f
 
-                    impls = {"jax_weightinit": make(ours)}
-                    if theirs is not None:
-                        impls["jax.nn"] = make(theirs)
+                    impls = {"jax_weightinit": make(mine)}
+                    if jaxs is not None:
+                        impls["jax.nn"] = make(jaxs)
                     # 32 random bits per element: what a full-resolution sampler of any float dtype consumes.
                     impls["raw_bits"] = (jax.jit if mode == "jit" else (lambda f: f))(
                         lambda k: jax.random.bits(k, shape, jnp.uint32)
@@ -228,22 +241,31 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     parser.add_argument("--out", default="benchmarks/results-local", help="output folder")
     parser.add_argument("--only", default="", help="comma-separated groups: elementwise,orthogonal,tree,sharded")
+    parser.add_argument("--shapes", default="", help="only elementwise shapes whose label contains this text")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     groups = set(args.only.split(",")) if args.only else {"elementwise", "orthogonal", "tree", "sharded"}
     records = []
     if args.quick:
-        shapes = [("512x512", (512, 512), False), ("batch 4x128x128", (4, 128, 128), True)]
+        shapes = [
+            ("512x512", (512, 512), False),
+            ("batch 4x128x128", (4, 128, 128), True),
+            ("stacked 4x128x128 batch_axis=0", (4, 128, 128), "batch_axis"),
+        ]
         dtypes, repeats, modes = [jnp.float32, jnp.bfloat16], 2, ["jit"]
         ortho, ortho_batch, depths = [128, 256], (4, 64), [2, 4]
     else:
-        shapes = [("4096x4096", (4096, 4096), False), ("batch 64x1024x1024", (64, 1024, 1024), True)]
+        shapes = [
+            ("4096x4096", (4096, 4096), False),
+            ("batch 64x1024x1024", (64, 1024, 1024), True),
+            ("stacked 64x1024x1024 batch_axis=0", (64, 1024, 1024), "batch_axis"),
+        ]
         dtypes, repeats, modes = [jnp.float32, jnp.bfloat16], 9, ["jit", "eager"]
         ortho, ortho_batch, depths = [512, 1024, 2048, 4096], (64, 256), [8, 32, 64]
     if "elementwise" in groups:
         print("elementwise initializers", flush=True)
-        bench_elementwise(records, shapes, dtypes, repeats, modes)
+        bench_elementwise(records, [s for s in shapes if args.shapes in s[0]], dtypes, repeats, modes)
     if "orthogonal" in groups:
         print("orthogonal", flush=True)
         bench_orthogonal(records, ortho, ortho_batch, repeats)
