@@ -64,4 +64,9 @@ except ValueError as e:
     assert "'layers/0/bias'" in str(e), e
 else:
     raise AssertionError("a rank-2 sharding on a bias was accepted")
+# Structured initializers are one compiled program, constrained to the sharding inside it.
+for init in (wi.identity(), wi.orthogonal()):
+    w = init(key, (1024, 512), out_sharding=sharding)
+    assert w.sharding.is_equivalent_to(sharding, 2), w.sharding
+    np.testing.assert_array_equal(np.asarray(w), np.asarray(init(key, (1024, 512))))
 print("sharded init ok")

@@ -36,9 +36,7 @@ class RandomInitializer:
         out_sharding: Sharding = None,
     ) -> Array:
         """Draws an array of `shape` and `dtype` (default: the factory's, else the default float)."""
-        key = validation.key(key)
-        shape = validation.shape(shape)
-        dtype = validation.dtype(self.dtype if dtype is None else dtype, allow_complex=self.complex_family is not None)
+        key, shape, dtype = validation.call(key, shape, dtype, self.dtype, self.complex_family is not None)
         if math.prod(shape) == 0:
             return sampling.full(0, shape, dtype, out_sharding)
         law = self.distribution(shape)

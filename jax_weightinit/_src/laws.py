@@ -7,13 +7,12 @@ reports is, by construction, what `init(key, shape)` draws.
 
 import dataclasses
 import math
-from typing import Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .typing import ArrayLike
+from .typing import ArrayLike, Family
 
 _SQRT2 = math.sqrt(2.0)
 _SQRT2PI = math.sqrt(2.0 * math.pi)
@@ -49,9 +48,6 @@ def truncated_moments(a: float, b: float) -> tuple[float, float]:
     mean = (pa - pb) / mass
     variance = 1.0 + (apa - bpb) / mass - mean * mean
     return mean, math.sqrt(max(variance, 0.0))
-
-
-Family = Literal["uniform", "normal", "truncated_normal"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -67,7 +67,8 @@ def _standard(u: jax.Array, case: str, c0: jax.Array, c1: jax.Array) -> jax.Arra
     return jax.scipy.special.ndtri(c0 + c1 * u)
 
 
-def _finish(x: jax.Array, dtype: np.dtype, sharding) -> jax.Array:
+def finish(x: jax.Array, dtype: np.dtype, sharding) -> jax.Array:
+    """Rounds `x` once to `dtype` and, when given, constrains it to `sharding`."""
     x = x.astype(dtype)
     return x if sharding is None else jax.lax.with_sharding_constraint(x, sharding)
 
@@ -79,7 +80,7 @@ def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sha
     x = loc + scale * _standard(u, case, c0, c1)
     if case != "normal":
         x = jnp.clip(x, low, high)
-    return _finish(x, dtype, sharding)
+    return finish(x, dtype, sharding)
 
 
 def sample(key, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
@@ -117,10 +118,10 @@ def sample_complex(key, family: str, std: float, shape: tuple[int, ...], dtype: 
             radius = (std / COMPLEX_TRUNCATED_STD) * jnp.sqrt(-jnp.log1p(-t))
         theta = (2.0 * math.pi) * u[1]
         out = jax.lax.complex(radius * jnp.cos(theta), radius * jnp.sin(theta))
-    return _finish(out, dtype, sharding)
+    return finish(out, dtype, sharding)
 
 
 @functools.partial(jax.jit, static_argnames=("shape", "dtype", "sharding"))
 def full(value, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
     """A constant array, placed on `sharding` when given."""
-    return _finish(jnp.full(shape, value, dtype), dtype, sharding)
+    return finish(jnp.full(shape, value, dtype), dtype, sharding)

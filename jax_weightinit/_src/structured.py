@@ -38,20 +38,23 @@ class _Structured:
         self, key: Array, shape: Shape, dtype: DTypeLike | None = None, out_sharding: Sharding = None
     ) -> Array:
         """Builds an array of `shape` and `dtype` (default: the factory's, else the default float)."""
-        key = validation.key(key)
-        shape = validation.shape(shape)
-        dtype = validation.dtype(self.dtype if dtype is None else dtype, allow_complex=self.allow_complex)
+        key, shape, dtype = validation.call(key, shape, dtype, self.dtype, self.allow_complex)
         self._check(shape)
         if math.prod(shape) == 0:
             return sampling.full(0, shape, dtype, out_sharding)
-        out = self._build(key, shape, dtype)
-        return out if out_sharding is None else jax.device_put(out, out_sharding)
+        return _compiled_build(self, key, shape, dtype, out_sharding)
 
     def _check(self, shape: tuple[int, ...]) -> None:
         pass
 
     def _build(self, key: Array, shape: tuple[int, ...], dtype: np.dtype) -> Array:
         raise NotImplementedError
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2, 3, 4))
+def _compiled_build(init: _Structured, key: Array, shape: tuple[int, ...], dtype: np.dtype, sharding) -> Array:
+    """One compiled program per (initializer, shape, dtype, sharding), not op-by-op dispatch."""
+    return sampling.finish(init._build(key, shape, dtype), dtype, sharding)
 
 
 @functools.partial(jax.jit, static_argnames=("rows", "cols", "scale", "dtype"))

@@ -41,14 +41,6 @@ def positive(name: str, value: object) -> float:
     return result
 
 
-def non_negative(name: str, value: object) -> float:
-    """Returns `value` as a float if it is finite and >= 0, else raises."""
-    result = real(name, value)
-    if result < 0:
-        raise ValueError(f"`{name}` must be non-negative; got {result!r}.")
-    return result
-
-
 def shape(value: object) -> tuple[int, ...]:
     """Returns `value` as a tuple of non-negative Python ints, or raises."""
     if isinstance(value, numbers.Integral) or not isinstance(value, Sequence | np.ndarray):
@@ -128,6 +120,12 @@ def _describe(value: object) -> str:
     return repr(value)
 
 
-def size(shape: tuple[int, ...]) -> int:
-    """Number of elements of a shape."""
-    return math.prod(shape)
+def call(
+    key_value: object, shape_value: object, dtype_value: DTypeLike | None, default: np.dtype | None, allow_complex: bool
+) -> tuple[Array, tuple[int, ...], np.dtype]:
+    """Checks the arguments of an initializer call; `dtype_value` None means the factory's `default`."""
+    return (
+        key(key_value),
+        shape(shape_value),
+        dtype(default if dtype_value is None else dtype_value, allow_complex=allow_complex),
+    )
