@@ -1,7 +1,5 @@
 """The assertions pass correct samplers across many keys, catch planted defects, and are calibrated."""
 
-import functools
-
 import chex
 import jax
 import jax.numpy as jnp
@@ -131,39 +129,37 @@ def test_assert_orthogonal(key):
         testing.assert_orthogonal(wi.orthogonal(2.0)(key, (64, 32)) * 1.01, 2.0)
 
 
+def chexified(body):
+    """`body` jitted and chexified, failing when the call returns."""
+    return chex.chexify(jax.jit(body), async_check=False)
+
+
+HE_LAW = wi.he().distribution((512, 512))
+
+
+def checked_pipeline(init):
+    def make(k):
+        w = init(k, (512, 512))
+        testing.assert_moments(w, mean=0.0, std=HE_LAW.std)
+        testing.assert_ks(w, HE_LAW.cdf)
+        testing.assert_bounds(w, -1.0, 1.0)
+        return w
+
+    return chexified(make)
+
+
 def test_value_assertions_work_inside_chexify(key):
-    law = wi.he().distribution((512, 512))
-
-    def pipeline(init):
-        @functools.partial(chex.chexify, async_check=False)
-        @jax.jit
-        def make(k):
-            w = init(k, (512, 512))
-            testing.assert_moments(w, mean=0.0, std=law.std)
-            testing.assert_ks(w, law.cdf)
-            testing.assert_bounds(w, -1.0, 1.0)
-            return w
-
-        return make
-
-    chex.assert_shape(pipeline(wi.he())(key), (512, 512))
+    chex.assert_shape(checked_pipeline(wi.he())(key), (512, 512))
     with pytest.raises(AssertionError, match="assert_moments.*sample std"):
-        pipeline(wi.variance_scaling(2.0 * 1.05**2, "fan_in", "normal"))(key)
+        checked_pipeline(wi.variance_scaling(2.0 * 1.05**2, "fan_in", "normal"))(key)
     with pytest.raises(AssertionError, match="assert_ks"):
-        pipeline(wi.variance_scaling(2.0, "fan_in", "uniform"))(key)
+        checked_pipeline(wi.variance_scaling(2.0, "fan_in", "uniform"))(key)
 
 
 def test_chexify_judges_bfloat16_against_the_rounded_law(key):
-    law = wi.he().distribution((512, 512))
+    def bf16_ks(init):
+        return chexified(lambda k: testing.assert_ks(init(k, (512, 512), jnp.bfloat16), HE_LAW.cdf))
 
-    def make(init):
-        @functools.partial(chex.chexify, async_check=False)
-        @jax.jit
-        def run(k):
-            testing.assert_ks(init(k, (512, 512), jnp.bfloat16), law.cdf)
-
-        return run
-
-    make(wi.he())(key)
+    bf16_ks(wi.he())(key)
     with pytest.raises(AssertionError, match="assert_ks"):
-        make(jax.nn.initializers.normal(law.std))(key)
+        bf16_ks(jax.nn.initializers.normal(HE_LAW.std))(key)
