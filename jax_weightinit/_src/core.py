@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.nn.initializers import Initializer as Initializer
 
-from . import sampling, validation
+from . import placement, sampling, validation
 from .laws import Distribution, truncated_moments
 from .typing import Array, ArrayLike, DTypeLike, Shape, Sharding
 
@@ -37,6 +37,7 @@ class RandomInitializer:
     ) -> Array:
         """Draws an array of `shape` and `dtype` (default: the factory's, else the default float)."""
         key, shape, dtype = validation.call(key, shape, dtype, self.dtype, self.complex_family is not None)
+        out_sharding = placement.resolve(out_sharding, shape)
         if math.prod(shape) == 0:
             return sampling.full(0, shape, dtype, out_sharding)
         law = self.distribution(shape)
@@ -92,7 +93,7 @@ class Constant:
                 dtype = np.dtype(jax.dtypes.canonicalize_dtype(dtype))
             except TypeError:
                 raise TypeError(f"`dtype` must be a numeric dtype; got {dtype!r}.") from None
-        return sampling.full(self.value, shape, dtype, out_sharding)
+        return sampling.full(self.value, shape, dtype, placement.resolve(out_sharding, shape))
 
 
 def constant(value: ArrayLike, dtype: DTypeLike | None = None) -> Initializer:

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import placement
 from .laws import Distribution
 
 _SQRT2 = math.sqrt(2.0)
@@ -67,36 +68,57 @@ def _standard(u: jax.Array, case: str, c0: jax.Array, c1: jax.Array) -> jax.Arra
     return jax.scipy.special.ndtri(c0 + c1 * u)
 
 
-def finish(x: jax.Array, dtype: np.dtype, sharding) -> jax.Array:
-    """Rounds `x` once to `dtype` and, when given, constrains it to `sharding`."""
-    x = x.astype(dtype)
-    return x if sharding is None else jax.lax.with_sharding_constraint(x, sharding)
+def prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
+    """The sampling case of `law` and its six numbers, in the dtype the sampler computes in."""
+    case, (c0, c1) = _case(law)
+    low = -math.inf if law.low is None else law.low
+    high = math.inf if law.high is None else law.high
+    return case, np.array([law.loc, law.scale, c0, c1, low, high], compute_dtype(dtype))
+
+
+def draw(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:
+    """Maps unit uniforms to the law that `params` and `case` describe, rounded once to `dtype`."""
+    loc, scale, c0, c1, low, high = params
+    x = loc + scale * _standard(u, case, c0, c1)
+    if case != "normal":
+        x = jnp.clip(x, low, high)
+    return x.astype(dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("case", "shape", "dtype", "sharding"))
 def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sharding) -> jax.Array:
-    loc, scale, c0, c1, low, high = params
-    u = unit_uniform(key, shape, params.dtype)
-    x = loc + scale * _standard(u, case, c0, c1)
-    if case != "normal":
-        x = jnp.clip(x, low, high)
-    return finish(x, dtype, sharding)
+    return placement.place(lambda k, p: draw(unit_uniform(k, shape, p.dtype), p, case, dtype), sharding, key, params)
 
 
 def sample(key, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
     """Draws an array of `shape` whose elements follow `law`, rounded once to `dtype`.
 
-    Compiles once per (family, tail case, shape, dtype): the law's numbers are
-    arguments, so layers of one shape share a compiled sampler whatever their fans.
+    Compiles once per (family, tail case, shape, dtype, sharding): the law's numbers
+    are arguments, so layers of one shape share a compiled sampler whatever their fans.
     """
-    case, (c0, c1) = _case(law)
-    low = -math.inf if law.low is None else law.low
-    high = math.inf if law.high is None else law.high
-    params = np.array([law.loc, law.scale, c0, c1, low, high], compute_dtype(dtype))
-    return _sample(key, params, case, shape, dtype, sharding)
+    case, params = prepare(law, dtype)
+    with placement.entered(sharding):
+        return _sample(key, params, case, shape, dtype, sharding)
+
+
+def sample_many(keys, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> list[jax.Array]:
+    """Draws one array per key, each equal to `sample(key, law, shape, dtype, sharding)` bit for bit.
+
+    The bits of all keys come from one vectorized generator; each output is then
+    computed from its own slice, so no stacked copy of the outputs is ever made.
+    Call it inside a traced function.
+    """
+    case, params = prepare(law, dtype)
+    compute = params.dtype
+    u = placement.place(jax.vmap(lambda k: unit_uniform(k, shape, compute)), placement.stacked(sharding), keys)
+    return [placement.place(lambda x: draw(x, params, case, dtype), sharding, u[i]) for i in range(keys.shape[0])]
 
 
 @functools.partial(jax.jit, static_argnames=("family", "std", "shape", "dtype", "sharding"))
+def _sample_complex(key, family: str, std: float, shape: tuple[int, ...], dtype: np.dtype, sharding) -> jax.Array:
+    return placement.place(lambda k: _complex(k, family, std, shape, dtype), sharding, key)
+
+
 def sample_complex(key, family: str, std: float, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
     """Draws complex values with E|z|² = std², as `jax.nn.initializers` defines each family.
 
@@ -104,8 +126,12 @@ def sample_complex(key, family: str, std: float, shape: tuple[int, ...], dtype: 
     disk of radius √2·std. 'truncated_normal': a complex normal truncated to modulus
     at most 2 (in units of its pre-truncation std), rescaled to E|z|² = std².
     """
-    real_dtype = compute_dtype(dtype)
-    u = unit_uniform(key, (2, *shape), real_dtype)
+    with placement.entered(sharding):
+        return _sample_complex(key, family, std, shape, dtype, sharding)
+
+
+def _complex(key, family: str, std: float, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
+    u = unit_uniform(key, (2, *shape), compute_dtype(dtype))
     if family == "normal":
         z = jax.lax.erf_inv(2.0 * u - 1.0)  # each part N(0, 1/2)
         out = std * jax.lax.complex(z[0], z[1])
@@ -118,10 +144,15 @@ def sample_complex(key, family: str, std: float, shape: tuple[int, ...], dtype: 
             radius = (std / COMPLEX_TRUNCATED_STD) * jnp.sqrt(-jnp.log1p(-t))
         theta = (2.0 * math.pi) * u[1]
         out = jax.lax.complex(radius * jnp.cos(theta), radius * jnp.sin(theta))
-    return finish(out, dtype, sharding)
+    return out.astype(dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("shape", "dtype", "sharding"))
+def _full(value, shape: tuple[int, ...], dtype: np.dtype, sharding) -> jax.Array:
+    return placement.place(lambda v: jnp.full(shape, v, dtype), sharding, value)
+
+
 def full(value, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
     """A constant array, placed on `sharding` when given."""
-    return finish(jnp.full(shape, value, dtype), dtype, sharding)
+    with placement.entered(sharding):
+        return _full(value, shape, dtype, sharding)

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import sampling, validation
+from . import placement, sampling, validation
 from .core import Initializer
 from .laws import Distribution
 from .typing import Array, DTypeLike, Shape, Sharding
@@ -40,9 +40,11 @@ class _Structured:
         """Builds an array of `shape` and `dtype` (default: the factory's, else the default float)."""
         key, shape, dtype = validation.call(key, shape, dtype, self.dtype, self.allow_complex)
         self._check(shape)
+        out_sharding = placement.resolve(out_sharding, shape)
         if math.prod(shape) == 0:
             return sampling.full(0, shape, dtype, out_sharding)
-        return _compiled_build(self, key, shape, dtype, out_sharding)
+        with placement.entered(out_sharding):
+            return _compiled_build(self, key, shape, dtype, out_sharding)
 
     def _check(self, shape: tuple[int, ...]) -> None:
         pass
@@ -54,7 +56,7 @@ class _Structured:
 @functools.partial(jax.jit, static_argnums=(0, 2, 3, 4))
 def _compiled_build(init: _Structured, key: Array, shape: tuple[int, ...], dtype: np.dtype, sharding) -> Array:
     """One compiled program per (initializer, shape, dtype, sharding), not op-by-op dispatch."""
-    return sampling.finish(init._build(key, shape, dtype), dtype, sharding)
+    return placement.place(lambda k: init._build(k, shape, dtype).astype(dtype), sharding, key)
 
 
 @functools.partial(jax.jit, static_argnames=("rows", "cols", "scale", "dtype"))

@@ -1,0 +1,116 @@
+"""Where an initializer's output lands: the sharding the user wrote, checked, and applied by JAX's own means.
+
+A user writes a sharding three ways: a `NamedSharding` on an Auto mesh, a
+`NamedSharding` on an Explicit (or mixed) mesh, or a bare `PartitionSpec` inside
+`with jax.set_mesh(mesh)`. `resolve` turns each into one `Sharding` and checks it
+against the shape; `place` generates under it, so that each device computes only
+its own shards: `with_sharding_constraint` when every named axis is Auto, and
+`jax.sharding.auto_axes` (as `jax.random`'s own `out_sharding` does) when some are
+Explicit, since a constraint only accepts Auto axes.
+"""
+
+import contextlib
+import math
+from collections.abc import Callable, Iterator
+
+import jax
+from jax.sharding import AxisType, NamedSharding, PartitionSpec
+
+from .typing import Array, Sharding
+
+
+def _axes(entry: object) -> tuple[str, ...]:
+    if entry is None or entry is PartitionSpec.UNCONSTRAINED:
+        return ()
+    return (entry,) if isinstance(entry, str) else tuple(entry)  # type: ignore[arg-type]
+
+
+def resolve(value: Sharding, shape: tuple[int, ...], what: str = "`out_sharding`") -> jax.sharding.Sharding | None:
+    """Returns the `Sharding` that `value` names for an array of `shape`, or None for the default placement.
+
+    Raises:
+      TypeError: if `value` is not a Sharding, a PartitionSpec or None.
+      ValueError: for a bare PartitionSpec outside a mesh, or a sharding that does not divide `shape`.
+    """
+    if value is None:
+        return None
+    if isinstance(value, PartitionSpec):
+        mesh = jax.sharding.get_abstract_mesh()
+        if mesh.empty:
+            raise ValueError(
+                f"{what} {value} is a bare PartitionSpec outside a mesh; call inside `with jax.set_mesh(mesh):` "
+                "or pass NamedSharding(mesh, spec)."
+            )
+        value = NamedSharding(mesh, value)
+    elif not isinstance(value, jax.sharding.Sharding):
+        raise TypeError(f"{what} must be a jax.sharding.Sharding, a PartitionSpec or None; got {value!r}.")
+    _check_fits(value, shape, what)
+    return value
+
+
+def _check_fits(sharding: jax.sharding.Sharding, shape: tuple[int, ...], what: str) -> None:
+    if not isinstance(sharding, NamedSharding):
+        try:
+            sharding.shard_shape(shape)
+        except (ValueError, IndexError, TypeError):
+            raise ValueError(f"{what} {sharding} does not fit `shape` {shape}.") from None
+        return
+    spec, sizes = sharding.spec, dict(sharding.mesh.shape)
+    if len(spec) > len(shape):
+        raise ValueError(f"{what} {spec} has {len(spec)} entries, more than the {len(shape)} dims of `shape` {shape}.")
+    for dim, entry in zip(shape, spec, strict=False):
+        ways = math.prod(sizes[axis] for axis in _axes(entry))
+        if dim % ways:
+            raise ValueError(
+                f"{what} {spec} does not divide `shape` {shape}: a dim of {dim} cannot be split {ways} ways."
+            )
+
+
+def explicit_axes(sharding: jax.sharding.Sharding | None) -> tuple[str, ...]:
+    """The mesh axes of `sharding` that are of type Explicit."""
+    if not isinstance(sharding, NamedSharding):
+        return ()
+    mesh = sharding.mesh
+    return tuple(name for name, kind in zip(mesh.axis_names, mesh.axis_types, strict=True) if kind == AxisType.Explicit)
+
+
+def stacked(sharding: jax.sharding.Sharding | None) -> jax.sharding.Sharding | None:
+    """The sharding of a stack of arrays each laid out on `sharding`, stacked along a new leading axis."""
+    if isinstance(sharding, NamedSharding):
+        return NamedSharding(sharding.mesh, PartitionSpec(None, *sharding.spec))
+    return sharding
+
+
+def place(fn: Callable[..., Array], sharding: jax.sharding.Sharding | None, *args) -> Array:
+    """Returns `fn(*args)` laid out on `sharding`, computed shard by shard; call it inside a traced function."""
+    if sharding is None:
+        return fn(*args)
+    explicit = explicit_axes(sharding)
+    if not explicit:
+        return jax.lax.with_sharding_constraint(fn(*args), sharding)
+    # Inside `auto_axes` every axis is Auto, so the constraint may name them all; the
+    # result's type keeps the Explicit ones, as `jax.random`'s `out_sharding` does.
+    spec = PartitionSpec(*sharding.spec)
+    typed = PartitionSpec(*(tuple(a for a in _axes(e) if a in explicit) or None for e in spec))
+
+    def generate(*inner):
+        return jax.lax.with_sharding_constraint(fn(*inner), spec)
+
+    return jax.sharding.auto_axes(generate, axes=explicit, out_sharding=NamedSharding(sharding.mesh, typed))(*args)
+
+
+@contextlib.contextmanager
+def entered(sharding: jax.sharding.Sharding | None) -> Iterator[None]:
+    """Enters the mesh of an Explicit `sharding` around an eager call when no mesh is set, as `jit` needs one.
+
+    Under a trace `jax.set_mesh` refuses; there the caller's own `jit` needs a mesh
+    context or `out_shardings`, exactly as for `jax.random` with that sharding.
+    """
+    mesh = getattr(sharding, "mesh", None)
+    with contextlib.ExitStack() as stack:
+        if isinstance(mesh, jax.sharding.Mesh) and explicit_axes(sharding) and jax.sharding.get_abstract_mesh().empty:
+            try:
+                stack.enter_context(jax.set_mesh(mesh))
+            except ValueError:
+                pass
+        yield
