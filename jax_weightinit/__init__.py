@@ -24,6 +24,8 @@ from ._src.gain import calculate_gain as calculate_gain
 from ._src.heuristics import he as he
 from ._src.heuristics import normalized_xavier as normalized_xavier
 from ._src.heuristics import xavier as xavier
+from ._src.keys import key_for as key_for
+from ._src.keys import path_string as path_string
 from ._src.laws import Distribution as Distribution
 from ._src.lsuv import lsuv as lsuv
 from ._src.propagate import activation_std as activation_std
@@ -34,8 +36,6 @@ from ._src.structured import orthogonal as orthogonal
 from ._src.structured import sparse as sparse
 from ._src.structured import zero_hadamard as zero_hadamard
 from ._src.tree import init_tree as init_tree
-from ._src.tree import key_for as key_for
-from ._src.tree import path_string as path_string
 from ._src.variance_scaling import glorot_normal as glorot_normal
 from ._src.variance_scaling import glorot_uniform as glorot_uniform
 from ._src.variance_scaling import he_normal as he_normal

@@ -1,5 +1,7 @@
 """Strict JAX settings for every test: no silent promotion, no hidden warnings."""
 
+import os
+
 import jax
 import pytest
 
@@ -12,5 +14,5 @@ def key():
     return jax.random.key(20261129)
 
 
-# Run in its own process by test_sharding.py, with 8 CPU devices; not a test module.
-collect_ignore = ["sharded_check.py"]
+# tests/multidevice needs 8 CPU devices: test_sharding.py runs it in its own pytest process.
+collect_ignore = [] if os.environ.get("JAX_WEIGHTINIT_MULTIDEVICE") else ["multidevice"]

@@ -66,6 +66,17 @@ def _check_fits(sharding: jax.sharding.Sharding, shape: tuple[int, ...], what: s
             )
 
 
+def shard_shape(sharding: jax.sharding.Sharding | None, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of one device's shard of an array of `shape` laid out on `sharding`."""
+    if sharding is None:
+        return shape
+    if not isinstance(sharding, NamedSharding):
+        return tuple(sharding.shard_shape(shape))
+    sizes = dict(sharding.mesh.shape)
+    ways = [math.prod(sizes[axis] for axis in _axes(entry)) for entry in sharding.spec]
+    return tuple(dim // w for dim, w in zip(shape, ways + [1] * (len(shape) - len(ways)), strict=True))
+
+
 def explicit_axes(sharding: jax.sharding.Sharding | None) -> tuple[str, ...]:
     """The mesh axes of `sharding` that are of type Explicit."""
     if not isinstance(sharding, NamedSharding):

@@ -101,17 +101,18 @@ def sample(key, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, shar
         return _sample(key, params, case, shape, dtype, sharding)
 
 
-def sample_many(keys, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> list[jax.Array]:
-    """Draws one array per key, each equal to `sample(key, law, shape, dtype, sharding)` bit for bit.
+def sample_many(keys, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
+    """Draws a stack of arrays, the i-th equal to `sample(keys[i], law, shape, dtype, sharding)` bit for bit.
 
-    The bits of all keys come from one vectorized generator; each output is then
-    computed from its own slice, so no stacked copy of the outputs is ever made.
-    Call it inside a traced function.
+    The bits of all keys come from one vectorized generator, so the program has one
+    generator loop per call rather than one per key. Call it inside a traced function.
     """
     case, params = prepare(law, dtype)
-    compute = params.dtype
-    u = placement.place(jax.vmap(lambda k: unit_uniform(k, shape, compute)), placement.stacked(sharding), keys)
-    return [placement.place(lambda x: draw(x, params, case, dtype), sharding, u[i]) for i in range(keys.shape[0])]
+
+    def stack(ks):
+        return draw(jax.vmap(lambda k: unit_uniform(k, shape, params.dtype))(ks), params, case, dtype)
+
+    return placement.place(stack, placement.stacked(sharding), keys)
 
 
 @functools.partial(jax.jit, static_argnames=("family", "std", "shape", "dtype", "sharding"))

@@ -1,107 +1,20 @@
-"""Whole-model initialization: path rules, stable per-path keys, grouped generation, sharding."""
+"""Whole-model initialization: path rules, the leaves' shardings, then keys and generation by group."""
 
-import collections
-import dataclasses
-import functools
-import hashlib
 import re
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-from jax.tree_util import DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey
+from jax.sharding import PartitionSpec
 
+from . import generation, placement
+from .keys import leaf_keys, path_string
 from .typing import Array
 
 Pattern = str | Callable[[str, Any], bool]
 Rules = Sequence[tuple[Pattern, Callable]]
-
-
-def path_string(path: Sequence[Any]) -> str:
-    """Joins a pytree key path's dict keys, attribute names and indices with "/".
-
-    The final `value` attribute of a Flax nnx `Variable` is dropped, so that an
-    `nnx.State` leaf reads `layers/0/kernel`, as in Flax linen params.
-
-    Example:
-      >>> import jax
-      >>> from jax_weightinit import path_string
-      >>> [path_string(p) for p, _ in jax.tree_util.tree_flatten_with_path({"layers": [{"w": 0}]})[0]]
-      ['layers/0/w']
-    """
-    parts = []
-    for entry in path:
-        if isinstance(entry, DictKey):
-            parts.append(str(entry.key))
-        elif isinstance(entry, GetAttrKey):
-            parts.append(entry.name)
-        elif isinstance(entry, SequenceKey):
-            parts.append(str(entry.idx))
-        elif isinstance(entry, FlattenedIndexKey):
-            parts.append(str(entry.key))
-        else:
-            parts.append(str(entry).strip(".[]'\""))
-    if len(parts) > 1 and isinstance(path[-1], GetAttrKey) and path[-1].name == "value":
-        parts.pop()
-    return "/".join(parts)
-
-
-def _words(path: str) -> np.ndarray:
-    """The path's SHA-256 digest as 8 uint32 words: a fixed-length, collision-resistant encoding."""
-    return np.frombuffer(hashlib.sha256(path.encode("utf-8")).digest(), dtype=">u4").astype(np.uint32)
-
-
-def _fold(key: Array, words: Array) -> Array:
-    for i in range(words.shape[-1]):
-        key = jax.random.fold_in(key, words[i])
-    return key
-
-
-def key_for(key: Array, path: str) -> Array:
-    """The key `init_tree` gives the leaf at `path`: a function of the root key and the path only.
-
-    The path's UTF-8 bytes are hashed with SHA-256 and the 8 words of the digest are
-    folded into `key` in turn, so no two paths share a key in practice (unlike
-    concatenated names or creation order), and adding a layer leaves every other
-    layer's key unchanged.
-
-    Example:
-      >>> import jax
-      >>> from jax_weightinit import key_for
-      >>> key = jax.random.key(0)
-      >>> bool((jax.random.key_data(key_for(key, "a/b")) == jax.random.key_data(key_for(key, "a/b"))).all())
-      True
-    """
-    if not isinstance(path, str):
-        raise TypeError(f"`path` must be a string such as 'layers/0/kernel'; got {path!r}.")
-    return _fold(key, jnp.asarray(_words(path)))
-
-
-@dataclasses.dataclass(frozen=True)
-class _Group:
-    """Leaves that share one compiled generator: one initializer, shape, dtype and sharding."""
-
-    init: Callable
-    shape: tuple[int, ...]
-    dtype: np.dtype
-    sharding: Any
-
-
-@functools.lru_cache(maxsize=512)
-def _generator(group: _Group) -> Callable[[Array, Array], Array]:
-    """One compiled function per group: (root key, path digest) -> leaf, placed on the group's sharding.
-
-    Each leaf is one call of its group's function, so compile time grows with the number
-    of groups, and no stacked or sliced copy ever exists: peak memory is the leaves.
-    """
-
-    def generate(key: Array, words: Array) -> Array:
-        return group.init(_fold(key, words), group.shape, group.dtype)
-
-    return jax.jit(generate, out_shardings=group.sharding)
 
 
 def _matches(pattern: Pattern, path: str, leaf: Any) -> bool:
@@ -182,19 +95,14 @@ def init_tree(
         raise ValueError(f"`on_unused_rule` must be one of 'ignore', 'warn', 'raise'; got {on_unused_rule!r}.")
     rules = _check_rules(rules)
     flat, treedef = jax.tree_util.tree_flatten_with_path(target)
-    if callable(out_shardings):
-        shardings = [out_shardings(path_string(p), leaf) for p, leaf in flat]
-    elif out_shardings is None:
-        shardings = [None] * len(flat)
-    else:
-        shardings = treedef.flatten_up_to(out_shardings)
+    names = [path_string(p) for p, _ in flat]
+    given = _given_shardings(out_shardings, flat, names)
 
     used = [False] * len(rules)
     seen: dict[str, int] = {}
-    plan: dict[_Group, list[tuple[int, str]]] = collections.OrderedDict()
+    groups: dict[generation.Group, list[int]] = {}
     result = [leaf for _, leaf in flat]
-    for i, ((path, leaf), sharding) in enumerate(zip(flat, shardings, strict=True)):
-        name = path_string(path)
+    for i, ((_, leaf), name) in enumerate(zip(flat, names, strict=True)):
         if name in seen:
             raise ValueError(f"two leaves share the path {name!r}; rename one so their keys differ.")
         seen[name] = i
@@ -206,11 +114,13 @@ def init_tree(
         if not _is_array(leaf):
             raise TypeError(f"the leaf {name!r} matched rule {match} but is a {type(leaf).__name__}, not an array.")
         used[match] = True
-        init = rules[match][1]
-        group = _Group(init, tuple(leaf.shape), np.dtype(leaf.dtype), sharding)
-        if group not in plan:
-            _check_leaf(init, name, group, key)
-        plan.setdefault(group, []).append((i, name))
+        shape = tuple(leaf.shape)
+        sharding = given[i] if given[i] is not None else _own_sharding(leaf)
+        sharding = placement.resolve(sharding, shape, f"`out_shardings` for {name!r}")
+        group = generation.Group(rules[match][1], shape, np.dtype(leaf.dtype), sharding)
+        if group not in groups:
+            _check_leaf(name, group, key)
+        groups.setdefault(group, []).append(i)
 
     unused = [j for j, flag in enumerate(used) if not flag]
     if unused and on_unused_rule != "ignore":
@@ -219,22 +129,68 @@ def init_tree(
             raise ValueError(message)
         warnings.warn(message, stacklevel=2)
 
-    for group, members in plan.items():
-        generate = _generator(group)
-        for i, name in members:
-            result[i] = generate(key, _words(name))
+    if groups:
+        order = [i for members in groups.values() for i in members]
+        spans, start = {}, 0
+        for group, members in groups.items():
+            spans[group] = (start, start + len(members))
+            start += len(members)
+        drawn = generation.generate(spans, leaf_keys(key, [names[i] for i in order]))
+        for i, leaf in zip(order, drawn, strict=True):
+            result[i] = leaf
     return jax.tree_util.tree_unflatten(treedef, result)
 
 
-def _check_leaf(init: Callable, name: str, group: _Group, key: Array) -> None:
-    """Traces one call so that a dtype, shape or sharding the leaf cannot have names the leaf."""
-    if isinstance(group.sharding, jax.sharding.Sharding):
-        try:
-            group.sharding.shard_shape(group.shape)
-        except (ValueError, IndexError) as e:
-            raise ValueError(f"the sharding {group.sharding} does not fit {name!r} of shape {group.shape}.") from e
+def _is_sharding(value: Any) -> bool:
+    return value is None or isinstance(value, jax.sharding.Sharding | PartitionSpec)
+
+
+def _given_shardings(out_shardings: Any, flat: list, names: list[str]) -> list[Any]:
+    """The sharding `out_shardings` gives each leaf (None where it gives none), or a ValueError naming the path."""
+    if _is_sharding(out_shardings):
+        return [out_shardings] * len(flat)
+    if callable(out_shardings):
+        return [out_shardings(name, leaf) for name, (_, leaf) in zip(names, flat, strict=True)]
+    # A prefix of `target`, as `jit` reads `out_shardings`: an entry covers every leaf below it.
+    entries = jax.tree_util.tree_flatten_with_path(out_shardings, is_leaf=_is_sharding)[0]
+    by_path = {_parts(path): value for path, value in entries}
+    for path, value in entries:
+        if not _is_sharding(value):
+            raise TypeError(
+                f"`out_shardings` at {path_string(path)!r} must be a Sharding, a PartitionSpec or None; got {value!r}."
+            )
+    given, covered = [], set()
+    for (path, _), name in zip(flat, names, strict=True):
+        parts = _parts(path)
+        prefix = next((parts[:n] for n in range(len(parts) + 1) if parts[:n] in by_path), None)
+        if prefix is None:
+            raise ValueError(f"`out_shardings` has no entry for the leaf {name!r}; give a prefix of `target`.")
+        covered.add(prefix)
+        given.append(by_path[prefix])
+    extra = [p for p in by_path if p not in covered]
+    if extra:
+        raise ValueError(f"`out_shardings` has an entry at {'/'.join(extra[0])!r} that matches no leaf of `target`.")
+    return given
+
+
+def _parts(path: Sequence[Any]) -> tuple[str, ...]:
+    return tuple(path_string([entry]) for entry in path)
+
+
+def _own_sharding(leaf: Any) -> jax.sharding.Sharding | None:
+    """The NamedSharding a leaf carries: a ShapeDtypeStruct's, a placed array's, or an Explicit-mode tracer's type."""
+    if isinstance(leaf, jax.core.Tracer):
+        sharding = getattr(jax.typeof(leaf), "sharding", None)
+        shards = isinstance(sharding, jax.sharding.NamedSharding) and any(e is not None for e in sharding.spec)
+        return sharding if shards else None
+    sharding = getattr(leaf, "sharding", None)
+    return sharding if isinstance(sharding, jax.sharding.NamedSharding) else None
+
+
+def _check_leaf(name: str, group: generation.Group, key: Array) -> None:
+    """Traces one call so that a dtype or shape the leaf cannot have names the leaf."""
     try:
-        out = jax.eval_shape(lambda k: init(k, group.shape, group.dtype), key)
+        out = jax.eval_shape(lambda k: group.init(k, group.shape, group.dtype), key)
     except (TypeError, ValueError) as e:
         raise type(e)(f"cannot initialize {name!r} {group.shape} {group.dtype.name}: {e}") from None
     if out.shape != group.shape or out.dtype != group.dtype:

@@ -1,0 +1,100 @@
+"""Generation: the leaves of a whole model drawn group by group, in chunks, straight into their shards.
+
+A group is the leaves that share one initializer, shape, dtype and sharding. Each
+chunk of a group is one compiled function, used eagerly through `jit`'s cache and
+inlined as it is under the caller's `jit`, so the program grows with the number of
+chunks, not of leaves. For the library's own elementwise laws with threefry keys a
+chunk draws the bits of all its leaves in one vectorized generator and computes each
+leaf from its own slice (`sampling.sample_many`): bit for bit the per-leaf result,
+with no stacked copy of the outputs. Other initializers, complex dtypes and other key
+implementations (whose bits differ under `vmap`) are drawn one leaf at a time.
+"""
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import keys as keys_lib
+from . import placement, sampling
+from .core import RandomInitializer
+from .typing import Array
+
+# Per-device bytes of the leaves one chunk produces. A chunk's generator holds about three
+# times this in temporaries, and chunks run one after another (see `generate`).
+CHUNK_BYTES = 4 * 2**20
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+    """Leaves that share one compiled generator: one initializer, shape, dtype and sharding."""
+
+    init: Callable
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    sharding: Any
+
+
+def _vectorized(group: Group, keys: Array) -> bool:
+    return (
+        isinstance(group.init, RandomInitializer)
+        and math.prod(group.shape) > 0
+        and not np.issubdtype(group.dtype, np.complexfloating)
+        and (group.sharding is None or isinstance(group.sharding, jax.sharding.NamedSharding))
+        and keys_lib.impl_name(keys) == "threefry2x32"
+    )
+
+
+def chunk_size(group: Group) -> int:
+    """How many leaves of `group` one chunk draws: as many as fit in `CHUNK_BYTES` per device, at least one."""
+    local = placement.shard_shape(group.sharding, group.shape)
+    return max(1, CHUNK_BYTES // max(1, math.prod(local) * group.dtype.itemsize))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _chunk(group: Group, keys: Array, start: Array, size: int) -> Array:
+    """The leaves drawn with `keys[start:start + size]`, stacked along a new leading axis."""
+    batch = jax.lax.dynamic_slice_in_dim(keys, start, size)
+    return sampling.sample_many(batch, group.init.distribution(group.shape), group.shape, group.dtype, group.sharding)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _leaf(group: Group, keys: Array, start: Array) -> Array:
+    """The leaf drawn with `keys[start]`."""
+    key = jax.lax.dynamic_index_in_dim(keys, start, keepdims=False)
+    return placement.place(lambda k: group.init(k, group.shape, group.dtype), group.sharding, key)
+
+
+def generate(groups: dict[Group, tuple[int, int]], keys: Array) -> list[Array]:
+    """Draws every leaf: for a group over `keys[start:stop]`, `group.init(keys[i], group.shape, group.dtype)`.
+
+    Returns the leaves in the order of `keys`. A chunk of a group is drawn as one stack
+    of at most `CHUNK_BYTES` per device and then split, so the stack adds at most that
+    to peak memory. Under a trace each chunk waits on the previous chunk's leaves
+    (`optimization_barrier`), so that a memory-aware scheduler can run them one after
+    another with the temporaries of only one alive.
+    """
+    traced = isinstance(keys, jax.core.Tracer)
+    leaves: list[Array] = []
+    previous: Any = None
+    for group, (start, stop) in groups.items():
+        vectorized = _vectorized(group, keys)
+        size = chunk_size(group) if vectorized else 1
+        with placement.entered(group.sharding):
+            for first in range(start, stop, size):
+                count = min(size, stop - first)
+                batch = keys
+                if traced and previous is not None:
+                    batch, _ = jax.lax.optimization_barrier((keys, previous))
+                if vectorized:
+                    drawn = list(jnp.unstack(_chunk(group, batch, first, count)))
+                else:
+                    drawn = [_leaf(group, batch, first)]
+                leaves.extend(drawn)
+                previous = drawn
+    return leaves

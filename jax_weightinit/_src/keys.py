@@ -1,0 +1,94 @@
+"""Per-leaf keys: each leaf's key is a function of the root key and its path only."""
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.tree_util import DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey
+
+from .typing import Array
+
+# Key implementations whose `fold_in` gives the same key under `vmap` as one call at a
+# time (checked in tests/test_tree.py); for the others keys are derived one by one.
+_BATCHED_FOLD = ("threefry2x32", "rbg")
+
+
+def path_string(path: Sequence[Any]) -> str:
+    """Joins a pytree key path's dict keys, attribute names and indices with "/".
+
+    The final `value` attribute of a Flax nnx `Variable` is dropped, so that an
+    `nnx.State` leaf reads `layers/0/kernel`, as in Flax linen params.
+
+    Example:
+      >>> import jax
+      >>> from jax_weightinit import path_string
+      >>> [path_string(p) for p, _ in jax.tree_util.tree_flatten_with_path({"layers": [{"w": 0}]})[0]]
+      ['layers/0/w']
+    """
+    parts = []
+    for entry in path:
+        if isinstance(entry, DictKey):
+            parts.append(str(entry.key))
+        elif isinstance(entry, GetAttrKey):
+            parts.append(entry.name)
+        elif isinstance(entry, SequenceKey):
+            parts.append(str(entry.idx))
+        elif isinstance(entry, FlattenedIndexKey):
+            parts.append(str(entry.key))
+        else:
+            parts.append(str(entry).strip(".[]'\""))
+    if len(parts) > 1 and isinstance(path[-1], GetAttrKey) and path[-1].name == "value":
+        parts.pop()
+    return "/".join(parts)
+
+
+def digest(path: str) -> np.ndarray:
+    """The path's SHA-256 digest as 8 uint32 words: a fixed-length, collision-resistant encoding."""
+    return np.frombuffer(hashlib.sha256(path.encode("utf-8")).digest(), dtype=">u4").astype(np.uint32)
+
+
+def _fold(key: Array, words: Array) -> Array:
+    for i in range(words.shape[-1]):
+        key = jax.random.fold_in(key, words[i])
+    return key
+
+
+def key_for(key: Array, path: str) -> Array:
+    """The key `init_tree` gives the leaf at `path`: a function of the root key and the path only.
+
+    The path's UTF-8 bytes are hashed with SHA-256 and the 8 words of the digest are
+    folded into `key` in turn, so no two paths share a key in practice (unlike
+    concatenated names or creation order), and adding a layer leaves every other
+    layer's key unchanged.
+
+    Example:
+      >>> import jax
+      >>> from jax_weightinit import key_for
+      >>> key = jax.random.key(0)
+      >>> bool((jax.random.key_data(key_for(key, "a/b")) == jax.random.key_data(key_for(key, "a/b"))).all())
+      True
+    """
+    if not isinstance(path, str):
+        raise TypeError(f"`path` must be a string such as 'layers/0/kernel'; got {path!r}.")
+    return _fold(key, digest(path))
+
+
+def impl_name(key: Array) -> str:
+    """The name of `key`'s PRNG implementation, such as 'threefry2x32'."""
+    return str(jax.random.key_impl(key))
+
+
+def leaf_keys(key: Array, paths: Sequence[str]) -> Array:
+    """`key_for(key, p)` for every path `p`, as one array of keys, derived in one batched computation."""
+    words = np.stack([digest(p) for p in paths])
+    if impl_name(key) in _BATCHED_FOLD:
+        return _batched_fold(key, words)
+    return jnp.stack([_fold(key, w) for w in words])
+
+
+@jax.jit
+def _batched_fold(key: Array, words: Array) -> Array:
+    return jax.vmap(_fold, in_axes=(None, 0))(key, words)

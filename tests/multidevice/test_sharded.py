@@ -1,0 +1,152 @@
+"""Sharded init on every kind of mesh and every way a user writes a sharding: placement, values, memory, errors."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.sharding import AxisType, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+import jax_weightinit as wi
+from jax_weightinit import presets, pytorch
+
+MESHES = {
+    "Auto mesh": (AxisType.Auto, AxisType.Auto),
+    "Explicit mesh": (AxisType.Explicit, AxisType.Explicit),
+    "mixed Explicit and Auto mesh": (AxisType.Explicit, AxisType.Auto),
+}
+
+INITS = {
+    "he_normal": wi.he_normal(),
+    "glorot_uniform": wi.glorot_uniform(),
+    "truncated_normal far tail": wi.truncated_normal(1.0, lower=5.0, upper=6.0),
+    "he (tutorial)": wi.he(),
+    "pytorch.kaiming_uniform": pytorch.kaiming_uniform(),
+    "presets.equinox_linear": presets.equinox_linear(),
+    "orthogonal": wi.orthogonal(),
+    "identity": wi.identity(),
+    "constant": wi.constant(3.0),
+    "zeros": wi.zeros,
+}
+
+SPEC = P("data", "model")
+SHAPE = (512, 256)
+
+
+def mesh_of(kind):
+    return jax.make_mesh((2, 4), ("data", "model"), axis_types=MESHES[kind])
+
+
+def draw_eager(init, key, mesh):
+    return init(key, SHAPE, out_sharding=NamedSharding(mesh, SPEC))
+
+
+def draw_under_jit(init, key, mesh):
+    return jax.jit(lambda k: init(k, SHAPE, out_sharding=NamedSharding(mesh, SPEC)))(key)
+
+
+def draw_bare_spec(init, key, mesh):
+    with jax.set_mesh(mesh):
+        return init(key, SHAPE, out_sharding=SPEC)
+
+
+def draw_bare_spec_under_jit(init, key, mesh):
+    with jax.set_mesh(mesh):
+        return jax.jit(lambda k: init(k, SHAPE, out_sharding=SPEC))(key)
+
+
+def draw_outer_out_shardings(init, key, mesh):
+    sharding = NamedSharding(mesh, SPEC)
+    return jax.jit(lambda k: init(k, SHAPE, out_sharding=sharding), out_shardings=sharding)(key)
+
+
+CALLS = {
+    "eager with a NamedSharding": draw_eager,
+    "under jit in a mesh context": draw_under_jit,
+    "with a bare spec under set_mesh": draw_bare_spec,
+    "under jit with a bare spec under set_mesh": draw_bare_spec_under_jit,
+    "under jit with out_shardings": draw_outer_out_shardings,
+}
+
+
+def test_all_eight_devices_are_there():
+    assert jax.device_count() == 8
+
+
+@pytest.mark.parametrize("call", CALLS)
+@pytest.mark.parametrize("init_name", INITS)
+@pytest.mark.parametrize("mesh_kind", MESHES)
+def test_lands_on_the_sharding_with_the_unsharded_values(mesh_kind, init_name, call, key):
+    init, mesh = INITS[init_name], mesh_of(mesh_kind)
+    if call == "under jit in a mesh context":
+        with jax.set_mesh(mesh):
+            w = CALLS[call](init, key, mesh)
+    else:
+        w = CALLS[call](init, key, mesh)
+    assert w.sharding.is_equivalent_to(NamedSharding(mesh, SPEC), 2), w.sharding
+    assert {s.data.shape for s in w.addressable_shards} == {(256, 64)}
+    chex.assert_trees_all_equal(np.asarray(w), np.asarray(init(key, SHAPE)))
+
+
+def test_on_an_explicit_mesh_the_sharding_is_part_of_the_type(key):
+    specs = []
+
+    def init(k):
+        w = wi.he_normal()(k, SHAPE, out_sharding=SPEC)
+        specs.append(jax.typeof(w).sharding.spec)
+        return w
+
+    with jax.set_mesh(mesh_of("Explicit mesh")):
+        w = jax.jit(init)(key)
+    assert specs == [SPEC] and jax.typeof(w).sharding.spec == SPEC
+
+
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16, jnp.complex64])
+@pytest.mark.parametrize("mesh_kind", MESHES)
+def test_low_precision_and_complex_dtypes(mesh_kind, dtype, key):
+    init = wi.normal(0.5)
+    w = init(key, SHAPE, dtype, out_sharding=NamedSharding(mesh_of(mesh_kind), SPEC))
+    assert w.dtype == dtype and {s.data.shape for s in w.addressable_shards} == {(256, 64)}
+    chex.assert_trees_all_equal(np.asarray(w), np.asarray(init(key, SHAPE, dtype)))
+
+
+BAD = [
+    ("a spec that does not divide the shape", (63, 95), SPEC, "does not divide `shape` \\(63, 95\\)"),
+    ("a spec longer than the shape", (64,), SPEC, "has 2 entries, more than the 1 dims"),
+]
+
+
+@pytest.mark.parametrize("mesh_kind", MESHES)
+@pytest.mark.parametrize(("case", "shape", "spec", "match"), BAD, ids=[row[0] for row in BAD])
+def test_a_sharding_that_does_not_fit_is_an_error_naming_shape_and_spec(mesh_kind, case, shape, spec, match, key):
+    with pytest.raises(ValueError, match=f"`out_sharding` P\\('data', 'model'\\) {match}"):
+        wi.he_normal()(key, shape, out_sharding=NamedSharding(mesh_of(mesh_kind), spec))
+
+
+def test_a_bare_spec_outside_a_mesh_is_an_error(key):
+    with pytest.raises(ValueError, match="bare PartitionSpec outside a mesh; call inside `with jax.set_mesh"):
+        wi.he_normal()(key, SHAPE, out_sharding=SPEC)
+
+
+@pytest.mark.parametrize("mesh_kind", ["Auto mesh", "Explicit mesh"])
+def test_each_device_generates_only_its_shards(mesh_kind, key):
+    mesh = mesh_of(mesh_kind)
+    shape = (1024, 512)
+    with jax.set_mesh(mesh):
+        compiled = jax.jit(lambda k: wi.he_normal()(k, shape, out_sharding=SPEC)).lower(key).compile()
+    memory = compiled.memory_analysis()
+    full_bytes = 1024 * 512 * 4
+    assert memory.output_size_in_bytes == full_bytes // 8
+    # A replicated generator would hold the full array's bits and floats on every device.
+    assert memory.temp_size_in_bytes < full_bytes, memory
+
+
+def test_vmap_over_keys_under_a_mesh(key):
+    mesh = mesh_of("Auto mesh")
+    keys = jax.random.split(key, 8)
+    rows = jax.jit(
+        jax.vmap(lambda k: wi.he_normal()(k, (64, 64))), out_shardings=NamedSharding(mesh, P(("data", "model")))
+    )(keys)
+    for i in range(8):
+        chex.assert_trees_all_equal(rows[i], wi.he_normal()(keys[i], (64, 64)))

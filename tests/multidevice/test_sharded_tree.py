@@ -1,0 +1,135 @@
+"""`init_tree` on 8 devices: the leaves' own shardings, every form of `out_shardings`, and the outer `jit`."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.sharding import AxisType, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+import jax_weightinit as wi
+
+RULES = [("kernel$", wi.he_normal()), ("bias$", wi.zeros), ("embed$", wi.normal(0.02))]
+KERNEL, BIAS = P("data", "model"), P("model")
+
+
+def mesh_of(explicit):
+    kind = AxisType.Explicit if explicit else AxisType.Auto
+    return jax.make_mesh((2, 4), ("data", "model"), axis_types=(kind, kind))
+
+
+def target(sharding_of=lambda path: None, depth=3):
+    def leaf(path, shape):
+        return jax.ShapeDtypeStruct(shape, jnp.float32, sharding=sharding_of(path))
+
+    layers = [
+        {"kernel": leaf(f"layers/{i}/kernel", (512, 256)), "bias": leaf(f"layers/{i}/bias", (256,))}
+        for i in range(depth)
+    ]
+    return {"layers": layers, "embed": leaf("embed", (1000, 256))}
+
+
+def spec_of(path):
+    return KERNEL if path.endswith("kernel") else BIAS if path.endswith("bias") else P(None, "model")
+
+
+def assert_placed_and_exact(out, mesh, key):
+    plain = wi.init_tree(key, target(), RULES)
+    for (path, leaf), want in zip(jax.tree_util.tree_flatten_with_path(out)[0], jax.tree.leaves(plain), strict=True):
+        name = wi.path_string(path)
+        assert leaf.sharding.is_equivalent_to(NamedSharding(mesh, spec_of(name)), leaf.ndim), (name, leaf.sharding)
+        chex.assert_trees_all_equal(np.asarray(leaf), np.asarray(want))
+
+
+@pytest.mark.parametrize("explicit", [False, True], ids=["Auto mesh", "Explicit mesh"])
+@pytest.mark.parametrize("traced", [False, True], ids=["eager", "under the user's jit"])
+def test_leaves_keep_the_shardings_they_carry(explicit, traced, key):
+    mesh = mesh_of(explicit)
+    abstract = target(lambda path: NamedSharding(mesh, spec_of(path)))
+    with jax.set_mesh(mesh):
+        out = jax.jit(lambda k: wi.init_tree(k, abstract, RULES))(key) if traced else wi.init_tree(key, abstract, RULES)
+    assert_placed_and_exact(out, mesh, key)
+
+
+def test_placed_arrays_keep_their_shardings(key):
+    mesh = mesh_of(False)
+    placed = jax.tree_util.tree_map_with_path(
+        lambda p, s: jax.device_put(jnp.zeros(s.shape, s.dtype), NamedSharding(mesh, spec_of(wi.path_string(p)))),
+        target(),
+    )
+    assert_placed_and_exact(wi.init_tree(key, placed, RULES), mesh, key)
+
+
+@pytest.mark.parametrize("explicit", [False, True], ids=["Auto mesh", "Explicit mesh"])
+def test_out_shardings_forms_agree(explicit, key):
+    mesh = mesh_of(explicit)
+    named = {n: NamedSharding(mesh, spec_of(n)) for n in ("kernel", "bias", "embed")}
+    forms = {
+        "a function of (path, leaf)": lambda path, leaf: named[path.rsplit("/", 1)[-1]],
+        "a full pytree": {"layers": [{"kernel": named["kernel"], "bias": named["bias"]}] * 3, "embed": named["embed"]},
+    }
+    for shardings in forms.values():
+        assert_placed_and_exact(wi.init_tree(key, target(), RULES, out_shardings=shardings), mesh, key)
+
+
+def test_one_sharding_for_every_leaf_and_a_prefix(key):
+    mesh = mesh_of(False)
+    everywhere = NamedSharding(mesh, P("model"))
+    out = wi.init_tree(key, target(), RULES, out_shardings=everywhere)
+    for leaf in jax.tree.leaves(out):
+        assert leaf.sharding.is_equivalent_to(everywhere, leaf.ndim)
+    prefix = {"layers": NamedSharding(mesh, P()), "embed": NamedSharding(mesh, P(None, "model"))}
+    out = wi.init_tree(key, target(), RULES, out_shardings=prefix)
+    assert out["layers"][1]["kernel"].sharding.is_equivalent_to(NamedSharding(mesh, P()), 2)
+    assert out["embed"].sharding.is_equivalent_to(prefix["embed"], 2)
+    chex.assert_trees_all_equal(out, wi.init_tree(key, target(), RULES))
+
+
+def test_given_shardings_override_carried_ones_and_none_keeps_them(key):
+    mesh = mesh_of(False)
+    abstract = target(lambda path: NamedSharding(mesh, spec_of(path)))
+    replicated = NamedSharding(mesh, P())
+    out = wi.init_tree(key, abstract, RULES, out_shardings={"layers": None, "embed": replicated})
+    assert out["embed"].sharding.is_equivalent_to(replicated, 2)
+    assert out["layers"][0]["kernel"].sharding.is_equivalent_to(NamedSharding(mesh, KERNEL), 2)
+
+
+BAD = [
+    (
+        "a sharding that does not fit a leaf",
+        lambda mesh: lambda path, leaf: NamedSharding(mesh, KERNEL),
+        "`out_shardings` for 'layers/0/bias' P\\('data', 'model'\\) has 2 entries",
+    ),
+    (
+        "a tree missing a leaf",
+        lambda mesh: {"layers": [{"kernel": None}] * 3, "embed": None},
+        "`out_shardings` has no entry for the leaf 'layers/0/bias'",
+    ),
+    (
+        "a tree with an extra entry",
+        lambda mesh: {"layers": None, "embed": None, "head": None},
+        "`out_shardings` has an entry at 'head' that matches no leaf",
+    ),
+    (
+        "a tree with a non-sharding",
+        lambda mesh: {"layers": None, "embed": "model"},
+        "`out_shardings` at 'embed' must be a Sharding, a PartitionSpec or None; got 'model'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "make", "match"), BAD, ids=[row[0] for row in BAD])
+def test_bad_out_shardings_name_the_argument_and_the_path(case, make, match, key):
+    with pytest.raises((ValueError, TypeError), match=match):
+        wi.init_tree(key, target(), RULES, out_shardings=make(mesh_of(False)))
+
+
+def test_model_scale_tree_under_jit_generates_only_local_shards(key):
+    mesh = mesh_of(True)
+    abstract = target(lambda path: NamedSharding(mesh, spec_of(path)), depth=8)
+    with jax.set_mesh(mesh):
+        compiled = jax.jit(lambda k: wi.init_tree(k, abstract, RULES)).lower(key).compile()
+    total = sum(x.size * 4 for x in jax.tree.leaves(abstract))
+    memory = compiled.memory_analysis()
+    assert memory.output_size_in_bytes < total / 4, memory
