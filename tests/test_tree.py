@@ -1,5 +1,7 @@
 """`init_tree`: the per-path key contract, rules, errors, and the real Flax, Haiku and Equinox."""
 
+import re
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -45,6 +47,56 @@ def test_each_leaf_is_its_initializer_at_its_path_key(mode, key):
     chex.assert_trees_all_equal_shapes_and_dtypes(
         out, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), target)
     )
+
+
+# A tree whose groups span several chunks (a chunk holds up to 4 MiB per device), with every
+# kind of leaf: the library's samplers, complex dtypes, structured inits and a plain jax.nn one.
+MIXED_RULES = [
+    ("small$", wi.he_normal()),
+    ("wide/", wi.normal(0.02)),
+    ("complex$", wi.normal(1.0)),
+    ("orth$", wi.orthogonal()),
+    ("jax_nn$", jax.nn.initializers.lecun_normal()),
+    ("bias$", wi.zeros),
+]
+
+
+def mixed_tree():
+    def leaf(shape, dtype=jnp.float32):
+        return jax.ShapeDtypeStruct(shape, dtype)
+
+    return {
+        "blocks": [{"small": leaf((256, 256)), "bias": leaf((256,))} for _ in range(40)],
+        "wide": [leaf((1024, 2048), jnp.bfloat16) for _ in range(3)],
+        "extra": [
+            {"complex": leaf((16, 16), jnp.complex64), "orth": leaf((32, 32)), "jax_nn": leaf((64, 64))}
+            for _ in range(2)
+        ],
+    }
+
+
+KEYS = {
+    "threefry key": lambda: jax.random.key(7),
+    "rbg key": lambda: jax.random.key(7, impl="rbg"),
+    "unsafe_rbg key": lambda: jax.random.key(7, impl="unsafe_rbg"),
+    "raw uint32 key": lambda: jax.random.PRNGKey(7),
+}
+
+
+@pytest.mark.parametrize("mode", ["eager", "under jit"])
+@pytest.mark.parametrize("key_kind", KEYS)
+def test_contract_holds_for_every_key_kind_across_chunks(key_kind, mode):
+    key, target = KEYS[key_kind](), mixed_tree()
+
+    def run(k):
+        return wi.init_tree(k, target, MIXED_RULES)
+
+    out = run(key) if mode == "eager" else jax.jit(run)(key)
+    inits = [init for _, init in MIXED_RULES]
+    for path, leaf in jax.tree_util.tree_flatten_with_path(out)[0]:
+        name = wi.path_string(path)
+        init = next(i for (p, _), i in zip(MIXED_RULES, inits, strict=True) if re.search(p, name))
+        chex.assert_trees_all_equal(leaf, init(wi.key_for(key, name), leaf.shape, leaf.dtype))
 
 
 def test_contract_twin_a_different_key_gives_other_values(key):

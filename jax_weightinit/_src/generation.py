@@ -75,26 +75,35 @@ def generate(groups: dict[Group, tuple[int, int]], keys: Array) -> list[Array]:
 
     Returns the leaves in the order of `keys`. A chunk of a group is drawn as one stack
     of at most `CHUNK_BYTES` per device and then split, so the stack adds at most that
-    to peak memory. Under a trace each chunk waits on the previous chunk's leaves
-    (`optimization_barrier`), so that a memory-aware scheduler can run them one after
-    another with the temporaries of only one alive.
+    to peak memory — provided chunks run one after another. Under a trace XLA would
+    otherwise run them all at once (and drops `optimization_barrier`s on CPU), so each
+    chunk's keys are made to depend on the previous chunk's last leaf (`_after`).
     """
     traced = isinstance(keys, jax.core.Tracer)
     leaves: list[Array] = []
-    previous: Any = None
+    previous: Array | None = None
     for group, (start, stop) in groups.items():
         vectorized = _vectorized(group, keys)
         size = chunk_size(group) if vectorized else 1
         with placement.entered(group.sharding):
             for first in range(start, stop, size):
-                count = min(size, stop - first)
-                batch = keys
-                if traced and previous is not None:
-                    batch, _ = jax.lax.optimization_barrier((keys, previous))
+                batch = _after(keys, previous) if traced and previous is not None else keys
                 if vectorized:
-                    drawn = list(jnp.unstack(_chunk(group, batch, first, count)))
+                    drawn = list(jnp.unstack(_chunk(group, batch, first, min(size, stop - first))))
+                    previous = drawn[-1]
                 else:
                     drawn = [_leaf(group, batch, first)]
                 leaves.extend(drawn)
-                previous = drawn
     return leaves
+
+
+def _after(keys: Array, leaf: Array) -> Array:
+    """`keys`, unchanged, but computed from `leaf`: a data dependency XLA keeps, so `leaf` is drawn first.
+
+    `leaf` comes from one of the library's own samplers, which never produce NaN, so the
+    added flag is always zero.
+    """
+    flag = jnp.isnan(leaf).any().astype(jnp.uint32)
+    if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
+        return jax.random.wrap_key_data(jax.random.key_data(keys) + flag, impl=jax.random.key_impl(keys))
+    return keys + flag
