@@ -186,10 +186,9 @@ def llama_tree(layers, dim, hidden, vocab, mesh):
 
 def llama_case(layers, dim, hidden, vocab):
     key = jax.random.key(0)
-    mesh = jax.make_mesh((2, 4), ("fsdp", "tp"))
+    mesh = jax.make_mesh((2, 4), ("fsdp", "tp"))  # Explicit axes: jax.make_mesh's default
     target = llama_tree(layers, dim, hidden, vocab, mesh)
     leaves = jax.tree.leaves(target)
-    shardings = jax.tree.map(lambda x: x.sharding, target)
     local = [int(np.prod(x.sharding.shard_shape(x.shape))) * x.dtype.itemsize for x in leaves]
     common = {
         "case": "llama7b",
@@ -202,10 +201,11 @@ def llama_case(layers, dim, hidden, vocab):
     rules = [("kernel$|embedding$", wi.lecun_normal()), ("scale$", wi.ones)]
     fns = {
         "jax_weightinit": jax.jit(lambda k: wi.init_tree(k, target, rules)),
-        "jax.nn per leaf": jax.jit(lambda k: llama_jax_nn(k, target), out_shardings=shardings),
+        "jax.nn per leaf": jax.jit(lambda k: llama_jax_nn(k, target)),
     }
     for impl, jitted in fns.items():
-        seconds, memory, loops, _ = compile_stats(jitted, key)
+        with jax.set_mesh(mesh):
+            seconds, memory, loops, _ = compile_stats(jitted, key)
         emit(
             **common,
             scheduler=scheduler(),
@@ -222,7 +222,8 @@ def llama_jax_nn(key, target):
     leaves, treedef = jax.tree_util.tree_flatten(target)
     kernel, ones = jax.nn.initializers.lecun_normal(), jax.nn.initializers.ones
     drawn = [
-        (ones if x.ndim == 1 else kernel)(jax.random.fold_in(key, i), x.shape, x.dtype) for i, x in enumerate(leaves)
+        (ones if x.ndim == 1 else kernel)(jax.random.fold_in(key, i), x.shape, x.dtype, out_sharding=x.sharding)
+        for i, x in enumerate(leaves)
     ]
     return jax.tree_util.tree_unflatten(treedef, drawn)
 
@@ -235,10 +236,11 @@ def big_case(rows, cols):
     share = rows * cols * 4 // 8
     fns = {
         "jax_weightinit": jax.jit(lambda k: wi.lecun_normal()(k, shape, jnp.float32, out_sharding=sharding)),
-        "jax.nn": jax.jit(lambda k: jax.nn.initializers.lecun_normal()(k, shape, jnp.float32), out_shardings=sharding),
+        "jax.nn": jax.jit(lambda k: jax.nn.initializers.lecun_normal()(k, shape, jnp.float32, out_sharding=sharding)),
     }
     for impl, jitted in fns.items():
-        seconds, memory, _, _ = compile_stats(jitted, key)
+        with jax.set_mesh(mesh):
+            seconds, memory, _, _ = compile_stats(jitted, key)
         emit(
             case="big",
             scheduler=scheduler(),

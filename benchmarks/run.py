@@ -223,6 +223,95 @@ def table(records) -> str:
     return "\n".join(lines)
 
 
+def run_model_case(case) -> list[dict]:
+    """Runs one `model_bench.py` case in a fresh process on 8 CPU devices; returns its records."""
+    name, *args = case
+    flags = "--xla_force_host_platform_device_count=8"
+    if args and args[-1] == "sequential":
+        args = args[:-1]
+        flags += " --xla_cpu_enable_concurrency_optimized_scheduler=false"
+    env = dict(os.environ, XLA_FLAGS=flags)
+    script = pathlib.Path(__file__).with_name("model_bench.py")
+    done = subprocess.run(
+        [sys.executable, str(script), name, *map(str, args)], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"model case {case} failed:\n{done.stderr[-3000:]}")
+    records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    for r in records:
+        print(
+            f"  {name} {args} {r['impl']:28s} {r.get('mode', '')} "
+            f"cold/compile {r.get('cold_s', r.get('compile_s')):.2f} s"
+        )
+    return records
+
+
+def model_tables(model) -> str:
+    """The whole-model tables: the tree under an outer jit, the Llama-7B-shaped tree, the jax#19893 array."""
+    mb = 2**20
+    lines = ["## Whole-model init", ""]
+    trees = [r for r in model if r["case"] == "tree"]
+    if trees:
+        lines += [
+            "| layers | leaves | XLA CPU scheduler | impl | mode | cold s | compile s | steady ms | temp ÷ output"
+            " | threefry loops | cold ÷ jax.nn per leaf (jit) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in trees:
+            base = next(
+                (
+                    b["cold_s"]
+                    for b in trees
+                    if b["depth"] == r["depth"] and b["impl"] == "jax.nn per leaf" and b["scheduler"] == r["scheduler"]
+                ),
+                None,
+            )
+            temp = f"{r['temp_bytes'] / r['output_bytes']:.2f}" if "temp_bytes" in r else ""
+            lines.append(
+                f"| {r['depth']} | {r['leaves']} | {r['scheduler']} | {r['impl']} | {r['mode']} | {r['cold_s']:.2f} | "
+                f"{r.get('compile_s', float('nan')):.2f} | {r['steady_s'] * 1e3:.1f} | {temp} | {r.get('loops', '')} | "
+                f"{r['cold_s'] / base:.3f} |"
+                if base
+                else f"| {r['depth']} | {r['leaves']} | {r['scheduler']} | {r['impl']} | {r['mode']} | "
+                f"{r['cold_s']:.2f} | | {r['steady_s'] * 1e3:.1f} | {temp} | | |"
+            )
+        lines.append("")
+    llama = [r for r in model if r["case"] == "llama7b"]
+    if llama:
+        r0 = llama[0]
+        lines += [
+            f"Llama-7B-shaped tree: {r0['layers']} layers, d {r0['dim']}, {r0['params'] / 1e9:.2f} B parameters in"
+            " bfloat16 on a 2x4 (fsdp, tp) mesh; compiled, not run. Per device: share"
+            f" {r0['device_share_bytes'] / mb:.0f} MiB, largest shard {r0['largest_shard_bytes'] / mb:.0f} MiB.",
+            "",
+            "| impl | compile s | argument MiB | output MiB | temp MiB | temp ÷ largest shard | threefry loops |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in llama:
+            lines.append(
+                f"| {r['impl']} | {r['compile_s']:.1f} | {r['argument_bytes'] / mb:.2f} | "
+                f"{r['output_bytes'] / mb:.0f} | {r['temp_bytes'] / mb:.0f} | "
+                f"{r['temp_bytes'] / r['largest_shard_bytes']:.2f} | {r['loops']} |"
+            )
+        lines.append("")
+    big = [r for r in model if r["case"] == "big"]
+    if big:
+        lines += [
+            f"One {big[0]['shape'][0]}x{big[0]['shape'][1]} float32 lecun_normal array sharded 8 ways (jax#19893);"
+            " compiled, not run.",
+            "",
+            "| impl | compile s | share MiB | output MiB | temp MiB | temp ÷ share |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in big:
+            lines.append(
+                f"| {r['impl']} | {r['compile_s']:.1f} | {r['device_share_bytes'] / mb:.0f} | "
+                f"{r['output_bytes'] / mb:.0f} | {r['temp_bytes'] / mb:.0f} | "
+                f"{r['temp_bytes'] / r['device_share_bytes']:.2f} |"
+            )
+    return "\n".join(lines)
+
+
 def machine() -> dict:
     return {
         "cpu_count": os.cpu_count(),
@@ -240,12 +329,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     parser.add_argument("--out", default="benchmarks/results-local", help="output folder")
-    parser.add_argument("--only", default="", help="comma-separated groups: elementwise,orthogonal,tree,sharded")
+    parser.add_argument("--only", default="", help="comma-separated groups: elementwise,orthogonal,model,sharded")
     parser.add_argument("--shapes", default="", help="only elementwise shapes whose label contains this text")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    groups = set(args.only.split(",")) if args.only else {"elementwise", "orthogonal", "tree", "sharded"}
+    groups = set(args.only.split(",")) if args.only else {"elementwise", "orthogonal", "model", "sharded"}
     records = []
     if args.quick:
         shapes = [
@@ -254,7 +343,8 @@ def main(argv=None) -> int:
             ("stacked 4x128x128 batch_axis=0", (4, 128, 128), "batch_axis"),
         ]
         dtypes, repeats, modes = [jnp.float32, jnp.bfloat16], 2, ["jit"]
-        ortho, ortho_batch, depths = [128, 256], (4, 64), [2, 4]
+        ortho, ortho_batch = [128, 256], (4, 64)
+        model_cases = [("tree", 2), ("tree", 4), ("llama7b", 2, 256, 688, 1000), ("big", 2048, 4096)]
     else:
         shapes = [
             ("4096x4096", (4096, 4096), False),
@@ -262,21 +352,26 @@ def main(argv=None) -> int:
             ("stacked 64x1024x1024 batch_axis=0", (64, 1024, 1024), "batch_axis"),
         ]
         dtypes, repeats, modes = [jnp.float32, jnp.bfloat16], 9, ["jit", "eager"]
-        ortho, ortho_batch, depths = [512, 1024, 2048, 4096], (64, 256), [8, 32, 64]
+        ortho, ortho_batch = [512, 1024, 2048, 4096], (64, 256)
+        model_cases = [
+            ("tree", 8),
+            ("tree", 32),
+            ("tree", 128),
+            ("tree", 32, 0, "sequential"),
+            ("llama7b", 32, 4096, 11008, 32000),
+            ("big", 32768, 262144),
+        ]
     if "elementwise" in groups:
         print("elementwise initializers", flush=True)
         bench_elementwise(records, [s for s in shapes if args.shapes in s[0]], dtypes, repeats, modes)
     if "orthogonal" in groups:
         print("orthogonal", flush=True)
         bench_orthogonal(records, ortho, ortho_batch, repeats)
-    if "tree" in groups:
-        try:
-            from tree_bench import bench_tree
-        except ImportError:
-            sys.path.insert(0, str(pathlib.Path(__file__).parent))
-            from tree_bench import bench_tree
-        print("init_tree", flush=True)
-        bench_tree(records, depths, repeats=3 if args.quick else 5, record=record, timeit=timeit)
+    model = []
+    if "model" in groups:
+        print("whole-model init (each case in a fresh process, 8 CPU devices)", flush=True)
+        for case in model_cases:
+            model.extend(run_model_case(case))
     if "sharded" in groups:
         print("sharded init on 8 CPU devices", flush=True)
         env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
@@ -295,9 +390,9 @@ def main(argv=None) -> int:
                     flush=True,
                 )
     info = machine()
-    (out / "results.json").write_text(json.dumps({"machine": info, "records": records}, indent=1))
+    (out / "results.json").write_text(json.dumps({"machine": info, "records": records, "model": model}, indent=1))
     header = "\n".join(f"- {k}: {v}" for k, v in info.items())
-    (out / "results.md").write_text(f"# Benchmark results\n\n{header}\n\n{table(records)}\n")
+    (out / "results.md").write_text(f"# Benchmark results\n\n{header}\n\n{table(records)}\n\n{model_tables(model)}\n")
     print(f"wrote {out / 'results.json'} and {out / 'results.md'}")
     return 0
 

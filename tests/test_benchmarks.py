@@ -22,7 +22,11 @@ def test_quick_benchmark_writes_results(tmp_path):
     for r in records:
         assert FIELDS <= set(r), r
         assert r["min_s"] <= r["median_s"] <= r["max_s"] and r["elements"] > 0
-    names = {r["name"] for r in records}
-    assert any(n.startswith("tree") for n in names) and any("sharded" in n for n in names)
+    assert any("sharded" in r["name"] for r in records)
+    model = data["model"]
+    assert {r["case"] for r in model} == {"tree", "llama7b", "big"}
+    assert {"jax_weightinit", "jax.nn per leaf"} <= {r["impl"] for r in model if r["case"] == "tree"}
+    assert all(r["temp_bytes"] >= 0 and r["compile_s"] > 0 for r in model if "compile_s" in r)
     table = (tmp_path / "results.md").read_text()
     assert "| case | dtype | mode | impl | median ms |" in table and "÷ raw bits" in table
+    assert "## Whole-model init" in table and "temp ÷ largest shard" in table

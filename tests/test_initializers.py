@@ -222,3 +222,34 @@ def test_laws_scale_with_fans(name):
         "he": (2 / fan_in) ** 0.5,
     }[name]
     assert law.std == pytest.approx(expected, rel=1e-12)
+
+
+# Arrays whose bits exceed a few MiB are drawn in row blocks; the blocks must reproduce the
+# whole-array bits exactly. U[0, 1) makes that checkable bit for bit against jax.random:
+# its value is the midpoint (m + 1/2)·2^-23 of jax.random.uniform's m·2^-23, exactly.
+BLOCKED_SHAPES = [(4096, 2048), (4099, 2053), (40000, 300), (3, 2048, 1100), (5_000_001,)]
+
+
+@pytest.mark.parametrize("mode", ["eager", "under jit"])
+@pytest.mark.parametrize("shape", BLOCKED_SHAPES, ids=str)
+def test_large_arrays_drawn_in_blocks_keep_every_bit(shape, mode, key):
+    def init(k):
+        return wi.uniform(1.0)(k, shape)
+
+    w = init(key) if mode == "eager" else jax.jit(init)(key)
+    chex.assert_trees_all_equal(w, jax.random.uniform(key, shape) + jnp.float32(2.0**-24))
+
+
+def test_blocked_draw_twin_a_shifted_block_is_caught(key):
+    shape = (4096, 2048)
+    w = wi.uniform(1.0)(key, shape)
+    reference = jax.random.uniform(key, shape) + jnp.float32(2.0**-24)
+    shifted = jnp.roll(reference, 1, axis=0)
+    assert not np.array_equal(w, shifted)
+
+
+def test_large_array_temporaries_stay_below_the_output(key):
+    shape = (8192, 4096)
+    memory = jax.jit(lambda k: wi.he_normal()(k, shape)).lower(key).compile().memory_analysis()
+    # Drawn whole, the counters and threefry state alone take three times the output.
+    assert memory.temp_size_in_bytes <= 8192 * 4096 * 4 // 2, memory

@@ -25,8 +25,8 @@ from . import placement, sampling
 from .core import RandomInitializer
 from .typing import Array
 
-# Per-device bytes of the leaves one chunk produces. A chunk's generator holds about three
-# times this in temporaries, and chunks run one after another (see `generate`).
+# Per-device bytes of random bits (4 per element, whatever the output dtype) one chunk
+# draws. A chunk holds a few times this in temporaries, and chunks run one after another.
 CHUNK_BYTES = 4 * 2**20
 
 
@@ -51,9 +51,12 @@ def _vectorized(group: Group, keys: Array) -> bool:
 
 
 def chunk_size(group: Group) -> int:
-    """How many leaves of `group` one chunk draws: as many as fit in `CHUNK_BYTES` per device, at least one."""
+    """How many leaves of `group` one chunk draws: as many as fit in `CHUNK_BYTES` per device, or 0 if none does.
+
+    A leaf larger than that is drawn on its own, by its sampler, which draws large arrays in blocks.
+    """
     local = placement.shard_shape(group.sharding, group.shape)
-    return max(1, CHUNK_BYTES // max(1, math.prod(local) * group.dtype.itemsize))
+    return CHUNK_BYTES // max(1, 4 * math.prod(local))
 
 
 @functools.partial(jax.jit, static_argnums=(0, 3))
@@ -65,8 +68,10 @@ def _chunk(group: Group, keys: Array, start: Array, size: int) -> Array:
 
 @functools.partial(jax.jit, static_argnums=0)
 def _leaf(group: Group, keys: Array, start: Array) -> Array:
-    """The leaf drawn with `keys[start]`."""
+    """The leaf drawn with `keys[start]`; the library's own samplers place (and block) it themselves."""
     key = jax.lax.dynamic_index_in_dim(keys, start, keepdims=False)
+    if isinstance(group.init, RandomInitializer):
+        return group.init(key, group.shape, group.dtype, out_sharding=group.sharding)
     return placement.place(lambda k: group.init(k, group.shape, group.dtype), group.sharding, key)
 
 
@@ -83,17 +88,17 @@ def generate(groups: dict[Group, tuple[int, int]], keys: Array) -> list[Array]:
     leaves: list[Array] = []
     previous: Array | None = None
     for group, (start, stop) in groups.items():
-        vectorized = _vectorized(group, keys)
-        size = chunk_size(group) if vectorized else 1
+        ours = _vectorized(group, keys)
+        size = chunk_size(group) if ours else 0
         with placement.entered(group.sharding):
-            for first in range(start, stop, size):
+            for first in range(start, stop, max(size, 1)):
                 batch = _after(keys, previous) if traced and previous is not None else keys
-                if vectorized:
+                if size:
                     drawn = list(jnp.unstack(_chunk(group, batch, first, min(size, stop - first))))
-                    previous = drawn[-1]
                 else:
                     drawn = [_leaf(group, batch, first)]
                 leaves.extend(drawn)
+                previous = drawn[-1] if ours else previous
     return leaves
 
 

@@ -19,7 +19,8 @@ from jax.sharding import AxisType, NamedSharding, PartitionSpec
 from .typing import Array, Sharding
 
 
-def _axes(entry: object) -> tuple[str, ...]:
+def spec_axes(entry: object) -> tuple[str, ...]:
+    """The mesh axes one entry of a PartitionSpec names."""
     if entry is None or entry is PartitionSpec.UNCONSTRAINED:
         return ()
     return (entry,) if isinstance(entry, str) else tuple(entry)  # type: ignore[arg-type]
@@ -59,7 +60,7 @@ def _check_fits(sharding: jax.sharding.Sharding, shape: tuple[int, ...], what: s
     if len(spec) > len(shape):
         raise ValueError(f"{what} {spec} has {len(spec)} entries, more than the {len(shape)} dims of `shape` {shape}.")
     for dim, entry in zip(shape, spec, strict=False):
-        ways = math.prod(sizes[axis] for axis in _axes(entry))
+        ways = math.prod(sizes[axis] for axis in spec_axes(entry))
         if dim % ways:
             raise ValueError(
                 f"{what} {spec} does not divide `shape` {shape}: a dim of {dim} cannot be split {ways} ways."
@@ -73,7 +74,7 @@ def shard_shape(sharding: jax.sharding.Sharding | None, shape: tuple[int, ...]) 
     if not isinstance(sharding, NamedSharding):
         return tuple(sharding.shard_shape(shape))
     sizes = dict(sharding.mesh.shape)
-    ways = [math.prod(sizes[axis] for axis in _axes(entry)) for entry in sharding.spec]
+    ways = [math.prod(sizes[axis] for axis in spec_axes(entry)) for entry in sharding.spec]
     return tuple(dim // w for dim, w in zip(shape, ways + [1] * (len(shape) - len(ways)), strict=True))
 
 
@@ -102,7 +103,7 @@ def place(fn: Callable[..., Array], sharding: jax.sharding.Sharding | None, *arg
     # Inside `auto_axes` every axis is Auto, so the constraint may name them all; the
     # result's type keeps the Explicit ones, as `jax.random`'s `out_sharding` does.
     spec = PartitionSpec(*sharding.spec)
-    typed = PartitionSpec(*(tuple(a for a in _axes(e) if a in explicit) or None for e in spec))
+    typed = PartitionSpec(*(tuple(a for a in spec_axes(e) if a in explicit) or None for e in spec))
 
     def generate(*inner):
         return jax.lax.with_sharding_constraint(fn(*inner), spec)

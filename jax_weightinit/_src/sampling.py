@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import placement
+from . import blocks, placement
 from .laws import Distribution
 
 _SQRT2 = math.sqrt(2.0)
@@ -33,10 +33,13 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
 
 def unit_uniform(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
     """Uniform midpoints in (0, 1) with 23 (float32) or 52 (float64) bits."""
+    return from_bits(jax.random.bits(key, shape, jnp.uint64 if dtype == np.float64 else jnp.uint32), dtype)
+
+
+def from_bits(bits: jax.Array, dtype: np.dtype) -> jax.Array:
+    """The uniform midpoint that 32 (float32) or 64 (float64) random bits stand for."""
     if dtype == np.float64:
-        bits = jax.random.bits(key, shape, jnp.uint64)
         return ((bits >> 12).astype(dtype) + 0.5) * 2.0**-52
-    bits = jax.random.bits(key, shape, jnp.uint32)
     return ((bits >> 9).astype(dtype) + 0.5) * 2.0**-23
 
 
@@ -87,6 +90,8 @@ def draw(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Arr
 
 @functools.partial(jax.jit, static_argnames=("case", "shape", "dtype", "sharding"))
 def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sharding) -> jax.Array:
+    if blocks.applies(key, shape, params.dtype, sharding):
+        return blocks.draw(key, shape, sharding, lambda bits: draw(from_bits(bits, params.dtype), params, case, dtype))
     return placement.place(lambda k, p: draw(unit_uniform(k, shape, p.dtype), p, case, dtype), sharding, key, params)
 
 

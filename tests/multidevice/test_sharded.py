@@ -150,3 +150,33 @@ def test_vmap_over_keys_under_a_mesh(key):
     )(keys)
     for i in range(8):
         chex.assert_trees_all_equal(rows[i], wi.he_normal()(keys[i], (64, 64)))
+
+
+# Shards larger than a few MiB of bits are drawn in row blocks on each device; the values
+# must still be the unsharded draw's, bit for bit (see test_initializers.py for why U[0, 1)).
+BLOCKED_SPECS = [P("data", None), P(None, ("data", "model")), P("model", "data")]
+
+
+@pytest.mark.parametrize("spec", BLOCKED_SPECS, ids=str)
+@pytest.mark.parametrize("mesh_kind", MESHES)
+def test_large_shards_drawn_in_blocks_keep_every_bit(mesh_kind, spec, key):
+    shape = (8192, 4096)
+    mesh = mesh_of(mesh_kind)
+    want = np.asarray(jax.random.uniform(key, shape) + jnp.float32(2.0**-24))
+    eager = wi.uniform(1.0)(key, shape, out_sharding=NamedSharding(mesh, spec))
+    with jax.set_mesh(mesh):
+        jitted = jax.jit(lambda k: wi.uniform(1.0)(k, shape, out_sharding=spec))(key)
+    for w in (eager, jitted):
+        assert w.sharding.is_equivalent_to(NamedSharding(mesh, spec), 2)
+        chex.assert_trees_all_equal(np.asarray(w), want)
+
+
+def test_the_jax_19893_array_needs_less_than_its_shard_in_temporaries(key):
+    # One 32768 x 262144 float32 lecun_normal sharded 8 ways: 4 GiB a device. Compiled, not run.
+    mesh = jax.make_mesh((8,), ("x",))
+    shape, share = (32768, 262144), 32768 * 262144 * 4 // 8
+    with jax.set_mesh(mesh):
+        compiled = jax.jit(lambda k: wi.lecun_normal()(k, shape, out_sharding=P(None, "x"))).lower(key).compile()
+    memory = compiled.memory_analysis()
+    assert memory.output_size_in_bytes == share
+    assert memory.temp_size_in_bytes < share / 8, memory

@@ -1,0 +1,118 @@
+"""Large arrays drawn in row blocks, so that bits, floats and output never coexist whole.
+
+With a threefry key and `jax_threefry_partitionable` (JAX's default), `jax.random.bits(key,
+shape)` gives the element at row-major flat index n the word b1 ^ b2, where (b1, b2) =
+threefry2x32(key, (n >> 32, n mod 2^32)). `_bits` computes those words for any block of
+any shard from its global indices, so each device fills its own shard one block at a
+time, in place, with exactly the values the whole-array draw has there. A plain draw
+holds about three shard-sized uint32 arrays at once (counters and threefry state); a
+blocked one holds that for one block only.
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.extend.random import threefry2x32_p
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from . import placement
+from .typing import Array
+
+# Bits drawn per step, per device. Arrays whose shard needs no more bits than this are
+# drawn whole, as before: a loop would only add overhead.
+BLOCK_BYTES = 4 * 2**20
+
+
+def applies(key: Array, shape: tuple[int, ...], compute: np.dtype, sharding) -> bool:
+    """Whether an array is large enough to draw in blocks, and `_bits` reproduces its bits exactly."""
+    local = placement.shard_shape(sharding, shape)
+    return (
+        len(shape) > 0
+        and compute == np.float32
+        and math.prod(local) * 4 > BLOCK_BYTES
+        and math.prod(shape[1:]) < 2**32
+        and shape[0] < 2**32
+        and (sharding is None or isinstance(sharding, NamedSharding))
+        and str(jax.random.key_impl(key)) == "threefry2x32"
+        and jax.config.jax_threefry_partitionable
+    )
+
+
+def _times(x: Array, c: int) -> tuple[Array, Array]:
+    """x·c as (high, low) uint32 words, for uint32 `x` and an int 0 <= c < 2^32, in 16-bit limbs."""
+    x1, x0 = x >> 16, x & 0xFFFF
+    c1, c0 = np.uint32(c >> 16), np.uint32(c & 0xFFFF)
+    low, cross1, cross2, high = x0 * c0, x1 * c0, x0 * c1, x1 * c1
+    cross = cross1 + cross2
+    cross_carry = (cross < cross1).astype(jnp.uint32)
+    lo = low + (cross << 16)
+    return high + (cross >> 16) + (cross_carry << 16) + (lo < low).astype(jnp.uint32), lo
+
+
+def counters(rows: Array, cols: Array, row_stride: int) -> tuple[Array, Array]:
+    """The 64-bit flat index rows·row_stride + cols as (high, low) uint32 words, broadcast together."""
+    high, low = _times(rows, row_stride)
+    lo = low + cols
+    return high + (lo < low).astype(jnp.uint32), lo
+
+
+def _bits(key_data: Array, shape: tuple[int, ...], start: tuple[Array, ...], block: tuple[int, ...]) -> Array:
+    """`jax.random.bits(key, shape, uint32)[start : start + block]` for a threefry key's data, drawn alone."""
+    row_stride = math.prod(shape[1:])
+    # Global indices along each axis; the offset of all but the first fits in 32 bits.
+    rows = start[0] + jax.lax.broadcasted_iota(jnp.uint32, block, 0)
+    rest = jnp.zeros(block, jnp.uint32)
+    for axis in range(1, len(shape)):
+        index = start[axis] + jax.lax.broadcasted_iota(jnp.uint32, block, axis)
+        rest = rest + index * np.uint32(math.prod(shape[axis + 1 :]))
+    high, low = counters(rows, rest, row_stride)
+    b1, b2 = threefry2x32_p.bind(key_data[0], key_data[1], high, low)
+    return b1 ^ b2
+
+
+def draw(key: Array, shape: tuple[int, ...], sharding, fill) -> Array:
+    """The array of `shape` whose bits are `jax.random.bits(key, shape)`, mapped by `fill(bits) -> values`.
+
+    Each device fills its shard of `sharding` in row blocks of about `BLOCK_BYTES` of bits.
+    """
+    data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
+    local = placement.shard_shape(sharding, shape)
+    if sharding is None:
+        return _fill_shard(data, shape, local, (0,) * len(shape), fill)
+    spec = tuple(sharding.spec) + (None,) * (len(shape) - len(sharding.spec))
+    sizes = dict(sharding.mesh.shape)
+
+    def shard(data):
+        offsets = tuple(_shard_index(entry, sizes) * n for entry, n in zip(spec, local, strict=True))
+        return _fill_shard(data, shape, local, offsets, fill)
+
+    return jax.shard_map(shard, mesh=sharding.mesh, in_specs=P(), out_specs=P(*spec))(data)
+
+
+def _shard_index(entry, sizes: dict) -> Array | int:
+    index: Array | int = 0
+    for axis in placement.spec_axes(entry):
+        index = index * sizes[axis] + jax.lax.axis_index(axis)
+    return index
+
+
+def _fill_shard(data: Array, shape, local: tuple[int, ...], offsets, fill) -> Array:
+    row_elements = math.prod(local[1:])
+    step = max(1, min(local[0], BLOCK_BYTES // (4 * row_elements)))
+    full, tail = divmod(local[0], step)
+    offsets = tuple(jnp.asarray(o, jnp.uint32) for o in offsets)
+
+    def block(out, row, rows):
+        start = (offsets[0] + row.astype(jnp.uint32), *offsets[1:])
+        values = fill(_bits(data, shape, start, (rows, *local[1:])))
+        return jax.lax.dynamic_update_slice_in_dim(out, values, row, axis=0)
+
+    dtype = jax.eval_shape(fill, jax.ShapeDtypeStruct((1,), jnp.uint32)).dtype
+    out = jnp.zeros(local, dtype)
+    out = jax.lax.fori_loop(0, full, lambda i, out: block(out, i * step, step), out)
+    if tail:
+        out = block(out, jnp.asarray(full * step), tail)
+    return out
