@@ -99,10 +99,17 @@ def _shard_index(entry, sizes: dict) -> Array | int:
     return index
 
 
+def _steps(rows: int, most: int) -> tuple[int, int, int]:
+    """(full blocks, tail rows, rows per block): a divisor of `rows` near `most` when there is one, so no tail."""
+    if rows <= most:
+        return 1, 0, rows
+    divisor = next((d for d in range(most, most // 2, -1) if rows % d == 0), None)
+    step = divisor or most
+    return rows // step, rows % step, step
+
+
 def _fill_shard(data: Array, shape, local: tuple[int, ...], offsets, fill) -> Array:
-    row_elements = math.prod(local[1:])
-    step = max(1, min(local[0], BLOCK_BYTES // (4 * row_elements)))
-    full, tail = divmod(local[0], step)
+    full, tail, step = _steps(local[0], max(1, BLOCK_BYTES // (4 * math.prod(local[1:]))))
     offsets = tuple(jnp.asarray(o, jnp.uint32) for o in offsets)
 
     def block(out, row, rows):
