@@ -12,6 +12,7 @@ CASES = [
     ("flax_linen.py", [], "flax"),
     ("haiku_linear.py", [], "haiku"),
     ("equinox_mlp.py", [], "equinox"),
+    ("sharded_init.py", [], "flax"),
     ("digits_training.py", ["--steps", "3", "--no-plot"], "sklearn"),
 ]
 

@@ -193,6 +193,17 @@ def test_out_shardings_tree_and_function(key):
         chex.assert_trees_all_equal(out, plain)
 
 
+def test_an_abstract_mesh_sharding_outside_a_mesh_is_an_error(key):
+    mesh = jax.sharding.AbstractMesh((1,), ("x",))
+    leaf = jax.ShapeDtypeStruct(
+        (4, 4), jnp.float32, sharding=jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("x"))
+    )
+    with pytest.raises(
+        ValueError, match="`out_shardings` for 'w' P\\('x',\\) is on an abstract mesh .* `with jax.set_mesh"
+    ):
+        wi.init_tree(key, {"w": leaf}, [("w", wi.he_normal())])
+
+
 # The real frameworks, from the test extra.
 
 

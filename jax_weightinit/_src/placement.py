@@ -31,7 +31,8 @@ def resolve(value: Sharding, shape: tuple[int, ...], what: str = "`out_sharding`
 
     Raises:
       TypeError: if `value` is not a Sharding, a PartitionSpec or None.
-      ValueError: for a bare PartitionSpec outside a mesh, or a sharding that does not divide `shape`.
+      ValueError: for a bare PartitionSpec or an abstract-mesh sharding outside a mesh, or a sharding that
+        does not divide `shape`.
     """
     if value is None:
         return None
@@ -45,6 +46,15 @@ def resolve(value: Sharding, shape: tuple[int, ...], what: str = "`out_sharding`
         value = NamedSharding(mesh, value)
     elif not isinstance(value, jax.sharding.Sharding):
         raise TypeError(f"{what} must be a jax.sharding.Sharding, a PartitionSpec or None; got {value!r}.")
+    elif (
+        isinstance(value, NamedSharding)
+        and isinstance(value.mesh, jax.sharding.AbstractMesh)
+        and jax.sharding.get_abstract_mesh().empty
+    ):
+        raise ValueError(
+            f"{what} {value.spec} is on an abstract mesh (as `eval_shape` gives) with no mesh set; call inside "
+            "`with jax.set_mesh(mesh):`."
+        )
     _check_fits(value, shape, what)
     return value
 
