@@ -28,6 +28,9 @@ from ._src.keys import key_for as key_for
 from ._src.keys import path_string as path_string
 from ._src.laws import Distribution as Distribution
 from ._src.lsuv import lsuv as lsuv
+from ._src.plan import Plan as Plan
+from ._src.plan import Row as Row
+from ._src.plan import plan as plan
 from ._src.propagate import activation_std as activation_std
 from ._src.structured import delta_orthogonal as delta_orthogonal
 from ._src.structured import dirac as dirac
@@ -81,8 +84,11 @@ __all__ = [
     "ones_init",
     "orthogonal",
     "path_string",
+    "plan",
+    "Plan",
     "presets",
     "pytorch",
+    "Row",
     "sparse",
     "testing",
     "to_haiku",

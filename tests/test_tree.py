@@ -133,7 +133,8 @@ def test_partial_reinit_keeps_unmatched_concrete_leaves(key):
 def test_first_match_wins_and_predicates(key):
     target = {"a": {"kernel": jnp.zeros((4, 4))}, "b": {"kernel": jnp.zeros((4, 4))}}
     rules = [(lambda path, leaf: path.startswith("a/"), wi.ones), ("kernel", wi.constant(2.0)), ("a", wi.zeros)]
-    out = wi.init_tree(key, target, rules)
+    with pytest.warns(UserWarning, match="rules matched no leaf: 'a'"):  # shadowed by the rules before it
+        out = wi.init_tree(key, target, rules)
     assert float(out["a"]["kernel"][0, 0]) == 1.0 and float(out["b"]["kernel"][0, 0]) == 2.0
 
 
@@ -152,7 +153,7 @@ BAD = [
         {"w": jax.ShapeDtypeStruct((2, 2), jnp.float32)},
         [("bias", wi.zeros)],
         ValueError,
-        "the abstract leaf 'w' \\(2, 2\\) matches no rule",
+        "abstract leaves match no rule: 'w' \\(2, 2\\); add rules",
     ),
     (
         "int step counter with a float law",
@@ -191,6 +192,62 @@ def test_out_shardings_tree_and_function(key):
     for out in (by_tree, by_fn):
         assert out["w"].sharding.is_equivalent_to(sharding, 2)
         chex.assert_trees_all_equal(out, plain)
+
+
+def test_every_unmatched_abstract_leaf_is_named_up_to_twenty(key):
+    target = {f"w{i:02d}": jax.ShapeDtypeStruct((2,), jnp.float32) for i in range(25)}
+    with pytest.raises(ValueError, match=r"'w00' \(2,\), .*'w19' \(2,\) and 5 more; add rules for them\.$"):
+        wi.init_tree(key, target, [("bias", wi.zeros)], on_unused_rule="ignore")
+
+
+def test_unused_rules_warn_by_default(key):
+    with pytest.warns(UserWarning, match="rules matched no leaf: 'kernal\\$'"):
+        wi.init_tree(key, {"kernel": jnp.zeros((2, 2))}, [("kernel$", wi.ones), ("kernal$", wi.zeros)])
+
+
+def test_plan_states_what_init_tree_draws(key):
+    target = abstract()
+    rows = wi.plan(target, RULES)
+    out = wi.init_tree(key, target, RULES)
+    leaves = dict((wi.path_string(p), x) for p, x in jax.tree_util.tree_flatten_with_path(out)[0])
+    assert [r.path for r in rows] == list(leaves)
+    for row in rows:
+        leaf = leaves[row.path]
+        assert (row.shape, row.dtype) == (leaf.shape, leaf.dtype)
+        chex.assert_trees_all_equal(leaf, row.init(wi.key_for(key, row.path), row.shape, row.dtype))
+        if row.law is not None:
+            assert row.law == row.init.distribution(row.shape)
+    kernel = next(r for r in rows if r.path == "layers/0/mlp/kernel")
+    assert kernel.pattern == "kernel$" and kernel.fans == (16, 64)
+    assert kernel.law.std == pytest.approx((2 / 16) ** 0.5)
+    bias = next(r for r in rows if r.path == "layers/0/mlp/bias")
+    assert bias.law is None and bias.fans is None
+
+
+def test_plan_table_reads_rule_fans_std_and_bounds():
+    table = str(
+        wi.plan({"dense": {"kernel": jax.ShapeDtypeStruct((256, 512), jnp.float32)}}, [("kernel$", wi.he_normal())])
+    )
+    header, row = table.splitlines()
+    assert header.split() == [
+        "path",
+        "rule",
+        "initializer",
+        "shape",
+        "dtype",
+        "fan_in/out",
+        "std",
+        "bounds",
+        "sharding",
+    ]
+    assert row.startswith("dense/kernel") and "'kernel$'" in row and "256/512" in row
+    assert "0.08839" in row and "[-0.201, 0.201]" in row
+
+
+def test_plan_keeps_unmatched_concrete_leaves_and_draws_nothing():
+    rows = wi.plan({"step": jnp.zeros((), jnp.int32), "w": jax.ShapeDtypeStruct((3, 3), jnp.float32)}, [("w", wi.ones)])
+    step = next(r for r in rows if r.path == "step")
+    assert step.pattern is None and step.init is None and "keep" in str(rows)
 
 
 def test_an_abstract_mesh_sharding_outside_a_mesh_is_an_error(key):

@@ -3,11 +3,12 @@
 A group is the leaves that share one initializer, shape, dtype and sharding. Each
 chunk of a group is one compiled function, used eagerly through `jit`'s cache and
 inlined as it is under the caller's `jit`, so the program grows with the number of
-chunks, not of leaves. For the library's own elementwise laws with threefry keys a
-chunk draws the bits of all its leaves in one vectorized generator and computes each
-leaf from its own slice (`sampling.sample_many`): bit for bit the per-leaf result,
-with no stacked copy of the outputs. Other initializers, complex dtypes and other key
-implementations (whose bits differ under `vmap`) are drawn one leaf at a time.
+chunks, not of leaves. For the library's own elementwise laws with threefry keys, a
+chunk is the leaves whose bits fit in `CHUNK_BYTES` per device, drawn as one stack by
+one vectorized generator (`sampling.sample_many`) and split: bit for bit the per-leaf
+result. A leaf too large for a chunk is drawn alone by its sampler, in blocks. Other
+initializers, complex dtypes and other key implementations (whose bits differ under
+`vmap`) are drawn one leaf at a time.
 """
 
 import dataclasses
@@ -41,6 +42,7 @@ class Group:
 
 
 def _vectorized(group: Group, keys: Array) -> bool:
+    """Whether `group` is drawn by the library's own elementwise sampler, whose bits `vmap` keeps."""
     return (
         isinstance(group.init, RandomInitializer)
         and math.prod(group.shape) > 0

@@ -7,7 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from .tree import path_string
+from .keys import path_string
 
 
 def _scale_leaf(params: Any, path: str, factor: jax.Array) -> Any:

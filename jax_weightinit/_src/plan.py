@@ -1,0 +1,294 @@
+"""The plan of a whole-model init: for each leaf, which rule, which initializer, fans, law and sharding.
+
+`plan` initializes nothing; `init_tree` draws exactly the plan's groups, so what a plan
+states is by construction what is drawn.
+"""
+
+import dataclasses
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import jax
+import numpy as np
+from jax.sharding import PartitionSpec
+
+from . import generation, placement
+from .core import Constant, FixedLaw, RandomInitializer
+from .fans import compute_fans
+from .keys import path_string
+from .laws import Distribution
+from .typing import Array
+
+Pattern = str | Callable[[str, Any], bool]
+Rules = Sequence[tuple[Pattern, Callable]]
+_MAX_LISTED = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One leaf of a plan.
+
+    Attributes:
+      path: the leaf's path, as `path_string` writes it.
+      pattern: the first rule's pattern that matched, or None (the leaf is kept as it is).
+      init: that rule's initializer, or None.
+      shape: the leaf's shape.
+      dtype: the leaf's dtype.
+      sharding: where the leaf will be placed, or None for the default device.
+      fans: (fan_in, fan_out) for fan-scaled initializers, else None.
+      law: the `Distribution` of each element for the library's random initializers, else None.
+    """
+
+    path: str
+    pattern: Pattern | None
+    init: Callable | None
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    sharding: jax.sharding.Sharding | None
+    fans: tuple[int, int] | None
+    law: Distribution | None
+
+
+class Plan(tuple):
+    """The rows of a plan, one per leaf in `target`'s order; `str(plan)` is a table to read."""
+
+    def __str__(self) -> str:
+        header = ("path", "rule", "initializer", "shape", "dtype", "fan_in/out", "std", "bounds", "sharding")
+        cells = [header] + [_cells(row) for row in self]
+        widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells)
+
+
+def _cells(row: Row) -> tuple[str, ...]:
+    law = row.law
+    bounds = "" if law is None or law.low is None else f"[{law.low:.4g}, {law.high:.4g}]"
+    sharding = row.sharding.spec if isinstance(row.sharding, jax.sharding.NamedSharding) else row.sharding
+    return (
+        row.path,
+        "—" if row.pattern is None else (repr(row.pattern) if isinstance(row.pattern, str) else "<predicate>"),
+        "keep" if row.init is None else describe(row.init),
+        str(row.shape),
+        row.dtype.name,
+        "" if row.fans is None else f"{row.fans[0]}/{row.fans[1]}",
+        "" if law is None else f"{law.std:.4g}",
+        bounds,
+        "" if sharding is None else str(sharding),
+    )
+
+
+def describe(init: Callable) -> str:
+    """A short name for an initializer: its factory's fields, or a function's name."""
+    if isinstance(init, Constant):
+        return f"constant({init.value!r})"
+    if isinstance(init, FixedLaw):
+        return _short(init.law)
+    if dataclasses.is_dataclass(init):
+        hidden = ("dtype", "in_axis", "out_axis", "batch_axis", "complex_family")
+        fields = [f for f in dataclasses.fields(init) if f.name not in hidden]
+        args = ", ".join(_short(getattr(init, f.name)) for f in fields)
+        return f"{type(init).__name__}({args})"
+    return getattr(init, "__qualname__", type(init).__name__)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, Distribution):
+        return f"{value.family}(mean={value.mean:.4g}, std={value.std:.4g})"
+    return f"{value:.4g}" if isinstance(value, float) else repr(value)
+
+
+def plan(target: Any, rules: Rules, *, out_shardings: Any = None) -> Plan:
+    """States, for every leaf of `target`, what `init_tree(key, target, rules, ...)` will do with it.
+
+    Initializes nothing. Each row has the leaf's `path`, the matching rule's `pattern`,
+    its `init`, the leaf's `shape`, `dtype` and `sharding`, the `fans` of fan-scaled
+    initializers and the exact `law` of the library's random initializers; `str(plan)`
+    is an aligned table. `init_tree` draws exactly what the plan states.
+
+    Args:
+      target: a pytree of arrays and/or `jax.ShapeDtypeStruct`s, as for `init_tree`.
+      rules: ordered `(pattern, initializer)` pairs; the first match wins.
+      out_shardings: as for `init_tree`.
+
+    Returns:
+      A `Plan`: a tuple of `Row`s in the order of `target`'s leaves.
+
+    Raises:
+      ValueError, TypeError: as `init_tree` does, before anything is drawn.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, jax_weightinit as wi
+      >>> params = {"dense": {"kernel": jax.ShapeDtypeStruct((256, 512), jnp.float32),
+      ...                     "bias": jax.ShapeDtypeStruct((512,), jnp.float32)}}
+      >>> rows = wi.plan(params, [("kernel$", wi.he_normal()), ("bias$", wi.zeros)])
+      >>> [(r.path, r.fans, None if r.law is None else round(r.law.std, 4)) for r in rows]
+      [('dense/bias', None, None), ('dense/kernel', (256, 512), 0.0884)]
+    """
+    return build(target, rules, out_shardings, jax.random.key(0), "ignore")[0]
+
+
+def build(
+    target: Any, rules: Rules, out_shardings: Any, key: Array, on_unused_rule: Literal["ignore", "warn", "raise"]
+) -> tuple[Plan, list[Any], Any]:
+    """(the plan, the flattened leaves, the treedef): the one place where rules are matched and leaves checked."""
+    if on_unused_rule not in ("ignore", "warn", "raise"):
+        raise ValueError(f"`on_unused_rule` must be one of 'ignore', 'warn', 'raise'; got {on_unused_rule!r}.")
+    checked = _check_rules(rules)
+    flat, treedef = jax.tree_util.tree_flatten_with_path(target)
+    names = [path_string(p) for p, _ in flat]
+    given = _given_shardings(out_shardings, flat, names)
+
+    used = [False] * len(checked)
+    seen: set[str] = set()
+    unmatched: list[str] = []
+    rows: list[Row] = []
+    checked_groups: set[generation.Group] = set()
+    for (_, leaf), name, sharding in zip(flat, names, given, strict=True):
+        if name in seen:
+            raise ValueError(f"two leaves share the path {name!r}; rename one so their keys differ.")
+        seen.add(name)
+        match = next((j for j, (pattern, _) in enumerate(checked) if _matches(pattern, name, leaf)), None)
+        if match is None:
+            if isinstance(leaf, jax.ShapeDtypeStruct):
+                unmatched.append(f"{name!r} {leaf.shape}")
+            rows.append(_kept(name, leaf))
+            continue
+        if not _is_array(leaf):
+            raise TypeError(f"the leaf {name!r} matched rule {match} but is a {type(leaf).__name__}, not an array.")
+        used[match] = True
+        pattern, init = checked[match]
+        shape = tuple(leaf.shape)
+        sharding = placement.resolve(
+            sharding if sharding is not None else _own_sharding(leaf), shape, f"`out_shardings` for {name!r}"
+        )
+        group = generation.Group(init, shape, np.dtype(leaf.dtype), sharding)
+        if group not in checked_groups:
+            _check_leaf(name, group, key)
+            checked_groups.add(group)
+        fans, law = _fans_and_law(init, shape, group.dtype)
+        rows.append(Row(name, pattern, init, shape, group.dtype, sharding, fans, law))
+
+    if unmatched:
+        listed = ", ".join(unmatched[:_MAX_LISTED])
+        more = f" and {len(unmatched) - _MAX_LISTED} more" if len(unmatched) > _MAX_LISTED else ""
+        raise ValueError(f"abstract leaves match no rule: {listed}{more}; add rules for them.")
+    unused = [j for j, flag in enumerate(used) if not flag]
+    if unused and on_unused_rule != "ignore":
+        message = f"rules matched no leaf: {', '.join(repr(checked[j][0]) for j in unused)}."
+        if on_unused_rule == "raise":
+            raise ValueError(message)
+        warnings.warn(message, stacklevel=3)
+    return Plan(rows), [leaf for _, leaf in flat], treedef
+
+
+def groups(rows: Plan) -> dict[generation.Group, list[int]]:
+    """The plan's initialized leaves by group: (initializer, shape, dtype, sharding) -> leaf indices."""
+    out: dict[generation.Group, list[int]] = {}
+    for i, row in enumerate(rows):
+        if row.init is not None:
+            out.setdefault(generation.Group(row.init, row.shape, row.dtype, row.sharding), []).append(i)
+    return out
+
+
+def _kept(name: str, leaf: Any) -> Row:
+    shape = tuple(getattr(leaf, "shape", ()))
+    dtype = np.dtype(getattr(leaf, "dtype", np.dtype(type(leaf)) if isinstance(leaf, int | float) else object))
+    return Row(name, None, None, shape, dtype, None, None, None)
+
+
+def _fans_and_law(init: Callable, shape: tuple[int, ...], dtype: np.dtype):
+    fans = None
+    if all(hasattr(init, a) for a in ("in_axis", "out_axis", "batch_axis")) and len(shape) >= 1:
+        fans = compute_fans(shape, init.in_axis, init.out_axis, init.batch_axis)
+    law = init.distribution(shape) if isinstance(init, RandomInitializer) and np.prod(shape) > 0 else None
+    return fans, law
+
+
+def _matches(pattern: Pattern, path: str, leaf: Any) -> bool:
+    return bool(re.search(pattern, path)) if isinstance(pattern, str) else bool(pattern(path, leaf))
+
+
+def _check_rules(rules: Rules) -> list[tuple[Pattern, Callable]]:
+    if isinstance(rules, dict | str) or not isinstance(rules, Sequence):
+        raise TypeError(f"`rules` must be a sequence of (pattern, initializer) pairs; got {type(rules).__name__}.")
+    checked = []
+    for i, rule in enumerate(rules):
+        if not (isinstance(rule, tuple | list) and len(rule) == 2):
+            raise TypeError(f"`rules[{i}]` must be a (pattern, initializer) pair; got {rule!r}.")
+        pattern, init = rule
+        if isinstance(pattern, str):
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise ValueError(f"`rules[{i}]` pattern {pattern!r} is not a valid regular expression: {e}.") from None
+        elif not callable(pattern):
+            raise TypeError(
+                f"`rules[{i}]` pattern must be a regex string or a predicate (path, leaf) -> bool; got {pattern!r}."
+            )
+        if not callable(init):
+            raise TypeError(f"`rules[{i}]` initializer must be callable as init(key, shape, dtype); got {init!r}.")
+        checked.append((pattern, init))
+    return checked
+
+
+def _is_array(leaf: Any) -> bool:
+    return hasattr(leaf, "shape") and hasattr(leaf, "dtype")
+
+
+def _is_sharding(value: Any) -> bool:
+    return value is None or isinstance(value, jax.sharding.Sharding | PartitionSpec)
+
+
+def _given_shardings(out_shardings: Any, flat: list, names: list[str]) -> list[Any]:
+    """The sharding `out_shardings` gives each leaf (None where it gives none), or a ValueError naming the path."""
+    if _is_sharding(out_shardings):
+        return [out_shardings] * len(flat)
+    if callable(out_shardings):
+        return [out_shardings(name, leaf) for name, (_, leaf) in zip(names, flat, strict=True)]
+    # A prefix of `target`, as `jit` reads `out_shardings`: an entry covers every leaf below it.
+    entries = jax.tree_util.tree_flatten_with_path(out_shardings, is_leaf=_is_sharding)[0]
+    by_path = {_parts(path): value for path, value in entries}
+    for path, value in entries:
+        if not _is_sharding(value):
+            raise TypeError(
+                f"`out_shardings` at {path_string(path)!r} must be a Sharding, a PartitionSpec or None; got {value!r}."
+            )
+    given, covered = [], set()
+    for (path, _), name in zip(flat, names, strict=True):
+        parts = _parts(path)
+        prefix = next((parts[:n] for n in range(len(parts) + 1) if parts[:n] in by_path), None)
+        if prefix is None:
+            raise ValueError(f"`out_shardings` has no entry for the leaf {name!r}; give a prefix of `target`.")
+        covered.add(prefix)
+        given.append(by_path[prefix])
+    extra = [p for p in by_path if p not in covered]
+    if extra:
+        raise ValueError(f"`out_shardings` has an entry at {'/'.join(extra[0])!r} that matches no leaf of `target`.")
+    return given
+
+
+def _parts(path: Sequence[Any]) -> tuple[str, ...]:
+    return tuple(path_string([entry]) for entry in path)
+
+
+def _own_sharding(leaf: Any) -> jax.sharding.Sharding | None:
+    """The NamedSharding a leaf carries: a ShapeDtypeStruct's, a placed array's, or an Explicit-mode tracer's type."""
+    if isinstance(leaf, jax.core.Tracer):
+        sharding = getattr(jax.typeof(leaf), "sharding", None)
+        shards = isinstance(sharding, jax.sharding.NamedSharding) and any(e is not None for e in sharding.spec)
+        return sharding if shards else None
+    sharding = getattr(leaf, "sharding", None)
+    return sharding if isinstance(sharding, jax.sharding.NamedSharding) else None
+
+
+def _check_leaf(name: str, group: generation.Group, key: Array) -> None:
+    """Traces one call so that a dtype or shape the leaf cannot have names the leaf."""
+    try:
+        out = jax.eval_shape(lambda k: group.init(k, group.shape, group.dtype), key)
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"cannot initialize {name!r} {group.shape} {group.dtype.name}: {e}") from None
+    if out.shape != group.shape or out.dtype != group.dtype:
+        raise ValueError(
+            f"the initializer for {name!r} returned {out.shape} {out.dtype}, not {group.shape} {group.dtype}."
+        )
