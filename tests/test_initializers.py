@@ -230,14 +230,18 @@ def test_laws_scale_with_fans(name):
 BLOCKED_SHAPES = [(4096, 2048), (4099, 2053), (40000, 300), (3, 2048, 1100), (5_000_001,)]
 
 
-@pytest.mark.parametrize("mode", ["eager", "under jit"])
+@pytest.mark.parametrize("mode", ["eager", "under jit", "under vmap"])
 @pytest.mark.parametrize("shape", BLOCKED_SHAPES, ids=str)
 def test_large_arrays_drawn_in_blocks_keep_every_bit(shape, mode, key):
     def init(k):
         return wi.uniform(1.0)(k, shape)
 
-    w = init(key) if mode == "eager" else jax.jit(init)(key)
-    chex.assert_trees_all_equal(w, jax.random.uniform(key, shape) + jnp.float32(2.0**-24))
+    keys = jax.random.split(key, 2)
+    if mode == "under vmap":
+        got, want = jax.vmap(init)(keys)[1], jax.random.uniform(keys[1], shape)
+    else:
+        got, want = (init(key) if mode == "eager" else jax.jit(init)(key)), jax.random.uniform(key, shape)
+    chex.assert_trees_all_equal(got, want + jnp.float32(2.0**-24))
 
 
 def test_blocked_draw_twin_a_shifted_block_is_caught(key):
