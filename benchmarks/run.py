@@ -246,6 +246,10 @@ def run_model_case(case) -> list[dict]:
     return records
 
 
+def _seconds(value) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
 def model_tables(model) -> str:
     """The whole-model tables: the tree under an outer jit, the Llama-7B-shaped tree, the jax#19893 array."""
     mb = 2**20
@@ -269,7 +273,7 @@ def model_tables(model) -> str:
             temp = f"{r['temp_bytes'] / r['output_bytes']:.2f}" if "temp_bytes" in r else ""
             lines.append(
                 f"| {r['depth']} | {r['leaves']} | {r['scheduler']} | {r['impl']} | {r['mode']} | {r['cold_s']:.2f} | "
-                f"{r.get('compile_s', float('nan')):.2f} | {r['steady_s'] * 1e3:.1f} | {temp} | {r.get('loops', '')} | "
+                f"{_seconds(r.get('compile_s'))} | {r['steady_s'] * 1e3:.1f} | {temp} | {r.get('loops', '')} | "
                 f"{r['cold_s'] / base:.3f} |"
                 if base
                 else f"| {r['depth']} | {r['leaves']} | {r['scheduler']} | {r['impl']} | {r['mode']} | "

@@ -27,10 +27,18 @@ BLOCK_BYTES = 4 * 2**20
 
 
 def applies(key: Array, shape: tuple[int, ...], compute: np.dtype, sharding) -> bool:
-    """Whether an array is large enough to draw in blocks, and `_bits` reproduces its bits exactly."""
+    """Whether an array is drawn in blocks: it is large, `_bits` reproduces its bits exactly, and its layout is known.
+
+    The layout is known when a sharding is given, when the call is eager, or when there is
+    one device. Under a trace with no sharding on several devices the caller's `jit` may
+    still shard the result through its `out_shardings`, and XLA's partitioner cannot split
+    a block loop: it would draw the whole array on every device. Such draws stay whole,
+    so that the partitioner gives each device only its shard.
+    """
     local = placement.shard_shape(sharding, shape)
     return (
-        len(shape) > 0
+        (sharding is not None or not isinstance(key, jax.core.Tracer) or jax.device_count() == 1)
+        and len(shape) > 0
         and compute == np.float32
         and math.prod(local) * 4 > BLOCK_BYTES
         and math.prod(shape[1:]) < 2**32

@@ -88,9 +88,9 @@ def draw(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Arr
     return x.astype(dtype)
 
 
-@functools.partial(jax.jit, static_argnames=("case", "shape", "dtype", "sharding"))
-def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sharding) -> jax.Array:
-    if blocks.applies(key, shape, params.dtype, sharding):
+@functools.partial(jax.jit, static_argnames=("case", "shape", "dtype", "sharding", "blocked"))
+def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sharding, blocked: bool) -> jax.Array:
+    if blocked:
         return blocks.draw(key, shape, sharding, lambda bits: draw(from_bits(bits, params.dtype), params, case, dtype))
     return placement.place(lambda k, p: draw(unit_uniform(k, shape, p.dtype), p, case, dtype), sharding, key, params)
 
@@ -102,8 +102,9 @@ def sample(key, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, shar
     are arguments, so layers of one shape share a compiled sampler whatever their fans.
     """
     case, params = prepare(law, dtype)
+    blocked = blocks.applies(key, shape, params.dtype, sharding)
     with placement.entered(sharding):
-        return _sample(key, params, case, shape, dtype, sharding)
+        return _sample(key, params, case, shape, dtype, sharding, blocked)
 
 
 def sample_many(keys, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:

@@ -180,3 +180,15 @@ def test_the_jax_19893_array_needs_less_than_its_shard_in_temporaries(key):
     memory = compiled.memory_analysis()
     assert memory.output_size_in_bytes == share
     assert memory.temp_size_in_bytes < share / 8, memory
+
+
+@pytest.mark.parametrize("mesh_kind", ["Auto mesh", "Explicit mesh"])
+def test_jit_out_shardings_alone_still_draws_only_local_shards(mesh_kind, key):
+    # No out_sharding for the initializer: the layout comes from the caller's jit alone, so the
+    # draw must stay one the partitioner can split (a block loop would be drawn whole on each device).
+    mesh, shape = mesh_of(mesh_kind), (8192, 4096)
+    sharding = NamedSharding(mesh, SPEC)
+    jitted = jax.jit(lambda k: wi.he_normal()(k, shape), out_shardings=sharding)
+    memory = jitted.lower(key).compile().memory_analysis()
+    assert memory.temp_size_in_bytes < 8192 * 4096 * 4 // 2, memory
+    chex.assert_trees_all_equal(np.asarray(jitted(key)), np.asarray(wi.he_normal()(key, shape)))
