@@ -35,7 +35,11 @@ class RandomInitializer:
         dtype: DTypeLike | None = None,
         out_sharding: Sharding = None,
     ) -> Array:
-        """Draws an array of `shape` and `dtype` (default: the factory's, else the default float)."""
+        """Draws an array of `shape` and `dtype` (default: the factory's, else the default float).
+
+        `out_sharding` (a `Sharding`, or a `PartitionSpec` under `jax.set_mesh`) places the
+        result; each device draws only its shards, with the values of the unsharded draw.
+        """
         key, shape, dtype = validation.call(key, shape, dtype, self.dtype, self.complex_family is not None)
         out_sharding = placement.resolve(out_sharding, shape)
         if math.prod(shape) == 0:
