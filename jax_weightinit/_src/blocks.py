@@ -45,7 +45,7 @@ def applies(key: Array, shape: tuple[int, ...], compute: np.dtype, sharding) -> 
         and shape[0] < 2**32
         and (sharding is None or isinstance(sharding, NamedSharding))
         and str(jax.random.key_impl(key)) == "threefry2x32"
-        and jax.config.jax_threefry_partitionable
+        and jax.config.jax_threefry_partitionable  # type: ignore[attr-defined]
     )
 
 

@@ -15,7 +15,7 @@ import dataclasses
 import functools
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -65,7 +65,8 @@ def chunk_size(group: Group) -> int:
 def _chunk(group: Group, keys: Array, start: Array, size: int) -> Array:
     """The leaves drawn with `keys[start:start + size]`, stacked along a new leading axis."""
     batch = jax.lax.dynamic_slice_in_dim(keys, start, size)
-    return sampling.sample_many(batch, group.init.distribution(group.shape), group.shape, group.dtype, group.sharding)
+    law = cast(RandomInitializer, group.init).distribution(group.shape)  # `_vectorized` chose this path
+    return sampling.sample_many(batch, law, group.shape, group.dtype, group.sharding)
 
 
 @functools.partial(jax.jit, static_argnums=0)

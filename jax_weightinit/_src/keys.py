@@ -50,7 +50,7 @@ def digest(path: str) -> np.ndarray:
     return np.frombuffer(hashlib.sha256(path.encode("utf-8")).digest(), dtype=">u4").astype(np.uint32)
 
 
-def _fold(key: Array, words: Array) -> Array:
+def _fold(key: Array, words: Array | np.ndarray) -> Array:
     for i in range(words.shape[-1]):
         key = jax.random.fold_in(key, words[i])
     return key

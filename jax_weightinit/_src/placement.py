@@ -108,7 +108,7 @@ def place(fn: Callable[..., Array], sharding: jax.sharding.Sharding | None, *arg
     if sharding is None:
         return fn(*args)
     explicit = explicit_axes(sharding)
-    if not explicit:
+    if not explicit or not isinstance(sharding, NamedSharding):
         return jax.lax.with_sharding_constraint(fn(*args), sharding)
     # Inside `auto_axes` every axis is Auto, so the constraint may name them all; the
     # result's type keeps the Explicit ones, as `jax.random`'s `out_sharding` does.

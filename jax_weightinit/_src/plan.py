@@ -20,6 +20,7 @@ from .fans import compute_fans
 from .keys import path_string
 from .laws import Distribution
 from .typing import Array
+from .variance_scaling import FanScaled
 
 Pattern = str | Callable[[str, Any], bool]
 Rules = Sequence[tuple[Pattern, Callable]]
@@ -199,7 +200,7 @@ def _kept(name: str, leaf: Any) -> Row:
 
 def _fans_and_law(init: Callable, shape: tuple[int, ...], dtype: np.dtype):
     fans = None
-    if all(hasattr(init, a) for a in ("in_axis", "out_axis", "batch_axis")) and len(shape) >= 1:
+    if isinstance(init, FanScaled) and len(shape) >= 1:
         fans = compute_fans(shape, init.in_axis, init.out_axis, init.batch_axis)
     law = init.distribution(shape) if isinstance(init, RandomInitializer) and np.prod(shape) > 0 else None
     return fans, law
