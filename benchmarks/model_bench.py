@@ -8,7 +8,8 @@ compile. Cases:
 - `tree DEPTH [WITH_FLAX]`: a transformer-like stack (per layer q/k/v/o 256x256 and up/down 256x1024
   kernels, float32, `lecun_normal`). `init_tree` eager, `init_tree` under an outer `jit`,
   per-leaf `jax.nn` under one `jit` (the usual hand-written init: `fold_in(key, i)` per leaf),
-  and Flax nnx's and linen's own jitted init of the same model when Flax is installed.
+  Flax nnx's and linen's own jitted init of the same model, and `init_tree` on that nnx model's
+  abstract `nnx.State`, when Flax is installed.
 - `llama7b LAYERS DIM HIDDEN VOCAB`: a Llama-7B-shaped abstract tree in bfloat16 on a 2x4
   (fsdp, tp) mesh, lowered and compiled only: per-device bytes from `memory_analysis()`.
 - `big ROWS COLS`: one float32 `lecun_normal` array sharded 8 ways (jax#19893), compiled only.
@@ -152,9 +153,11 @@ def flax_inits(depth):
                 x = x + dense(WIDTH)(dense(4 * WIDTH)(x))
             return x
 
+    abstract = nnx.state(nnx.eval_shape(lambda: Model(nnx.Rngs(0))))  # the same leaves, as nnx.State
     return {
         "flax nnx": lambda key: nnx.state(Model(nnx.Rngs(key))),
         "flax linen model.init": lambda key: LinenModel().init(key, jnp.zeros((1, WIDTH))),
+        "jax_weightinit on nnx.State": lambda key: wi.init_tree(key, abstract, RULES),
     }
 
 

@@ -19,6 +19,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from . import placement
+from .keys import impl_name
 from .typing import Array
 
 # Bits drawn per step, per device. Arrays whose shard needs no more bits than this are
@@ -44,7 +45,7 @@ def applies(key: Array, shape: tuple[int, ...], compute: np.dtype, sharding) -> 
         and math.prod(shape[1:]) < 2**32
         and shape[0] < 2**32
         and (sharding is None or isinstance(sharding, NamedSharding))
-        and str(jax.random.key_impl(key)) == "threefry2x32"
+        and impl_name(key) == "threefry2x32"
         and jax.config.jax_threefry_partitionable  # type: ignore[attr-defined]
     )
 

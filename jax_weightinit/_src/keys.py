@@ -5,7 +5,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey
 
@@ -84,11 +83,15 @@ def impl_name(key: Array) -> str:
 def leaf_keys(key: Array, paths: Sequence[str]) -> Array:
     """`key_for(key, p)` for every path `p`, as one array of keys, derived in one batched computation."""
     words = np.stack([digest(p) for p in paths])
-    if impl_name(key) in _BATCHED_FOLD:
-        return _batched_fold(key, words)
-    return jnp.stack([_fold(key, w) for w in words])
+    return (_batched_fold if impl_name(key) in _BATCHED_FOLD else _mapped_fold)(key, words)
 
 
 @jax.jit
 def _batched_fold(key: Array, words: Array) -> Array:
     return jax.vmap(_fold, in_axes=(None, 0))(key, words)
+
+
+@jax.jit
+def _mapped_fold(key: Array, words: Array) -> Array:
+    # One leaf at a time, as `key_for` does, but in one compiled loop rather than op by op.
+    return jax.lax.map(lambda w: _fold(key, w), words)

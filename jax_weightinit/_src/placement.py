@@ -66,11 +66,10 @@ def _check_fits(sharding: jax.sharding.Sharding, shape: tuple[int, ...], what: s
         except (ValueError, IndexError, TypeError):
             raise ValueError(f"{what} {sharding} does not fit `shape` {shape}.") from None
         return
-    spec, sizes = sharding.spec, dict(sharding.mesh.shape)
+    spec = sharding.spec
     if len(spec) > len(shape):
         raise ValueError(f"{what} {spec} has {len(spec)} entries, more than the {len(shape)} dims of `shape` {shape}.")
-    for dim, entry in zip(shape, spec, strict=False):
-        ways = math.prod(sizes[axis] for axis in spec_axes(entry))
+    for dim, ways in zip(shape, _ways(sharding, len(shape)), strict=True):
         if dim % ways:
             raise ValueError(
                 f"{what} {spec} does not divide `shape` {shape}: a dim of {dim} cannot be split {ways} ways."
@@ -83,9 +82,14 @@ def shard_shape(sharding: jax.sharding.Sharding | None, shape: tuple[int, ...]) 
         return shape
     if not isinstance(sharding, NamedSharding):
         return tuple(sharding.shard_shape(shape))
+    return tuple(dim // ways for dim, ways in zip(shape, _ways(sharding, len(shape)), strict=True))
+
+
+def _ways(sharding: NamedSharding, rank: int) -> list[int]:
+    """How many ways `sharding` splits each of `rank` dims (1 past the end of its spec)."""
     sizes = dict(sharding.mesh.shape)
     ways = [math.prod(sizes[axis] for axis in spec_axes(entry)) for entry in sharding.spec]
-    return tuple(dim // w for dim, w in zip(shape, ways + [1] * (len(shape) - len(ways)), strict=True))
+    return ways + [1] * (rank - len(ways))
 
 
 def explicit_axes(sharding: jax.sharding.Sharding | None) -> tuple[str, ...]:

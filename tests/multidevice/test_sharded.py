@@ -43,7 +43,8 @@ def draw_eager(init, key, mesh):
 
 
 def draw_under_jit(init, key, mesh):
-    return jax.jit(lambda k: init(k, SHAPE, out_sharding=NamedSharding(mesh, SPEC)))(key)
+    with jax.set_mesh(mesh):
+        return jax.jit(lambda k: init(k, SHAPE, out_sharding=NamedSharding(mesh, SPEC)))(key)
 
 
 def draw_bare_spec(init, key, mesh):
@@ -79,11 +80,7 @@ def test_all_eight_devices_are_there():
 @pytest.mark.parametrize("mesh_kind", MESHES)
 def test_lands_on_the_sharding_with_the_unsharded_values(mesh_kind, init_name, call, key):
     init, mesh = INITS[init_name], mesh_of(mesh_kind)
-    if call == "under jit in a mesh context":
-        with jax.set_mesh(mesh):
-            w = CALLS[call](init, key, mesh)
-    else:
-        w = CALLS[call](init, key, mesh)
+    w = CALLS[call](init, key, mesh)
     assert w.sharding.is_equivalent_to(NamedSharding(mesh, SPEC), 2), w.sharding
     assert {s.data.shape for s in w.addressable_shards} == {(256, 64)}
     chex.assert_trees_all_equal(np.asarray(w), np.asarray(init(key, SHAPE)))
