@@ -21,14 +21,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import blocks, placement, sampling
 from . import keys as keys_lib
-from . import placement, sampling
 from .core import RandomInitializer
 from .typing import Array
 
 # Per-device bytes of random bits (4 per element, whatever the output dtype) one chunk
 # draws. A chunk holds a few times this in temporaries, and chunks run one after another.
-CHUNK_BYTES = 4 * 2**20
+# The same bound as a block's, so that a leaf too large for a chunk is one its sampler blocks.
+CHUNK_BYTES = blocks.BLOCK_BYTES
 
 
 @dataclasses.dataclass(frozen=True)
