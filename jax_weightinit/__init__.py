@@ -32,6 +32,7 @@ from ._src.plan import Plan as Plan
 from ._src.plan import Row as Row
 from ._src.plan import plan as plan
 from ._src.propagate import activation_std as activation_std
+from ._src.scaling import scaled as scaled
 from ._src.structured import delta_orthogonal as delta_orthogonal
 from ._src.structured import dirac as dirac
 from ._src.structured import identity as identity
@@ -50,6 +51,17 @@ from ._src.variance_scaling import lecun_uniform as lecun_uniform
 from ._src.variance_scaling import variance_scaling as variance_scaling
 from ._src.variance_scaling import xavier_normal as xavier_normal
 from ._src.variance_scaling import xavier_uniform as xavier_uniform
+
+_LAZY = ("flax", "equinox")  # submodules that import their framework, so only when used
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 try:
     __version__ = version("jax_weightinit")
@@ -89,6 +101,7 @@ __all__ = [
     "presets",
     "pytorch",
     "Row",
+    "scaled",
     "sparse",
     "testing",
     "to_haiku",

@@ -99,6 +99,12 @@ class Distribution:
             )
         return cls("truncated_normal", loc, scale, low, high)
 
+    def scaled(self, factor: float) -> "Distribution":
+        """The law of `factor · X` for a positive `factor`."""
+        low = None if self.low is None else self.low * factor
+        high = None if self.high is None else self.high * factor
+        return Distribution(self.family, self.loc * factor, self.scale * factor, low, high)
+
     @property
     def standard_bounds(self) -> tuple[float, float]:
         """The truncation bounds in units of `scale` around `loc` (±inf when unbounded)."""

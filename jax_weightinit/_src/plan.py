@@ -19,6 +19,9 @@ from .core import Constant, FixedLaw, RandomInitializer
 from .fans import compute_fans
 from .keys import path_string
 from .laws import Distribution
+from .layers import Adapt, LayerFans
+from .rules import FanRule
+from .scaling import Scaled, ScaledOutput
 from .typing import Array
 from .variance_scaling import FanScaled
 
@@ -72,11 +75,19 @@ def _cells(row: Row) -> tuple[str, ...]:
         "keep" if row.init is None else describe(row.init),
         str(row.shape),
         row.dtype.name,
-        "" if row.fans is None else f"{row.fans[0]}/{row.fans[1]}",
+        _fans_cell(row),
         "" if law is None else f"{law.std:.4g}",
         bounds,
         "" if sharding is None else str(sharding),
     )
+
+
+def _fans_cell(row: Row) -> str:
+    if row.fans is None:
+        return ""
+    base = row.init.init if isinstance(row.init, Scaled) else row.init
+    layer = f" ({base.layer})" if isinstance(base, LayerFans) else ""
+    return f"{row.fans[0]}/{row.fans[1]}{layer}"
 
 
 def describe(init: Callable) -> str:
@@ -85,6 +96,12 @@ def describe(init: Callable) -> str:
         return f"constant({init.value!r})"
     if isinstance(init, FixedLaw):
         return _short(init.law)
+    if isinstance(init, Scaled | ScaledOutput):
+        return f"{describe(init.init)} × {init.factor:.4g}"
+    if isinstance(init, LayerFans):
+        return describe(init.init)
+    if isinstance(init, FanRule):
+        return f"{init.rule}({', '.join(_short(p) for p in init.params)})"
     if dataclasses.is_dataclass(init):
         hidden = ("dtype", "in_axis", "out_axis", "batch_axis", "complex_family")
         fields = [f for f in dataclasses.fields(init) if f.name not in hidden]
@@ -130,9 +147,18 @@ def plan(target: Any, rules: Rules, *, out_shardings: Any = None) -> Plan:
 
 
 def build(
-    target: Any, rules: Rules, out_shardings: Any, key: Array, on_unused_rule: Literal["ignore", "warn", "raise"]
+    target: Any,
+    rules: Rules,
+    out_shardings: Any,
+    key: Array,
+    on_unused_rule: Literal["ignore", "warn", "raise"],
+    adapt: Adapt | None = None,
 ) -> tuple[Plan, list[Any], Any]:
-    """(the plan, the flattened leaves, the treedef): the one place where rules are matched and leaves checked."""
+    """(the plan, the flattened leaves, the treedef): the one place where rules are matched and leaves checked.
+
+    `adapt(path, init)`, when given, replaces each matched initializer (with the fans of
+    the layer that owns the leaf, for `wi.flax` and `wi.equinox`).
+    """
     if on_unused_rule not in ("ignore", "warn", "raise"):
         raise ValueError(f"`on_unused_rule` must be one of 'ignore', 'warn', 'raise'; got {on_unused_rule!r}.")
     checked = _check_rules(rules)
@@ -159,6 +185,7 @@ def build(
             raise TypeError(f"the leaf {name!r} matched rule {match} but is a {type(leaf).__name__}, not an array.")
         used[match] = True
         pattern, init = checked[match]
+        init = init if adapt is None else adapt(name, init)
         shape = tuple(leaf.shape)
         sharding = placement.resolve(
             sharding if sharding is not None else _own_sharding(leaf), shape, f"`out_shardings` for {name!r}"
@@ -179,7 +206,7 @@ def build(
         message = f"rules matched no leaf: {', '.join(repr(checked[j][0]) for j in unused)}."
         if on_unused_rule == "raise":
             raise ValueError(message)
-        warnings.warn(message, stacklevel=3)
+        warnings.warn(message, stacklevel=4)
     return Plan(rows), [leaf for _, leaf in flat], treedef
 
 
@@ -200,8 +227,11 @@ def _kept(name: str, leaf: Any) -> Row:
 
 def _fans_and_law(init: Callable, shape: tuple[int, ...], dtype: np.dtype):
     fans = None
-    if isinstance(init, FanScaled) and len(shape) >= 1:
-        fans = compute_fans(shape, init.in_axis, init.out_axis, init.batch_axis)
+    base = init.init if isinstance(init, Scaled) else init
+    if isinstance(base, LayerFans):
+        fans = base.fans
+    elif isinstance(base, FanScaled) and len(shape) >= 1:
+        fans = compute_fans(shape, base.in_axis, base.out_axis, base.batch_axis)
     law = init.distribution(shape) if isinstance(init, RandomInitializer) and np.prod(shape) > 0 else None
     return fans, law
 

@@ -7,6 +7,7 @@ import jax
 from . import generation
 from . import plan as plan_lib
 from .keys import leaf_keys
+from .layers import Adapt
 from .typing import Array
 
 
@@ -60,7 +61,19 @@ def init_tree(
       >>> out["dense"]["kernel"].shape, float(out["dense"]["bias"].sum())
       ((4, 8), 0.0)
     """
-    rows, leaves, treedef = plan_lib.build(target, rules, out_shardings, key, on_unused_rule)
+    return draw(key, target, rules, out_shardings, on_unused_rule)
+
+
+def draw(
+    key: Array,
+    target: Any,
+    rules: plan_lib.Rules,
+    out_shardings: Any,
+    on_unused_rule: Literal["ignore", "warn", "raise"],
+    adapt: Adapt | None = None,
+) -> Any:
+    """`init_tree`, with `adapt` applied to each matched initializer as `plan.build` does."""
+    rows, leaves, treedef = plan_lib.build(target, rules, out_shardings, key, on_unused_rule, adapt)
     groups = plan_lib.groups(rows)
     if groups:
         order = [i for members in groups.values() for i in members]

@@ -1,0 +1,110 @@
+"""Equinox: the fans each layer uses for its own parameters, and layer-aware re-initialization."""
+
+import math
+from typing import Any, Literal
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from . import layers, tree
+from . import plan as plan_lib
+from .keys import path_string
+from .typing import Array
+
+_LAYERS = (eqx.nn.Linear, eqx.nn.Conv, eqx.nn.ConvTranspose, eqx.nn.Embedding)
+
+
+def _fans(module: Any) -> tuple[int, int]:
+    """(fan_in, fan_out) as the layer computes them for its default init."""
+    if isinstance(module, eqx.nn.Linear):
+        width = {"scalar": 1}
+        return width.get(module.in_features, module.in_features), width.get(module.out_features, module.out_features)
+    if isinstance(module, eqx.nn.Conv | eqx.nn.ConvTranspose):
+        # Both keep the weight as (out, in // groups, *kernel) and bound it by 1/sqrt(in // groups · prod(kernel)).
+        receptive = math.prod(module.kernel_size)
+        return module.in_channels // module.groups * receptive, module.out_channels * receptive
+    # Embedding (num_embeddings, embedding_size): fan_in = embedding_size, as torch and Flax read a table.
+    return module.embedding_size, module.num_embeddings
+
+
+def layer_fans(module: Any) -> dict[str, tuple[tuple[int, int], str]]:
+    """Maps each parameter path of a known layer in `module` to (its layer's fans, the layer's type name)."""
+    owners = {}
+    found = jax.tree_util.tree_flatten_with_path(module, is_leaf=lambda x: isinstance(x, _LAYERS))[0]
+    for path, node in found:
+        if isinstance(node, _LAYERS):
+            prefix = path_string(path)
+            for name in ("weight", "bias"):
+                owners[layers.join(prefix, name)] = (_fans(node), f"eqx.nn.{type(node).__name__}")
+    return owners
+
+
+def _is_param(x: Any) -> bool:
+    return (isinstance(x, jax.Array | jax.ShapeDtypeStruct)) and jnp.issubdtype(x.dtype, jnp.inexact)
+
+
+def reinit(
+    module: Any,
+    key: Array,
+    rules: plan_lib.Rules,
+    *,
+    out_shardings: Any = None,
+    on_unused_rule: Literal["ignore", "warn", "raise"] = "warn",
+) -> Any:
+    """Returns an Equinox module with its floating-point arrays re-initialized by rules, at each layer's own fans.
+
+    Works like `init_tree` on the module's floating-point arrays (paths such as
+    `"layers/0/weight"`, the same per-path keys) except that a fan-scaled initializer
+    at its factory's default axes (and every `wi.pytorch` one) takes the fans the
+    owning layer itself uses for its default init:
+
+    * `eqx.nn.Linear`, weight (out, in): (in_features, out_features), "scalar" counting 1;
+    * `eqx.nn.Conv*`, `eqx.nn.ConvTranspose*`, weight (out, in // groups, *kernel):
+      (in // groups · prod(kernel), out · prod(kernel));
+    * `eqx.nn.Embedding`, weight (num_embeddings, embedding_size): (embedding_size, num_embeddings).
+
+    A layer's bias takes the same fans, so `wi.pytorch.default_weight()` on weight and
+    bias reproduces Equinox's own U(±1/sqrt(fan_in)) for both. Layers stacked by
+    `eqx.filter_vmap` keep their per-layer fans. Other leaves, and initializers built
+    with explicit axes, keep `init_tree`'s arithmetic. `plan` shows each leaf's fans
+    and law first.
+
+    Args:
+      module: an Equinox module, concrete or from `eqx.filter_eval_shape`.
+      key: the root PRNG key.
+      rules: ordered `(pattern, initializer)` pairs; the first match wins.
+      out_shardings: as for `init_tree`.
+      on_unused_rule: as for `init_tree`.
+
+    Returns:
+      A new module; `module` is unchanged (Equinox modules are immutable).
+
+    Raises:
+      ValueError, TypeError: as `init_tree` does, before anything is drawn.
+
+    Example:
+      >>> import jax, equinox as eqx, jax_weightinit as wi
+      >>> mlp = eqx.nn.MLP(64, 10, 256, depth=2, key=jax.random.key(0))
+      >>> mlp = wi.equinox.reinit(mlp, jax.random.key(1), [("weight$", wi.he_normal()), ("bias$", wi.zeros)])
+      >>> abs(float(mlp.layers[1].weight.std()) - (2 / 256) ** 0.5) < 0.002  # fan_in 256 from (out, in)
+      True
+    """
+    params, static = eqx.partition(module, _is_param)
+    new = tree.draw(key, params, rules, out_shardings, on_unused_rule, layers.adapter(layer_fans(module)))
+    return eqx.combine(new, static)
+
+
+def plan(module: Any, rules: plan_lib.Rules, *, out_shardings: Any = None) -> plan_lib.Plan:
+    """States, for every floating-point array of `module`, what `reinit(module, key, rules)` will draw.
+
+    Example:
+      >>> import jax, equinox as eqx, jax_weightinit as wi
+      >>> conv = eqx.nn.Conv2d(16, 32, 3, key=jax.random.key(0))
+      >>> row = wi.equinox.plan(conv, [("weight$", wi.he_normal()), ("bias$", wi.zeros)])[0]
+      >>> row.path, row.shape, row.fans
+      ('weight', (32, 16, 3, 3), (144, 288))
+    """
+    params = eqx.filter(module, _is_param)
+    adapt = layers.adapter(layer_fans(module))
+    return plan_lib.build(params, rules, out_shardings, jax.random.key(0), "ignore", adapt)[0]

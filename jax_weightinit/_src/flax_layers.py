@@ -1,0 +1,124 @@
+"""Flax nnx: the fans each layer uses for its own parameters, and layer-aware re-initialization."""
+
+from typing import Any, Literal
+
+import jax
+from flax import nnx
+
+from . import layers, tree
+from . import plan as plan_lib
+from .fans import compute_fans
+from .typing import Array
+
+
+def _prod(dims: Any) -> int:
+    total = 1
+    for d in dims:
+        total *= int(d)
+    return total
+
+
+def _fans(module: nnx.Module) -> tuple[tuple[int, int], tuple[str, ...]] | None:
+    """(fan_in, fan_out) as `module` computes them for its default init, and the parameters they cover."""
+    if isinstance(module, nnx.Linear):
+        return (module.in_features, module.out_features), ("kernel", "bias")
+    if isinstance(module, nnx.LinearGeneral):
+        # LinearGeneral hands its initializer the kernel flattened to (batch · in, out).
+        batch = _prod(module.batch_axis.values())
+        return (batch * _prod(module.in_features), _prod(module.out_features)), ("kernel", "bias")
+    if isinstance(module, nnx.Conv | nnx.ConvTranspose):
+        return compute_fans(module.kernel_shape), ("kernel", "bias")
+    if isinstance(module, nnx.Embed):
+        # Flax's default, variance_scaling(1, 'fan_in', 'normal', out_axis=0), reads fan_in = features.
+        return (module.features, module.num_embeddings), ("embedding",)
+    if isinstance(module, nnx.Einsum):
+        return layers.einsum_fans(module.einsum_str, module.kernel_shape), ("kernel", "bias")
+    return None
+
+
+def layer_fans(module: nnx.Module) -> dict[str, tuple[tuple[int, int], str]]:
+    """Maps each parameter path of a known layer in `module` to (its layer's fans, the layer's type name)."""
+    owners = {}
+    for path, node in nnx.iter_graph(module):
+        found = _fans(node) if isinstance(node, nnx.Module) else None
+        if found is not None:
+            fans, names = found
+            prefix = "/".join(str(p) for p in path)
+            for name in names:
+                owners[layers.join(prefix, name)] = (fans, f"nnx.{type(node).__name__}")
+    return owners
+
+
+def reinit(
+    module: nnx.Module,
+    key: Array,
+    rules: plan_lib.Rules,
+    *,
+    out_shardings: Any = None,
+    on_unused_rule: Literal["ignore", "warn", "raise"] = "warn",
+) -> nnx.Module:
+    """Re-initializes a Flax nnx module's `nnx.Param`s by rules, each fan-scaled law at its layer's own fans.
+
+    Works like `init_tree` on `nnx.state(module, nnx.Param)` — same paths, same per-path
+    keys, first match wins, shardings kept or given by `out_shardings` — except that a
+    fan-scaled initializer at its factory's default axes (and every `wi.pytorch` one)
+    takes the fans the owning layer itself uses for its default init:
+
+    * `nnx.Linear`: (in_features, out_features);
+    * `nnx.LinearGeneral`, so `nnx.MultiHeadAttention`'s query/key/value/out: the kernel
+      flattened as Flax does, (batch · prod(in_features), prod(out_features));
+    * `nnx.Conv`, `nnx.ConvTranspose`: `compute_fans(kernel_shape)`, receptive field × in, × out;
+    * `nnx.Embed`: (features, num_embeddings), so fan_in = features as in Flax's default;
+    * `nnx.Einsum`: from `einsum_str`, summed kernel axes are inputs, output-only axes outputs.
+
+    A layer's bias takes the same fans. Layers stacked by `nnx.vmap` or `nnx.scan` keep
+    their per-layer fans: the leading axes count in neither. Other leaves, and
+    initializers built with explicit axes, keep `init_tree`'s arithmetic. `plan` shows
+    each leaf's fans and law first.
+
+    The module is updated in place (as `nnx.update` does) and returned; under `nnx.jit`
+    the update reaches the caller's module. Call it on a module made by
+    `nnx.eval_shape` to materialize it, straight into the shardings its variables carry.
+
+    Args:
+      module: a Flax nnx module, concrete or abstract.
+      key: the root PRNG key.
+      rules: ordered `(pattern, initializer)` pairs matched against paths such as
+        `"layers/0/attn/query/kernel"`; the first match wins.
+      out_shardings: as for `init_tree`.
+      on_unused_rule: as for `init_tree`.
+
+    Returns:
+      `module`, re-initialized.
+
+    Raises:
+      ValueError, TypeError: as `init_tree` does, before anything is drawn.
+
+    Example:
+      >>> import jax, jax_weightinit as wi
+      >>> from flax import nnx
+      >>> attn = nnx.MultiHeadAttention(4, 256, decode=False, rngs=nnx.Rngs(0))
+      >>> _ = wi.flax.reinit(attn, jax.random.key(1), [("kernel$", wi.he_normal()), ("bias$", wi.zeros)])
+      >>> abs(float(attn.query.kernel[...].std()) - (2 / 256) ** 0.5) < 0.002  # Flax's fans: 256 in
+      True
+    """
+    state = nnx.state(module, nnx.Param)
+    new = tree.draw(key, state, rules, out_shardings, on_unused_rule, layers.adapter(layer_fans(module)))
+    nnx.update(module, new)
+    return module
+
+
+def plan(module: nnx.Module, rules: plan_lib.Rules, *, out_shardings: Any = None) -> plan_lib.Plan:
+    """States, for every `nnx.Param` of `module`, what `reinit(module, key, rules)` will draw; draws nothing.
+
+    Example:
+      >>> import jax_weightinit as wi
+      >>> from flax import nnx
+      >>> layer = nnx.LinearGeneral(256, (4, 64), rngs=nnx.Rngs(0))
+      >>> row = wi.flax.plan(layer, [("kernel$", wi.he_normal()), ("bias$", wi.zeros)])[1]
+      >>> row.path, row.shape, row.fans
+      ('kernel', (256, 4, 64), (256, 256))
+    """
+    state = nnx.state(module, nnx.Param)
+    adapt = layers.adapter(layer_fans(module))
+    return plan_lib.build(state, rules, out_shardings, jax.random.key(0), "ignore", adapt)[0]

@@ -1,0 +1,10 @@
+"""Layer-aware re-initialization of Equinox modules: each fan-scaled law at its layer's own fans.
+
+Importing this module imports Equinox; `import jax_weightinit` alone does not.
+"""
+
+from ._src.equinox_layers import layer_fans as layer_fans
+from ._src.equinox_layers import plan as plan
+from ._src.equinox_layers import reinit as reinit
+
+__all__ = ["layer_fans", "plan", "reinit"]
