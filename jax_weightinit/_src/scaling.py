@@ -37,7 +37,7 @@ class ScaledOutput:
 
     def __call__(self, key: Array, shape: Shape, dtype: DTypeLike | None = None, out_sharding: Sharding = None):
         wanted = None if dtype is None else jnp.dtype(dtype)
-        wide = wanted if wanted is None or wanted.itemsize >= 4 else jnp.promote_types(wanted, jnp.float32)
+        wide = wanted if wanted is None or wanted.itemsize >= 4 else jnp.dtype(jnp.float32)
         out = self.init(key, shape, wide, out_sharding=out_sharding) if out_sharding else self.init(key, shape, wide)
         return (out * jnp.asarray(self.factor, out.dtype)).astype(wanted or out.dtype)
 
