@@ -8,6 +8,16 @@
 | `keras_dense` | glorot_uniform: U(±sqrt(6/(fan_in + fan_out))) |
 | `torch_linear` | kaiming_uniform(a=√5) in (out, in) layout: U(±1/sqrt(fan_in)) |
 | `equinox_linear` | U(±1/sqrt(in_features)) in (out, in) layout |
+
+And whole-model recipes, as rule lists for `init_tree`, `plan`, `wi.flax.reinit` and
+`wi.equinox.reinit`:
+
+* `gpt2_rules(n_layers, residual=...)`: weights and embeddings N(0, 0.02²), residual
+  projections N(0, (0.02 / sqrt(2·n_layers))²), biases 0, norm scales 1;
+* `mup_rules(embedding=..., readout=...)`: μP (Tensor Programs V, Table 3), hidden
+  N(0, 1/fan_in), readout N(0, 1/fan_in²), embeddings N(0, 1);
+* `deepnet_constants`, `deepnet_rules(beta, scaled_weights=...)`: DeepNet, Xavier normal
+  with gain β on the FFN, value and output projections, gain 1 on query and key.
 """
 
 from ._src.presets import equinox_linear as equinox_linear
@@ -17,8 +27,16 @@ from ._src.presets import flax_embed as flax_embed
 from ._src.presets import haiku_linear as haiku_linear
 from ._src.presets import keras_dense as keras_dense
 from ._src.presets import torch_linear as torch_linear
+from ._src.recipes import deepnet_constants as deepnet_constants
+from ._src.recipes import deepnet_rules as deepnet_rules
+from ._src.recipes import gpt2_rules as gpt2_rules
+from ._src.recipes import mup_rules as mup_rules
 
 __all__ = [
+    "deepnet_constants",
+    "deepnet_rules",
+    "gpt2_rules",
+    "mup_rules",
     "equinox_linear",
     "flax_conv_kernel",
     "flax_dense_kernel",

@@ -47,6 +47,8 @@ RULES: dict[str, tuple[Callable[..., Distribution], str]] = {
         lambda n, m, gain, mode: Distribution.normal(0.0, gain / math.sqrt(_torch_fan(n, m, mode))),
         "",
     ),
+    # μP (Tensor Programs V, Table 3), output weights: variance sigma² / fan_in².
+    "mup_readout": (lambda n, m, sigma: Distribution.normal(0.0, sigma / n), ""),
     # Haiku: TruncatedNormal(stddev=1 / sqrt(fan_in)), truncated at ±2 stddev, no std correction.
     "haiku_truncated_normal": (
         lambda n, m: Distribution.truncated_normal(0.0, 1.0 / sqrt(n), -2.0 / sqrt(n), 2.0 / sqrt(n)),
