@@ -1,4 +1,4 @@
-"""Re-initialize a Flax nnx model by path rules: nnx.state -> init_tree -> nnx.update."""
+"""Re-initialize a Flax nnx model by path rules, each fan-scaled law at its layer's own fans."""
 
 import jax
 from flax import nnx
@@ -6,17 +6,15 @@ from flax import nnx
 import jax_weightinit as wi
 
 
-class MLP(nnx.Module):
+class Block(nnx.Module):
     def __init__(self, rngs: nnx.Rngs):
-        self.layers = nnx.List([nnx.Linear(64, 64, rngs=rngs) for _ in range(4)])
-
-    def __call__(self, x):
-        for layer in self.layers:
-            x = nnx.relu(layer(x))
-        return x
+        self.attn = nnx.MultiHeadAttention(4, 256, decode=False, rngs=rngs)  # kernels (256, 4, 64), (4, 64, 256)
+        self.up = nnx.Linear(256, 1024, rngs=rngs)
+        self.down = nnx.Linear(1024, 256, rngs=rngs)
 
 
-model = MLP(nnx.Rngs(0))
+model = Block(nnx.Rngs(0))
 rules = [("kernel$", wi.he_normal()), ("bias$", wi.zeros)]
-nnx.update(model, wi.init_tree(jax.random.key(42), nnx.state(model, nnx.Param), rules))
-print("layer 0 kernel std:", float(model.layers[0].kernel[...].std()), "expected", (2 / 64) ** 0.5)
+print(wi.flax.plan(model, rules))  # read it first: rule, fans (and whose), std and bounds per leaf
+wi.flax.reinit(model, jax.random.key(42), rules)  # in place
+print("query kernel std:", float(model.attn.query.kernel[...].std()), "expected", (2 / 256) ** 0.5)

@@ -13,6 +13,7 @@ CASES = [
     ("haiku_linear.py", [], "haiku"),
     ("equinox_mlp.py", [], "equinox"),
     ("sharded_init.py", [], "flax"),
+    ("transformer_presets.py", [], "flax"),
     ("digits_training.py", ["--steps", "3", "--no-plot"], "sklearn"),
 ]
 
