@@ -14,12 +14,17 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert commands[1] in ci
 
 
-def test_readme_init_tree_example_runs_and_prints_its_plan(capsys):
+def test_readme_whole_model_examples_run_and_print_their_plan(capsys):
     readme = (ROOT / "README.md").read_text()
-    block = re.search(r"## Whole models: `init_tree` and `plan`\n\n```python\n(.*?)```", readme, re.S).group(1)
-    scope: dict = {}
-    exec(compile(block, "README.md", "exec"), scope)
+    section = re.search(r"## Whole models: rules, `plan`, and layer-aware re-init\n(.*?)\n## ", readme, re.S).group(1)
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 3
+    scopes = []
+    for block in blocks:
+        scopes.append({})
+        exec(compile(block, "README.md", "exec"), scopes[-1])
     printed = capsys.readouterr().out.splitlines()
-    shown = re.search(r"The plan, one row per leaf \(here the first five\):\n\n```\n(.*?)```", readme, re.S).group(1)
-    assert printed[:6] == shown.splitlines()
-    assert scope["params"]["layers"][1]["mlp"]["kernel"].shape == (256, 1024)
+    shown = re.search(r"\nprints\n\n```\n(.*?)```", section, re.S).group(1)
+    assert printed == shown.splitlines()
+    assert scopes[0]["model"].attn.query.kernel[...].shape == (256, 4, 64)
+    assert scopes[2]["params"]["layers"][1]["mlp"]["kernel"].shape == (256, 1024)

@@ -224,24 +224,16 @@ def test_plan_states_what_init_tree_draws(key):
     assert bias.law is None and bias.fans is None
 
 
-def test_plan_table_reads_rule_fans_std_and_bounds():
+def test_plan_table_reads_rule_fans_std_and_bounds_and_leaves_out_empty_columns():
     table = str(
         wi.plan({"dense": {"kernel": jax.ShapeDtypeStruct((256, 512), jnp.float32)}}, [("kernel$", wi.he_normal())])
     )
     header, row = table.splitlines()
-    assert header.split() == [
-        "path",
-        "rule",
-        "initializer",
-        "shape",
-        "dtype",
-        "fan_in/out",
-        "std",
-        "bounds",
-        "sharding",
-    ]
+    assert header.split() == ["path", "rule", "initializer", "shape", "dtype", "fan_in/out", "std", "bounds"]
     assert row.startswith("dense/kernel") and "'kernel$'" in row and "256/512" in row
     assert "0.08839" in row and "[-0.201, 0.201]" in row
+    constant = str(wi.plan({"b": jax.ShapeDtypeStruct((4,), jnp.float32)}, [("", wi.zeros)]))
+    assert constant.splitlines()[0].split() == ["path", "rule", "initializer", "shape", "dtype"]
 
 
 def test_plan_keeps_unmatched_concrete_leaves_and_draws_nothing():

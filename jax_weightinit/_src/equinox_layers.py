@@ -15,11 +15,14 @@ from .typing import Array
 _LAYERS = (eqx.nn.Linear, eqx.nn.Conv, eqx.nn.ConvTranspose, eqx.nn.Embedding)
 
 
+def _width(features: int | str) -> int:
+    return 1 if features == "scalar" else int(features)
+
+
 def _fans(module: Any) -> tuple[int, int]:
     """(fan_in, fan_out) as the layer computes them for its default init."""
     if isinstance(module, eqx.nn.Linear):
-        width = {"scalar": 1}
-        return width.get(module.in_features, module.in_features), width.get(module.out_features, module.out_features)
+        return _width(module.in_features), _width(module.out_features)
     if isinstance(module, eqx.nn.Conv | eqx.nn.ConvTranspose):
         # Both keep the weight as (out, in // groups, *kernel) and bound it by 1/sqrt(in // groups · prod(kernel)).
         receptive = math.prod(module.kernel_size)

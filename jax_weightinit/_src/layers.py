@@ -60,8 +60,8 @@ def follow(init: Callable, fans: tuple[int, int], layer: str) -> Callable:
     if isinstance(init, Scaled):
         inner = follow(init.init, fans, layer)
         return init if inner is init.init else Scaled(inner, init.factor, init.dtype)  # type: ignore[arg-type]
-    if takes_layer_fans(init):
-        return LayerFans(init, fans, layer, init.dtype)  # type: ignore[arg-type]
+    if isinstance(init, FanScaled) and takes_layer_fans(init):
+        return LayerFans(init, fans, layer, init.dtype)
     return init
 
 

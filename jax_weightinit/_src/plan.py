@@ -56,12 +56,18 @@ class Row:
 
 
 class Plan(tuple):
-    """The rows of a plan, one per leaf in `target`'s order; `str(plan)` is a table to read."""
+    """The rows of a plan, one per leaf in `target`'s order; `str(plan)` is a table to read.
+
+    The table's columns: path, rule, initializer, shape, dtype, fan_in/out (and the layer
+    they were read from), std, bounds, sharding; a column empty for every leaf is left out.
+    """
 
     def __str__(self) -> str:
         header = ("path", "rule", "initializer", "shape", "dtype", "fan_in/out", "std", "bounds", "sharding")
-        cells = [header] + [_cells(row) for row in self]
-        widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
+        rows = [_cells(row) for row in self]
+        shown = [i for i in range(len(header)) if i < 3 or any(line[i] for line in rows)]  # drop empty columns
+        cells = [[line[i] for i in shown] for line in [header, *rows]]
+        widths = [max(len(line[i]) for line in cells) for i in range(len(shown))]
         return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells)
 
 
