@@ -5,11 +5,13 @@ same defaults and call protocol, `init(key, shape, dtype=None, out_sharding=None
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from . import presets as presets
 from . import pytorch as pytorch
 from . import testing as testing
 from ._src.core import Initializer as Initializer
+from ._src.core import RandomInitializer as RandomInitializer
 from ._src.core import constant as constant
 from ._src.core import normal as normal
 from ._src.core import ones as ones
@@ -51,6 +53,10 @@ from ._src.variance_scaling import lecun_uniform as lecun_uniform
 from ._src.variance_scaling import variance_scaling as variance_scaling
 from ._src.variance_scaling import xavier_normal as xavier_normal
 from ._src.variance_scaling import xavier_uniform as xavier_uniform
+
+if TYPE_CHECKING:  # at run time these import their framework when first used, through __getattr__
+    from . import equinox as equinox
+    from . import flax as flax
 
 _LAZY = ("flax", "equinox")  # submodules that import their framework, so only when used
 
@@ -100,6 +106,7 @@ __all__ = [
     "Plan",
     "presets",
     "pytorch",
+    "RandomInitializer",
     "Row",
     "scaled",
     "sparse",

@@ -60,8 +60,25 @@ BUILD = [
     ("sparsity negative", lambda: wi.sparse(-0.1), ValueError, "`sparsity` must be in \\[0, 1\\]"),
     ("zero groups", lambda: wi.dirac(groups=0), ValueError, "`groups` must be a positive int; got 0"),
     ("unknown gain", lambda: wi.calculate_gain("gelu"), ValueError, "`nonlinearity` must be one of 'linear'"),
-    ("string gain param", lambda: wi.calculate_gain("leaky_relu", "0.2"), TypeError, "`param` must be a number"),
-    ("constant of a list", lambda: wi.constant([1, 2]), TypeError, "`value` must be a scalar number"),
+    # torch raises ValueError for a slope that is not a number; nan and inf are refused here too.
+    ("string gain param", lambda: wi.calculate_gain("leaky_relu", "0.2"), ValueError, "`param` must be a finite real"),
+    ("bool gain param", lambda: wi.calculate_gain("leaky_relu", True), ValueError, "`param` must be a finite real"),
+    ("list gain param", lambda: wi.calculate_gain("leaky_relu", [1]), ValueError, "`param` must be a finite real"),
+    ("dict gain param", lambda: wi.calculate_gain("leaky_relu", {"a": "b"}), ValueError, "`param` must be a finite"),
+    ("nan gain param", lambda: wi.calculate_gain("leaky_relu", float("nan")), ValueError, "`param` must be a finite"),
+    ("constant of a string", lambda: wi.constant("0.5"), TypeError, "`value` must be a number or an array of numbers"),
+    (
+        "torch keywords on a jax.nn name",
+        lambda: wi.kaiming_normal(mode="fan_out", nonlinearity="relu"),
+        TypeError,
+        "`kaiming_normal` takes jax.nn's arguments .* not mode, nonlinearity; .* wi.pytorch.kaiming_normal",
+    ),
+    (
+        "torch gain on glorot",
+        lambda: wi.glorot_uniform(gain=2.0),
+        TypeError,
+        "not gain; for torch.nn.init's use wi.pytorch.xavier_uniform",
+    ),
 ]
 
 
@@ -100,6 +117,21 @@ CALL = [
     ("dirac groups", lambda: wi.dirac(groups=3)(KEY, (3, 3, 2, 4)), ValueError, "`groups` 3 must divide the 4"),
     ("delta orthogonal in > out", lambda: wi.delta_orthogonal()(KEY, (3, 3, 8, 4)), ValueError, "in <= out"),
     ("sparse rank 3", lambda: wi.sparse(0.1)(KEY, (3, 3, 3)), ValueError, "must be 2-D"),
+    ("constant not broadcastable", lambda: wi.constant([1.0, 2.0])(KEY, (2, 3)), ValueError, "does not broadcast"),
+    # The mistakes a first hour makes, each answered with its fix:
+    (
+        "factory used without ()",
+        lambda: wi.he_normal(KEY, (3, 3), jnp.float32),
+        TypeError,
+        r"`in_axis` got a PRNG key; .* pass `wi.he_normal\(\)` \(called\), not `wi.he_normal`",
+    ),
+    ("normal used without ()", lambda: wi.normal(KEY, (3, 3)), TypeError, r"`stddev` got a PRNG key; .* \(called\)"),
+    (
+        "Haiku-style call",
+        lambda: wi.he_normal()([32, 64], jnp.float32),
+        TypeError,
+        r"Haiku calls initializers as init\(shape, dtype\): wrap it with wi.to_haiku\(init\)",
+    ),
 ]
 
 
@@ -120,3 +152,11 @@ def test_errors_are_one_sentence():
             build()
         message = str(info.value)
         assert message.endswith(".") and "\n" not in message, message
+
+
+def test_float64_without_x64_warns_as_jax_random_does():
+    with pytest.warns(
+        UserWarning, match="float64 is not available without jax_enable_x64, .* truncated to dtype float32"
+    ):
+        out = wi.he_normal()(KEY, (3, 3), jnp.float64)
+    assert out.dtype == jnp.float32

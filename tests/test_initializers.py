@@ -257,3 +257,35 @@ def test_large_array_temporaries_stay_below_the_output(key):
     memory = jax.jit(lambda k: wi.he_normal()(k, shape)).lower(key).compile().memory_analysis()
     # Drawn whole, the counters and threefry state alone take three times the output.
     assert memory.temp_size_in_bytes <= 8192 * 4096 * 4 // 2, memory
+
+
+# (value, shape): jax.nn.initializers.constant broadcasts any array-like; so does wi.constant.
+ARRAY_CONSTANTS = [
+    ([1.0, 2.0, 3.0], (2, 3)),
+    (np.eye(3), (4, 3, 3)),
+    ([[1], [2]], (2, 5)),
+    (np.arange(6, dtype=np.int32).reshape(2, 3), (2, 3)),
+    (-0.0, (2,)),
+]
+
+
+@pytest.mark.parametrize("value, shape", ARRAY_CONSTANTS)
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_constant_broadcasts_arrays_as_jax_nn_does(value, shape, dtype, key):
+    ours = wi.constant(value)(key, shape, dtype)
+    theirs = jax.nn.initializers.constant(np.asarray(value))(key, shape, dtype)  # jax.nn takes no lists
+    chex.assert_trees_all_equal(ours, theirs)
+    np.testing.assert_array_equal(np.signbit(np.asarray(ours, np.float32)), np.signbit(np.asarray(theirs, np.float32)))
+
+
+def test_constant_under_jit_takes_a_traced_value(key):
+    out = jax.jit(lambda k, v: wi.constant(v)(k, (2, 3)))(key, jnp.arange(3.0))
+    chex.assert_trees_all_equal(out, jnp.broadcast_to(jnp.arange(3.0), (2, 3)))
+
+
+def test_negative_zero_is_not_served_from_the_cache_of_positive_zero(key):
+    """Compiled generators are cached by initializer: constant(-0.0) must not equal constant(0.0)."""
+    target = {"b": jax.ShapeDtypeStruct((4,), jnp.float32)}
+    assert not np.signbit(np.asarray(wi.init_tree(key, target, [("b", wi.constant(0.0))])["b"])).any()
+    assert np.signbit(np.asarray(wi.init_tree(key, target, [("b", wi.constant(-0.0))])["b"])).all()
+    assert wi.constant(-0.0) != wi.constant(0.0) and wi.constant([1, 2]) == wi.constant(np.array([1, 2]))

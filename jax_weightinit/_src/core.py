@@ -13,7 +13,7 @@ from .laws import Distribution, truncated_moments
 from .typing import Array, ArrayLike, DTypeLike, Shape, Sharding
 
 
-class RandomInitializer:
+class RandomInitializer(Initializer):
     """Base of every elementwise random initializer.
 
     A subclass is a frozen dataclass with a `dtype` field and a `distribution(shape)`
@@ -45,14 +45,17 @@ class RandomInitializer:
         if math.prod(shape) == 0:
             return sampling.full(0, shape, dtype, out_sharding)
         law = self.distribution(shape)
-        if jnp.issubdtype(dtype, jnp.complexfloating):
+        if jnp.issubdtype(dtype, jnp.complexfloating) and self.complex_family is not None:
             return sampling.sample_complex(key, self.complex_family, law.std, shape, dtype, out_sharding)
         _check_range(law, dtype)
         return sampling.sample(key, law, shape, dtype, out_sharding)
 
 
 def _check_range(law: Distribution, dtype: np.dtype) -> None:
-    reach = abs(law.loc) + 9.0 * law.scale if law.low is None else max(abs(law.low), abs(law.high))
+    if law.low is None or law.high is None:
+        reach = abs(law.loc) + 9.0 * law.scale
+    else:
+        reach = max(abs(law.low), abs(law.high))
     if reach > float(jnp.finfo(dtype).max):
         raise ValueError(
             f"`dtype` {dtype.name} cannot hold samples of {law.family} law with loc={law.loc!r} and "
@@ -73,12 +76,28 @@ class FixedLaw(RandomInitializer):
         return self.law
 
 
-@dataclasses.dataclass(frozen=True)
-class Constant:
-    """An initializer that fills arrays with one value; the key is ignored."""
+@dataclasses.dataclass(frozen=True, eq=False)
+class Constant(Initializer):
+    """An initializer that fills arrays with one value, or broadcasts one array; the key is ignored.
 
-    value: complex | float | int | bool
+    Two constants are equal only when their values are bit for bit the same (so -0.0
+    is not 0.0), since compiled generators are cached by initializer.
+    """
+
+    value: complex | float | int | bool | np.ndarray | jax.core.Tracer
     dtype: np.dtype | None = None
+
+    def _identity(self) -> tuple:
+        if isinstance(self.value, jax.core.Tracer):
+            return ("traced", id(self.value), self.dtype)
+        v = np.asarray(self.value)
+        return (type(self.value).__name__, v.dtype.str, v.shape, v.tobytes(), self.dtype)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._identity() == other._identity()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
 
     def __call__(
         self,
@@ -97,32 +116,58 @@ class Constant:
                 dtype = np.dtype(jax.dtypes.canonicalize_dtype(dtype))
             except TypeError:
                 raise TypeError(f"`dtype` must be a numeric dtype; got {dtype!r}.") from None
+        if isinstance(self.value, np.ndarray | jax.core.Tracer):
+            try:
+                fits = np.broadcast_shapes(self.value.shape, shape) == shape
+            except ValueError:
+                fits = False
+            if not fits:
+                raise ValueError(
+                    f"the constant's value of shape {self.value.shape} does not broadcast to `shape` {shape}."
+                )
         return sampling.full(self.value, shape, dtype, placement.resolve(out_sharding, shape))
 
 
 def constant(value: ArrayLike, dtype: DTypeLike | None = None) -> Initializer:
-    """Builds an initializer that fills arrays with `value`.
+    """Builds an initializer that fills arrays with `value`, as `jax.nn.initializers.constant` does.
 
     Args:
-      value: a scalar number.
+      value: a number, or an array-like broadcast to each shape it is called with
+        (NumPy broadcasting: trailing dims match or are 1).
       dtype: the default dtype of the output.
 
     Returns:
       An initializer; its key is ignored.
 
     Raises:
-      TypeError: if `value` is not a scalar number.
+      TypeError: if `value` is not numeric.
+      ValueError: when called, if an array `value` does not broadcast to the shape.
 
     Example:
       >>> import jax, jax.numpy as jnp, jax_weightinit as wi
       >>> wi.constant(-7)(jax.random.key(0), (2, 3), jnp.float32)
       Array([[-7., -7., -7.],
              [-7., -7., -7.]], dtype=float32)
+      >>> wi.constant([1.0, 2.0, 3.0])(jax.random.key(0), (2, 3), jnp.float32)
+      Array([[1., 2., 3.],
+             [1., 2., 3.]], dtype=float32)
     """
-    scalar = np.asarray(value)
-    if scalar.ndim != 0 or not (np.issubdtype(scalar.dtype, np.number) or scalar.dtype == np.bool_):
-        raise TypeError(f"`value` must be a scalar number; got {value!r}.")
-    return Constant(scalar.item(), None if dtype is None else np.dtype(dtype))
+    default = None if dtype is None else np.dtype(dtype)
+    if isinstance(value, jax.core.Tracer):  # a value computed under the caller's jit, as jax.nn allows
+        if not (jnp.issubdtype(value.dtype, jnp.number) or value.dtype == jnp.bool_):
+            raise TypeError(f"`value` must be a number or an array of numbers; got {value!r}.")
+        return Constant(value, default)
+    try:
+        array = np.asarray(value)
+    except TypeError:
+        raise TypeError(f"`value` must be a number or an array of numbers; got {value!r}.") from None
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise TypeError(f"`value` must be a number or an array of numbers; got {value!r}.")
+    if array.ndim == 0:
+        return Constant(array.item(), default)
+    array = array.copy()
+    array.flags.writeable = False
+    return Constant(array, default)
 
 
 zeros = Constant(0)
@@ -139,7 +184,7 @@ def ones_init() -> Initializer:
     return ones
 
 
-def uniform(scale: float = 1e-2, dtype: DTypeLike | None = None) -> Initializer:
+def uniform(scale: float = 1e-2, dtype: DTypeLike | None = None) -> RandomInitializer:
     """Builds an initializer drawing from U[0, scale), as `jax.nn.initializers.uniform` does.
 
     Args:
@@ -159,7 +204,7 @@ def uniform(scale: float = 1e-2, dtype: DTypeLike | None = None) -> Initializer:
     return FixedLaw(law, validation.optional_dtype(dtype, allow_complex=False))
 
 
-def normal(stddev: float = 1e-2, dtype: DTypeLike | None = None, *, mean: float = 0.0) -> Initializer:
+def normal(stddev: float = 1e-2, dtype: DTypeLike | None = None, *, mean: float = 0.0) -> RandomInitializer:
     """Builds an initializer drawing from N(mean, stddev²), as `jax.nn.initializers.normal` does.
 
     Complex dtypes get real and imaginary parts i.i.d. N(mean, stddev²/2) around 0,
@@ -192,7 +237,7 @@ def truncated_normal(
     mean: float = 0.0,
     absolute_bounds: bool = False,
     stddev_after_truncation: bool = False,
-) -> Initializer:
+) -> RandomInitializer:
     """Builds a truncated-normal initializer; by default exactly `jax.nn.initializers.truncated_normal`.
 
     By default the law is N(mean, stddev²) conditioned on

@@ -131,7 +131,6 @@ def reinit(
         Example:
           >>> import jax, jax_weightinit as wi
           >>> from flax import nnx
-    from jax.sharding import NamedSharding, PartitionSpec
           >>> attn = nnx.MultiHeadAttention(4, 256, decode=False, rngs=nnx.Rngs(0))
           >>> _ = wi.flax.reinit(attn, jax.random.key(1), [("kernel$", wi.he_normal()), ("bias$", wi.zeros)])
           >>> abs(float(attn.query.kernel[...].std()) - (2 / 256) ** 0.5) < 0.002  # Flax's fans: 256 in
@@ -150,7 +149,6 @@ def plan(module: nnx.Module, rules: plan_lib.Rules, *, out_shardings: Any = None
         Example:
           >>> import jax_weightinit as wi
           >>> from flax import nnx
-    from jax.sharding import NamedSharding, PartitionSpec
           >>> layer = nnx.LinearGeneral(256, (4, 64), rngs=nnx.Rngs(0))
           >>> row = wi.flax.plan(layer, [("kernel$", wi.he_normal()), ("bias$", wi.zeros)])[1]
           >>> row.path, row.shape, row.fans

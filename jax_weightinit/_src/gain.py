@@ -14,8 +14,8 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     slope²)) with slope `param` (default 0.01); selu: 3/4.
 
     Raises:
-      ValueError: for an unknown `nonlinearity`.
-      TypeError: if `param` is not a number.
+      ValueError: for an unknown `nonlinearity`, or a slope `param` that is not a finite
+        real number (torch raises ValueError there too, and accepts nan; this does not).
 
     Example:
       >>> import jax_weightinit as wi
@@ -31,10 +31,10 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "leaky_relu":
         if param is None:
             slope = 0.01
-        elif isinstance(param, bool) or not isinstance(param, numbers.Real):
-            raise TypeError(f"`param` must be a number (the negative slope); got {param!r}.")
+        elif isinstance(param, bool) or not isinstance(param, numbers.Real) or not math.isfinite(param):
+            raise ValueError(f"`param` must be a finite real number (the negative slope); got {param!r}.")
         else:
-            slope = param
+            slope = float(param)
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4

@@ -6,14 +6,14 @@ last bit: 0.31622776601683794, 0.44721359549995787 and 0.4472135954999579 for
 n = 10 inputs and m = 20 outputs.
 """
 
-from .core import Initializer
+from .core import RandomInitializer
 from .rules import fan_rule
 from .typing import Axes, DTypeLike
 
 
 def xavier(
     in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike | None = None
-) -> Initializer:
+) -> RandomInitializer:
     """Builds the tutorial's "xavier" initializer: U[-1/sqrt(n), 1/sqrt(n)], n = fan_in.
 
     Its variance is 1 / (3n), a third of LeCun's. Glorot & Bengio (2010) call this the
@@ -38,7 +38,7 @@ def xavier(
 
 def normalized_xavier(
     in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike | None = None
-) -> Initializer:
+) -> RandomInitializer:
     """Builds "normalized xavier": U[-sqrt(6)/sqrt(n + m), sqrt(6)/sqrt(n + m)].
 
     n = fan_in and m = fan_out, as in the tutorial's code and in Glorot & Bengio
@@ -63,7 +63,9 @@ def normalized_xavier(
     return fan_rule("normalized_xavier", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
 
 
-def he(in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike | None = None) -> Initializer:
+def he(
+    in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike | None = None
+) -> RandomInitializer:
     """Builds the tutorial's "he" initializer: N(0, sqrt(2/n)²), n = fan_in, untruncated.
 
     Unlike `he_normal` (a truncated normal, as in `jax.nn`), the normal is not truncated.

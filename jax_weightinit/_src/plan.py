@@ -99,7 +99,8 @@ def _fans_cell(row: Row) -> str:
 def describe(init: Callable) -> str:
     """A short name for an initializer: its factory's fields, or a function's name."""
     if isinstance(init, Constant):
-        return f"constant({init.value!r})"
+        value = init.value
+        return f"constant({value!r})" if np.ndim(value) == 0 else f"constant(<{np.shape(value)} array>)"
     if isinstance(init, FixedLaw):
         return _short(init.law)
     if isinstance(init, Scaled | ScaledOutput):

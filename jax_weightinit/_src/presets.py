@@ -1,22 +1,22 @@
 """Default initializers of Flax, Haiku, Keras and PyTorch layers, as one-line calls."""
 
-from .core import Initializer
+from .core import RandomInitializer
 from .pytorch import default_weight
 from .rules import fan_rule
 from .variance_scaling import glorot_uniform, lecun_normal, variance_scaling
 
 
-def flax_dense_kernel() -> Initializer:
+def flax_dense_kernel() -> RandomInitializer:
     """Flax `nn.Dense` kernel default: `lecun_normal()` on (in, out)."""
     return lecun_normal()
 
 
-def flax_conv_kernel() -> Initializer:
+def flax_conv_kernel() -> RandomInitializer:
     """Flax `nn.Conv` kernel default: `lecun_normal()` on (*kernel, in // groups, out)."""
     return lecun_normal()
 
 
-def flax_embed() -> Initializer:
+def flax_embed() -> RandomInitializer:
     """Flax `nn.Embed` default: `variance_scaling(1.0, 'fan_in', 'normal', out_axis=0)`, N(0, 1/features).
 
     Example:
@@ -27,7 +27,7 @@ def flax_embed() -> Initializer:
     return variance_scaling(1.0, "fan_in", "normal", out_axis=0)
 
 
-def haiku_linear() -> Initializer:
+def haiku_linear() -> RandomInitializer:
     """Haiku `hk.Linear` / `hk.ConvND` default: TruncatedNormal(stddev=1/sqrt(fan_in)).
 
     Haiku truncates at ±2·stddev without correcting the std, so the samples' std is
@@ -41,17 +41,17 @@ def haiku_linear() -> Initializer:
     return fan_rule("haiku_truncated_normal")
 
 
-def keras_dense() -> Initializer:
+def keras_dense() -> RandomInitializer:
     """Keras `Dense` kernel default: `glorot_uniform()`."""
     return glorot_uniform()
 
 
-def torch_linear() -> Initializer:
+def torch_linear() -> RandomInitializer:
     """PyTorch `nn.Linear` / `nn.Conv*` weight default, in (out, in, *k) layout: U(±1/sqrt(fan_in))."""
     return default_weight()
 
 
-def equinox_linear() -> Initializer:
+def equinox_linear() -> RandomInitializer:
     """Equinox `eqx.nn.Linear` weight default, in its (out, in) layout: U(±1/sqrt(in_features)).
 
     The law of `torch_linear`, with the bound written as Equinox writes it, `1 / sqrt(in)`

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import validation
-from .core import Constant, FixedLaw, Initializer, truncated_normal
+from .core import Constant, FixedLaw, Initializer, RandomInitializer, truncated_normal
 from .gain import calculate_gain
 from .laws import Distribution
 from .rules import fan_rule
@@ -18,7 +18,7 @@ from .typing import DTypeLike
 TORCH_AXES = {"in_axis": 1, "out_axis": 0}
 
 
-def uniform(a: float = 0.0, b: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
+def uniform(a: float = 0.0, b: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.uniform_`: U[a, b]."""
     return FixedLaw(
         Distribution.uniform(validation.real("a", a), validation.real("b", b)),
@@ -26,7 +26,7 @@ def uniform(a: float = 0.0, b: float = 1.0, dtype: DTypeLike | None = None) -> I
     )
 
 
-def normal(mean: float = 0.0, std: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
+def normal(mean: float = 0.0, std: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.normal_`: N(mean, std²)."""
     law = Distribution.normal(validation.real("mean", mean), validation.positive("std", std))
     return FixedLaw(law, validation.optional_dtype(dtype, allow_complex=False))
@@ -34,7 +34,7 @@ def normal(mean: float = 0.0, std: float = 1.0, dtype: DTypeLike | None = None) 
 
 def trunc_normal(
     mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, dtype: DTypeLike | None = None
-) -> Initializer:
+) -> RandomInitializer:
     """`torch.nn.init.trunc_normal_`: N(mean, std²) truncated to the absolute interval [a, b].
 
     As in torch, `a` and `b` are values, not multiples of `std`: with std = 0.02 the
@@ -107,17 +107,17 @@ def dirac(groups: int = 1, dtype: DTypeLike | None = None) -> Initializer:
     return _TorchDirac(groups, validation.optional_dtype(dtype, allow_complex=False))
 
 
-def xavier_uniform(gain: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
+def xavier_uniform(gain: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.xavier_uniform_`: U(±gain·sqrt(6 / (fan_in + fan_out))), torch fans."""
     return fan_rule("torch_xavier_uniform", validation.real("gain", gain), dtype=dtype, **TORCH_AXES)
 
 
-def xavier_normal(gain: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
+def xavier_normal(gain: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.xavier_normal_`: N(0, gain²·2 / (fan_in + fan_out)), untruncated, torch fans."""
     return fan_rule("torch_xavier_normal", validation.real("gain", gain), dtype=dtype, **TORCH_AXES)
 
 
-def _kaiming(rule: str, a: float, mode: str, nonlinearity: str, dtype) -> Initializer:
+def _kaiming(rule: str, a: float, mode: str, nonlinearity: str, dtype) -> RandomInitializer:
     mode = validation.choice("mode", mode, ("fan_in", "fan_out"))
     gain = calculate_gain(nonlinearity, a)
     return fan_rule(rule, gain, mode, dtype=dtype, **TORCH_AXES)
@@ -125,7 +125,7 @@ def _kaiming(rule: str, a: float, mode: str, nonlinearity: str, dtype) -> Initia
 
 def kaiming_uniform(
     a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", dtype: DTypeLike | None = None
-) -> Initializer:
+) -> RandomInitializer:
     """`torch.nn.init.kaiming_uniform_`: U(±gain·sqrt(3 / fan)), gain = calculate_gain(nonlinearity, a).
 
     Example:
@@ -139,7 +139,7 @@ def kaiming_uniform(
 
 def kaiming_normal(
     a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", dtype: DTypeLike | None = None
-) -> Initializer:
+) -> RandomInitializer:
     """`torch.nn.init.kaiming_normal_`: N(0, gain² / fan), untruncated, torch fans."""
     return _kaiming("torch_kaiming_normal", a, mode, nonlinearity, dtype)
 
@@ -170,7 +170,7 @@ def sparse(sparsity: float, std: float = 0.01, dtype: DTypeLike | None = None) -
     )
 
 
-def default_weight(dtype: DTypeLike | None = None) -> Initializer:
+def default_weight(dtype: DTypeLike | None = None) -> RandomInitializer:
     """What `nn.Linear` and `nn.Conv*` do to their weight: kaiming_uniform(a=√5) = U(±1/sqrt(fan_in)).
 
     For `nn.ConvTranspose*`, whose weight is (in, out // groups, *k), torch applies

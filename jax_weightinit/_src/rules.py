@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from math import sqrt
 
-from .core import Initializer
+from .core import RandomInitializer
 from .laws import Distribution
 from .typing import Axes, DTypeLike
 from .variance_scaling import FanScaled
@@ -79,7 +79,7 @@ def fan_rule(
     out_axis: Axes = -1,
     batch_axis: Axes = (),
     dtype: DTypeLike | None = None,
-) -> Initializer:
+) -> RandomInitializer:
     """Builds a `FanRule`, checking its axes and dtype."""
     return FanRule.build(
         in_axis, out_axis, batch_axis, dtype, allow_complex=bool(RULES[rule][1]), rule=rule, params=tuple(params)

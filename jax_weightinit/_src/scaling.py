@@ -2,6 +2,7 @@
 
 import dataclasses
 from collections.abc import Callable
+from typing import overload
 
 import jax.numpy as jnp
 import numpy as np
@@ -29,7 +30,7 @@ class Scaled(RandomInitializer):
 
 
 @dataclasses.dataclass(frozen=True)
-class ScaledOutput:
+class ScaledOutput(Initializer):
     """Any other initializer times `factor`: drawn in at least float32, multiplied, then cast once."""
 
     init: Callable
@@ -40,6 +41,14 @@ class ScaledOutput:
         wide = wanted if wanted is None or wanted.itemsize >= 4 else jnp.dtype(jnp.float32)
         out = self.init(key, shape, wide, out_sharding=out_sharding) if out_sharding else self.init(key, shape, wide)
         return (out * jnp.asarray(self.factor, out.dtype)).astype(wanted or out.dtype)
+
+
+@overload
+def scaled(init: RandomInitializer, factor: float) -> RandomInitializer: ...
+
+
+@overload
+def scaled(init: Callable, factor: float) -> Initializer: ...
 
 
 def scaled(init: Callable, factor: float) -> Initializer:
@@ -77,5 +86,5 @@ def scaled(init: Callable, factor: float) -> Initializer:
         total = factor * init.factor if isinstance(init, Scaled) else factor
         return Scaled(inner, total, init.dtype)
     if isinstance(init, Constant):
-        return Constant(init.value * factor, init.dtype)
+        return Constant(init.value * factor, init.dtype)  # type: ignore[arg-type]
     return ScaledOutput(init, factor)

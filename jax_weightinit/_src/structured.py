@@ -28,7 +28,7 @@ def check_sparsity(sparsity: float) -> float:
     return value
 
 
-class _Structured:
+class _Structured(Initializer):
     """Shared `__call__`: checks the key, shape and dtype, then calls `self._build`."""
 
     dtype: np.dtype | None
@@ -68,7 +68,7 @@ def haar(key: Array, rows: int, cols: int, scale: float, dtype: np.dtype) -> Arr
     """
     compute = sampling.compute_dtype(dtype)
     n, m = max(rows, cols), min(rows, cols)
-    scale = np.asarray(scale, compute)
+    factor = np.asarray(scale, compute)
     if jnp.issubdtype(dtype, jnp.complexfloating):
         parts = jax.random.normal(key, (2, n, m), compute)
         z = jax.lax.complex(parts[0], parts[1])
@@ -77,7 +77,7 @@ def haar(key: Array, rows: int, cols: int, scale: float, dtype: np.dtype) -> Arr
     q, r = jnp.linalg.qr(z)
     d = jnp.diagonal(r)
     phase = jnp.where(d == 0, jnp.ones_like(d), d / jnp.abs(d).astype(d.dtype))
-    q = scale.astype(q.dtype) * (q * phase[None, :])
+    q = jnp.asarray(factor, q.dtype) * (q * phase[None, :])
     return (q if rows >= cols else q.T).astype(dtype)
 
 

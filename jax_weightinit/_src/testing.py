@@ -48,7 +48,7 @@ def _fail(name: str, message: str, ok: ArrayLike, *values: ArrayLike) -> None:
     elif not bool(ok):
         filled = message
         for v in values:
-            filled = filled.replace("<<>>", f"{float(v):.6g}", 1)
+            filled = filled.replace("<<>>", f"{float(np.asarray(v)):.6g}", 1)
         raise AssertionError(f"{name}: {filled}")
 
 
@@ -283,7 +283,14 @@ def assert_follows(
       >>> testing.assert_follows(wi.he_normal(), jax.random.key(0), (3, 3, 64, 128), jnp.bfloat16)
     """
     shape = validation.shape(shape)
-    law = init.distribution(shape) if law is None else law
+    if law is None:
+        distribution = getattr(init, "distribution", None)
+        if distribution is None:
+            raise TypeError(
+                f"`init` {getattr(init, '__name__', init)!r} states no law; pass the expected one as "
+                "`law=`, e.g. law=wi.Distribution.normal(0.0, 0.02)."
+            )
+        law = distribution(shape)
     draws = _draw(init, key, shape, dtype, samples)
     one = draws if draws.shape == shape else draws[0]
     chex.assert_shape(one, shape)

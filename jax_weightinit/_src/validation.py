@@ -3,6 +3,7 @@
 import math
 import numbers
 import operator
+import warnings
 from collections.abc import Sequence
 
 import jax
@@ -20,8 +21,19 @@ def choice(name: str, value: object, allowed: Sequence[str]) -> str:
     return value
 
 
+def _is_key(value: object) -> bool:
+    dt = getattr(value, "dtype", None)
+    return dt is not None and jnp.issubdtype(dt, jax.dtypes.prng_key)
+
+
+# A factory used as an initializer (`kernel_init=wi.he_normal`) receives the key as its first argument.
+UNCALLED = "; an initializer factory was called with a key: pass `wi.he_normal()` (called), not `wi.he_normal`"
+
+
 def real(name: str, value: object) -> float:
     """Returns `value` as a finite Python float, or raises."""
+    if _is_key(value):
+        raise TypeError(f"`{name}` got a PRNG key{UNCALLED}.")
     if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array):
         raise TypeError(f"`{name}` must be a real number; got {value!r}.")
     try:
@@ -57,6 +69,8 @@ def shape(value: object) -> tuple[int, ...]:
 
 def axes(name: str, value: Axes) -> tuple[int, ...]:
     """Returns an axis or sequence of axes as a tuple of ints (not yet normalized)."""
+    if _is_key(value):
+        raise TypeError(f"`{name}` got a PRNG key{UNCALLED}.")
     items = (value,) if isinstance(value, numbers.Integral) else value
     if not isinstance(items, Sequence) or any(
         isinstance(a, bool) or not isinstance(a, numbers.Integral) for a in items
@@ -77,9 +91,15 @@ def resolve_axes(name: str, value: tuple[int, ...], rank: int) -> tuple[int, ...
 
 
 def dtype(value: DTypeLike | None, *, allow_complex: bool = True) -> np.dtype:
-    """Returns the canonical floating (or complex) dtype to produce, or raises."""
+    """Returns the canonical floating (or complex) dtype to produce, or raises.
+
+    A 64-bit dtype without `jax_enable_x64` gives its 32-bit counterpart with a
+    warning, as `jax.random` does.
+    """
     if value is None:
         return np.dtype(jax.dtypes.canonicalize_dtype(jnp.float64))
+    if _is_key(value):
+        raise TypeError(f"`dtype` got a PRNG key{UNCALLED}.")
     try:
         result = np.dtype(value)
     except TypeError:
@@ -90,7 +110,15 @@ def dtype(value: DTypeLike | None, *, allow_complex: bool = True) -> np.dtype:
             raise TypeError(f"`dtype` must be {allowed}; got {result.name}.")
     elif not jnp.issubdtype(result, jnp.floating):
         raise TypeError(f"`dtype` must be {allowed}; got {result.name}.")
-    return np.dtype(jax.dtypes.canonicalize_dtype(result))
+    canonical = np.dtype(jax.dtypes.canonicalize_dtype(result))
+    if canonical != result:
+        warnings.warn(
+            f"Explicitly requested dtype {result.name} is not available without jax_enable_x64, and will be "
+            f"truncated to dtype {canonical.name}.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return canonical
 
 
 def optional_dtype(value: DTypeLike | None, *, allow_complex: bool = True) -> np.dtype | None:
@@ -104,13 +132,17 @@ def key(value: object) -> Array:
         raise TypeError(f"`key` must be a PRNG key such as jax.random.key({value!r}); got the number {value!r}.")
     dt = getattr(value, "dtype", None)
     if dt is not None and jnp.issubdtype(dt, jax.dtypes.prng_key):
-        if value.shape != ():  # type: ignore[attr-defined]
-            raise ValueError(
-                f"`key` must be a single key; got a key array of shape {value.shape}; use jax.vmap for a batch."
-            )  # type: ignore[attr-defined]
+        batch = tuple(value.shape)  # type: ignore[attr-defined]
+        if batch != ():
+            raise ValueError(f"`key` must be a single key; got a key array of shape {batch}; use jax.vmap for a batch.")
         return value  # type: ignore[return-value]
     if dt == np.uint32 and getattr(value, "ndim", None) == 1 and value.shape[0] in (2, 4):  # type: ignore[attr-defined]
         return value  # type: ignore[return-value]
+    if isinstance(value, Sequence) and all(isinstance(d, numbers.Integral) for d in value):
+        raise TypeError(
+            f"`key` must be a PRNG key, but got the shape-like {value!r}; Haiku calls initializers as "
+            "init(shape, dtype): wrap it with wi.to_haiku(init)."
+        )
     raise TypeError(f"`key` must be a PRNG key from jax.random.key(seed); got {_describe(value)}.")
 
 

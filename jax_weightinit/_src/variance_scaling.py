@@ -2,12 +2,12 @@
 
 import dataclasses
 import math
-from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
 from . import validation
-from .core import Initializer, RandomInitializer
+from .core import RandomInitializer
 from .fans import compute_fans
 from .laws import Distribution
 from .typing import Axes, DTypeLike, Family, Mode, Shape
@@ -87,7 +87,7 @@ def variance_scaling(
     out_axis: Axes = -1,
     batch_axis: Axes = (),
     dtype: DTypeLike | None = None,
-) -> Initializer:
+) -> RandomInitializer:
     """Builds an initializer whose samples have mean 0 and variance `scale / n`.
 
     `n` is, by `mode`: 'fan_in', 'fan_out', their mean 'fan_avg', or their geometric
@@ -135,13 +135,31 @@ def variance_scaling(
     )
 
 
-def _preset(scale: float, mode: Mode, family: Family, name: str, doc: str) -> Callable[..., Initializer]:
+class FanScaledFactory(Protocol):
+    """The signature of `he_normal`, `glorot_uniform` and the other named `variance_scaling` presets."""
+
+    def __call__(
+        self, in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike | None = None
+    ) -> RandomInitializer: ...
+
+
+_TORCH_NAMES = {"he": "kaiming", "kaiming": "kaiming", "glorot": "xavier", "xavier": "xavier", "lecun": "kaiming"}
+
+
+def _preset(scale: float, mode: Mode, family: Family, name: str, doc: str) -> FanScaledFactory:
     def factory(
         in_axis: Axes = -2,
         out_axis: Axes = -1,
         batch_axis: Axes = (),
         dtype: DTypeLike | None = None,
-    ) -> Initializer:
+        **torch_style: object,
+    ) -> RandomInitializer:
+        if torch_style:
+            prefix, kind = name.split("_")
+            raise TypeError(
+                f"`{name}` takes jax.nn's arguments (in_axis, out_axis, batch_axis, dtype), not "
+                f"{', '.join(sorted(torch_style))}; for torch.nn.init's use wi.pytorch.{_TORCH_NAMES[prefix]}_{kind}."
+            )
         return variance_scaling(scale, mode, family, in_axis, out_axis, batch_axis, dtype)
 
     factory.__name__ = factory.__qualname__ = name
@@ -156,7 +174,11 @@ def _preset(scale: float, mode: Mode, family: Family, name: str, doc: str) -> Ca
     dtype: the default dtype of the output.
 
   Returns:
-    An initializer.
+    An initializer; `init.distribution(shape)` gives its exact law for a shape.
+
+  Raises:
+    TypeError: for torch.nn.init's keywords (`mode`, `nonlinearity`, `a`), naming the
+      `wi.pytorch` factory that takes them.
   """
     return factory
 
@@ -175,7 +197,12 @@ lecun_uniform = _preset(1.0, "fan_in", "uniform", "lecun_uniform", "Builds a LeC
 lecun_normal = _preset(1.0, "fan_in", "truncated_normal", "lecun_normal", "Builds a LeCun normal initializer.")
 he_uniform = _preset(2.0, "fan_in", "uniform", "he_uniform", "Builds a He (Kaiming) uniform initializer.")
 he_normal = _preset(2.0, "fan_in", "truncated_normal", "he_normal", "Builds a He (Kaiming) normal initializer.")
-xavier_uniform = glorot_uniform
-xavier_normal = glorot_normal
-kaiming_uniform = he_uniform
-kaiming_normal = he_normal
+# jax.nn's aliases, built under their own names so that their errors use the name the user wrote.
+xavier_uniform = _preset(1.0, "fan_avg", "uniform", "xavier_uniform", "Builds a Xavier (Glorot) uniform initializer.")
+xavier_normal = _preset(
+    1.0, "fan_avg", "truncated_normal", "xavier_normal", "Builds a Xavier (Glorot) normal initializer."
+)
+kaiming_uniform = _preset(2.0, "fan_in", "uniform", "kaiming_uniform", "Builds a Kaiming (He) uniform initializer.")
+kaiming_normal = _preset(
+    2.0, "fan_in", "truncated_normal", "kaiming_normal", "Builds a Kaiming (He) normal initializer."
+)
