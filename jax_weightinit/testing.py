@@ -1,9 +1,9 @@
 """Statistical assertions for initializers: `import jax_weightinit.testing`."""
 
+from ._src.follows import assert_follows as assert_follows
 from ._src.testing import ALPHA as ALPHA
 from ._src.testing import SAMPLES as SAMPLES
 from ._src.testing import assert_bounds as assert_bounds
-from ._src.testing import assert_follows as assert_follows
 from ._src.testing import assert_ks as assert_ks
 from ._src.testing import assert_moments as assert_moments
 from ._src.testing import assert_orthogonal as assert_orthogonal

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 import jax_weightinit as wi
-from jax_weightinit import testing
+from jax_weightinit import pytorch, testing
 
 SHAPE = (3, 3, 64, 128)
+KEY = jax.random.key(0)
 LAW = wi.he_normal().distribution(SHAPE)  # truncated normal, std sqrt(2/576)
 NORMAL_LAW = wi.he().distribution(SHAPE)  # the same std, untruncated
 
@@ -163,3 +164,60 @@ def test_chexify_judges_bfloat16_against_the_rounded_law(key):
     bf16_ks(wi.he())(key)
     with pytest.raises(AssertionError, match="assert_ks"):
         bf16_ks(jax.nn.initializers.normal(HE_LAW.std))(key)
+
+
+# Correct samplers whose law, rounded to the dtype, is far from the real one: few representable values carry
+# the mass. Each has a twin that plants a 5% std error, which the check must catch.
+ROUNDED = [
+    ("bfloat16 N(1, 0.01²)", lambda s: wi.normal(0.01 * s, mean=1.0), jnp.bfloat16),
+    ("bfloat16 N(100, 0.5²)", lambda s: wi.normal(0.5 * s, mean=100.0), jnp.bfloat16),
+    ("float16 U[1000, 1001] (torch)", lambda s: pytorch.uniform(1000.5 - 0.5 * s, 1000.5 + 0.5 * s), jnp.float16),
+    ("float32 N(1e4, 1e-3²)", lambda s: wi.normal(1e-3 * s, mean=1e4), jnp.float32),
+    ("float8_e4m3fn he_normal", lambda s: wi.scaled(wi.he_normal(), s), jnp.float8_e4m3fn),
+]
+
+
+@pytest.mark.parametrize(("case", "make", "dtype"), ROUNDED, ids=[row[0] for row in ROUNDED])
+def test_correct_samplers_pass_against_the_law_rounded_to_their_dtype(case, make, dtype):
+    for seed in range(6):
+        testing.assert_follows(make(1.0), jax.random.key(seed), SHAPE, dtype)
+
+
+@pytest.mark.parametrize(("case", "make", "dtype"), ROUNDED, ids=[row[0] for row in ROUNDED])
+def test_a_5_percent_std_error_is_caught_against_the_rounded_law(case, make, dtype):
+    law = make(1.0).distribution(SHAPE)
+    for seed in range(3):
+        with pytest.raises(AssertionError, match="assert_follows"):
+            testing.assert_follows(make(1.05), jax.random.key(seed), SHAPE, dtype, law=law)
+
+
+# (planted defect, its sampler, the law it claims, dtype, what the message must say).
+MESSAGES = [
+    ("std 10% high", wi.scaled(wi.he(), 1.1), NORMAL_LAW, jnp.float32, r"std 1\.1\d*× the law's 0\.0589"),
+    ("mean shifted", wi.normal(NORMAL_LAW.std, mean=0.01), NORMAL_LAW, jnp.float32, r"mean off by \+0\.1\d*σ"),
+    ("too wide", wi.he(), LAW, jnp.float32, r"samples are outside \[-0\.13\d*, 0\.13\d*\]"),
+    ("coarse bfloat16", jax.nn.initializers.normal(NORMAL_LAW.std), NORMAL_LAW, jnp.bfloat16, "coarser than the dtype"),
+]
+
+
+@pytest.mark.parametrize(("case", "init", "law", "dtype", "says"), MESSAGES, ids=[row[0] for row in MESSAGES])
+def test_a_failure_says_what_is_off(case, init, law, dtype, says):
+    with pytest.raises(AssertionError, match=says) as info:
+        testing.assert_follows(Posing(init, law), jax.random.key(0), SHAPE, dtype)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: testing.assert_follows(lambda k, s, d=None: jax.random.normal(k, s), KEY, (8, 8)), TypeError, "law="),
+        (lambda: testing.assert_follows(wi.normal(), KEY, (8, 8), jnp.complex64), TypeError, "real and imaginary"),
+        (lambda: testing.assert_follows(wi.normal(), KEY, (8, 8), jnp.float64), ValueError, "jax_enable_x64"),
+        (lambda: testing.assert_follows(wi.normal(), KEY, (0, 4)), ValueError, "has no elements"),
+        (lambda: testing.assert_follows(wi.normal(), KEY, (8, 8), alpha=0.0), ValueError, "`alpha` must be in"),
+        (lambda: testing.assert_follows(wi.normal(), KEY, (8, 8), alpha=1.5), ValueError, "`alpha` must be in"),
+    ],
+)
+def test_assert_follows_refuses_what_it_cannot_check(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

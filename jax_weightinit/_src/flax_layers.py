@@ -90,51 +90,51 @@ def reinit(
 ) -> nnx.Module:
     """Re-initializes a Flax nnx module's `nnx.Param`s by rules, each fan-scaled law at its layer's own fans.
 
-        Works like `init_tree` on `nnx.state(module, nnx.Param)` — same paths, same per-path
-        keys, first match wins, shardings kept or given by `out_shardings` — except that a
-        fan-scaled initializer at its factory's default axes (and every `wi.pytorch` one)
-        takes the fans the owning layer itself uses for its default init:
+    Works like `init_tree` on `nnx.state(module, nnx.Param)` — same paths, same per-path
+    keys, first match wins, shardings kept or given by `out_shardings` — except that a
+    fan-scaled initializer at its factory's default axes (and every `wi.pytorch` one)
+    takes the fans the owning layer itself uses for its default init:
 
-        * `nnx.Linear`: (in_features, out_features);
-        * `nnx.LinearGeneral`, so `nnx.MultiHeadAttention`'s query/key/value/out: the kernel
-          flattened as Flax does, (batch · prod(in_features), prod(out_features));
-        * `nnx.Conv`, `nnx.ConvTranspose`: `compute_fans(kernel_shape)`, receptive field × in, × out;
-        * `nnx.Embed`: (features, num_embeddings), so fan_in = features as in Flax's default;
-        * `nnx.Einsum`: from `einsum_str`, summed kernel axes are inputs, output-only axes outputs.
+    * `nnx.Linear`: (in_features, out_features);
+    * `nnx.LinearGeneral`, so `nnx.MultiHeadAttention`'s query/key/value/out: the kernel
+      flattened as Flax does, (batch · prod(in_features), prod(out_features));
+    * `nnx.Conv`, `nnx.ConvTranspose`: `compute_fans(kernel_shape)`, receptive field × in, × out;
+    * `nnx.Embed`: (features, num_embeddings), so fan_in = features as in Flax's default;
+    * `nnx.Einsum`: from `einsum_str`, summed kernel axes are inputs, output-only axes outputs.
 
-        A layer's bias takes the same fans. Layers stacked by `nnx.vmap` or `nnx.scan` keep
-        their per-layer fans: the leading axes count in neither. Other leaves, and
-        initializers built with explicit axes, keep `init_tree`'s arithmetic. `plan` shows
-        each leaf's fans and law first.
+    A layer's bias takes the same fans. Layers stacked by `nnx.vmap` or `nnx.scan` keep
+    their per-layer fans: the leading axes count in neither. Other leaves, and
+    initializers built with explicit axes, keep `init_tree`'s arithmetic. `plan` shows
+    each leaf's fans and law first.
 
-        The module is updated in place (as `nnx.update` does) and returned; under `nnx.jit`
-        the update reaches the caller's module. Call it on a module made by
-        `nnx.eval_shape` to materialize it. With `out_shardings=None` each Param lands on
-        the sharding it is annotated with (`nnx.with_partitioning`, read under the current
-        `jax.set_mesh` unless the annotation names its mesh), else on the one its value
-        carries; each device draws only its shards.
+    The module is updated in place (as `nnx.update` does) and returned; under `nnx.jit`
+    the update reaches the caller's module. Call it on a module made by
+    `nnx.eval_shape` to materialize it. With `out_shardings=None` each Param lands on
+    the sharding it is annotated with (`nnx.with_partitioning`, read under the current
+    `jax.set_mesh` unless the annotation names its mesh), else on the one its value
+    carries; each device draws only its shards.
 
-        Args:
-          module: a Flax nnx module, concrete or abstract.
-          key: the root PRNG key.
-          rules: ordered `(pattern, initializer)` pairs matched against paths such as
-            `"layers/0/attn/query/kernel"`; the first match wins.
-          out_shardings: as for `init_tree`.
-          on_unused_rule: as for `init_tree`.
+    Args:
+      module: a Flax nnx module, concrete or abstract.
+      key: the root PRNG key.
+      rules: ordered `(pattern, initializer)` pairs matched against paths such as
+        `"layers/0/attn/query/kernel"`; the first match wins.
+      out_shardings: as for `init_tree`.
+      on_unused_rule: as for `init_tree`.
 
-        Returns:
-          `module`, re-initialized.
+    Returns:
+      `module`, re-initialized.
 
-        Raises:
-          ValueError, TypeError: as `init_tree` does, before anything is drawn.
+    Raises:
+      ValueError, TypeError: as `init_tree` does, before anything is drawn.
 
-        Example:
-          >>> import jax, jax_weightinit as wi
-          >>> from flax import nnx
-          >>> attn = nnx.MultiHeadAttention(4, 256, decode=False, rngs=nnx.Rngs(0))
-          >>> _ = wi.flax.reinit(attn, jax.random.key(1), [("kernel$", wi.he_normal()), ("bias$", wi.zeros)])
-          >>> abs(float(attn.query.kernel[...].std()) - (2 / 256) ** 0.5) < 0.002  # Flax's fans: 256 in
-          True
+    Example:
+      >>> import jax, jax_weightinit as wi
+      >>> from flax import nnx
+      >>> attn = nnx.MultiHeadAttention(4, 256, decode=False, rngs=nnx.Rngs(0))
+      >>> _ = wi.flax.reinit(attn, jax.random.key(1), [("kernel$", wi.he_normal()), ("bias$", wi.zeros)])
+      >>> abs(float(attn.query.kernel[...].std()) - (2 / 256) ** 0.5) < 0.002  # Flax's fans: 256 in
+      True
     """
     state = nnx.state(module, nnx.Param)
     shardings = _shardings(module, out_shardings)
@@ -146,13 +146,13 @@ def reinit(
 def plan(module: nnx.Module, rules: plan_lib.Rules, *, out_shardings: Any = None) -> plan_lib.Plan:
     """States, for every `nnx.Param` of `module`, what `reinit(module, key, rules)` will draw; draws nothing.
 
-        Example:
-          >>> import jax_weightinit as wi
-          >>> from flax import nnx
-          >>> layer = nnx.LinearGeneral(256, (4, 64), rngs=nnx.Rngs(0))
-          >>> row = wi.flax.plan(layer, [("kernel$", wi.he_normal()), ("bias$", wi.zeros)])[1]
-          >>> row.path, row.shape, row.fans
-          ('kernel', (256, 4, 64), (256, 256))
+    Example:
+      >>> import jax_weightinit as wi
+      >>> from flax import nnx
+      >>> layer = nnx.LinearGeneral(256, (4, 64), rngs=nnx.Rngs(0))
+      >>> row = wi.flax.plan(layer, [("kernel$", wi.he_normal()), ("bias$", wi.zeros)])[1]
+      >>> row.path, row.shape, row.fans
+      ('kernel', (256, 4, 64), (256, 256))
     """
     state = nnx.state(module, nnx.Param)
     adapt = layers.adapter(layer_fans(module))

@@ -9,15 +9,13 @@ fails when the chexified call returns.
 import math
 from collections.abc import Callable
 
-import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 
-from . import sampling, validation
-from .laws import Distribution
-from .typing import Array, ArrayLike, DTypeLike, Shape
+from . import sampling
+from .typing import ArrayLike
 
 #: Default false-alarm probability of each assertion (PyTorch's init tests use 1e-4).
 ALPHA = 1e-4
@@ -235,70 +233,3 @@ def assert_orthogonal(w: ArrayLike, scale: float = 1.0, column_axis: int = -1, *
         error <= atol,
         error,
     )
-
-
-def _draw(init: Callable, key: Array, shape: tuple[int, ...], dtype, samples: int) -> Array:
-    size = math.prod(shape)
-    reps = max(1, math.ceil(samples / size))
-    if reps == 1:
-        return init(key, shape, dtype)
-    return jax.vmap(lambda k: init(k, shape, dtype))(jax.random.split(key, reps))
-
-
-def assert_follows(
-    init: Callable,
-    key: Array,
-    shape: Shape,
-    dtype: DTypeLike | None = None,
-    *,
-    samples: int = SAMPLES,
-    alpha: float = ALPHA,
-    law: Distribution | None = None,
-) -> None:
-    """Asserts `init(key, shape, dtype)` samples `init.distribution(shape)` (or `law`).
-
-    Draws at least `samples` values (several keys when the shape is small) and checks
-    dtype, shape, finiteness, the support (rounded to the dtype), the KS distance,
-    and the mean and std, the three statistical checks sharing `alpha`.
-
-    At the defaults (2^18 samples, alpha = 1e-4) it catches, in the library's tests:
-    a 5% error in std, a uniform posing as a normal of the same std, a truncated
-    normal missing its 0.8796 std correction, and bfloat16 normals with 128 levels.
-
-    Args:
-      init: an initializer.
-      key: a PRNG key.
-      shape: the shape to draw.
-      dtype: the dtype to draw (default: the initializer's).
-      samples: the least number of values to draw.
-      alpha: the false-alarm probability of the whole assertion.
-      law: the expected law; by default `init.distribution(shape)`.
-
-    Raises:
-      AssertionError: if any check fails.
-
-    Example:
-      >>> import jax, jax.numpy as jnp, jax_weightinit as wi
-      >>> from jax_weightinit import testing
-      >>> testing.assert_follows(wi.he_normal(), jax.random.key(0), (3, 3, 64, 128), jnp.bfloat16)
-    """
-    shape = validation.shape(shape)
-    if law is None:
-        distribution = getattr(init, "distribution", None)
-        if distribution is None:
-            raise TypeError(
-                f"`init` {getattr(init, '__name__', init)!r} states no law; pass the expected one as "
-                "`law=`, e.g. law=wi.Distribution.normal(0.0, 0.02)."
-            )
-        law = distribution(shape)
-    draws = _draw(init, key, shape, dtype, samples)
-    one = draws if draws.shape == shape else draws[0]
-    chex.assert_shape(one, shape)
-    if dtype is not None:
-        chex.assert_type(one, jnp.dtype(dtype))
-    chex.assert_tree_all_finite(draws)
-    out_dtype = np.dtype(draws.dtype)
-    low, high = law.rounded_bounds(out_dtype)
-    assert_bounds(draws, low, high, name="assert_follows")
-    assert_ks(draws, law.cdf, alpha=alpha / 3.0, name="assert_follows")
-    assert_moments(draws, mean=law.mean, std=law.std, alpha=2.0 * alpha / 3.0, name="assert_follows")

@@ -1,0 +1,172 @@
+"""`assert_follows`: does an initializer sample the law it states, and if not, what is off, in a user's terms."""
+
+import math
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import validation
+from .laws import Distribution
+from .rounded import RoundedLaw, rounded
+from .testing import ALPHA, SAMPLES, _normal_quantile, ks_threshold
+from .typing import Array, DTypeLike, Shape
+
+
+def _draw(init: Callable, key: Array, shape: tuple[int, ...], dtype, samples: int) -> Array:
+    size = math.prod(shape)
+    reps = max(1, math.ceil(samples / size))
+    if reps == 1:
+        return init(key, shape, dtype)
+    return jax.vmap(lambda k: init(k, shape, dtype))(jax.random.split(key, reps))
+
+
+def _ks(x: np.ndarray, cdf: Callable, grid: RoundedLaw | None) -> float:
+    """The KS distance of sorted `x` to the law, or to the rounded law when `grid` is given."""
+    n = x.size
+    if grid is not None:  # both CDFs are steps at the grid's values
+        points = np.union1d(grid.values, x)
+        return float(np.max(np.abs(np.searchsorted(x, points, side="right") / n - grid.cdf(points))))
+    f = cdf(x)
+    i = np.arange(1, n + 1)
+    return float(max(np.max(i / n - f), np.max(f - (i - 1) / n)))
+
+
+def _check_args(dtype: np.dtype, alpha: float, samples: int) -> None:
+    if not 0 < alpha < 1:
+        raise ValueError(f"`alpha` must be in (0, 1); got {alpha!r}.")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
+        raise ValueError(f"`samples` must be an int of at least 2; got {samples!r}.")
+    if jnp.issubdtype(dtype, jnp.complexfloating):
+        raise TypeError(
+            f"`dtype` {dtype.name} is complex; assert_follows checks real laws: check the real and imaginary "
+            "parts, each N(0, std²/2) for a complex normal, with assert_ks."
+        )
+    if dtype.itemsize == 8 and not jax.config.read("jax_enable_x64"):
+        raise ValueError(
+            f"`dtype` {dtype.name} needs jax.config.update('jax_enable_x64', True); without it JAX draws 32 bits."
+        )
+
+
+def assert_follows(
+    init: Callable,
+    key: Array,
+    shape: Shape,
+    dtype: DTypeLike | None = None,
+    *,
+    samples: int = SAMPLES,
+    alpha: float = ALPHA,
+    law: Distribution | None = None,
+) -> None:
+    """Asserts `init(key, shape, dtype)` samples `init.distribution(shape)` (or `law`), rounded to the dtype.
+
+    Draws at least `samples` values (several keys when the shape is small) and checks
+    dtype, shape, finiteness, the support (rounded to the dtype), the KS distance, and
+    the mean and std, the three statistical checks sharing `alpha`. The reference is
+    the law rounded to the dtype wherever few representable values carry its mass —
+    every 8- and 16-bit dtype, and float32 far from zero relative to the std — so a
+    sampler with the dtype's full resolution passes and a coarser one fails.
+
+    A failure says what is off, in one message: the observed/expected std ratio, the
+    mean shift in units of the std, the samples beyond the bounds, the KS distance, and
+    for a coarse sampler the number of distinct values against the number expected.
+
+    At the defaults (2^18 samples, alpha = 1e-4) it catches, in the library's tests:
+    a 5% error in std, a uniform posing as a normal of the same std, a truncated
+    normal missing its 0.8796 std correction, and bfloat16 normals with 128 levels.
+
+    Args:
+      init: an initializer.
+      key: a PRNG key.
+      shape: the shape to draw; it must have elements.
+      dtype: a real dtype to draw (default: the initializer's).
+      samples: the least number of values to draw.
+      alpha: the false-alarm probability of the whole assertion, in (0, 1).
+      law: the expected law; required when `init` states none (a plain function).
+
+    Raises:
+      AssertionError: if any check fails.
+      TypeError, ValueError: for a complex dtype, 64 bits without x64, an empty shape,
+        an `alpha` outside (0, 1), or an `init` without a law and no `law=`.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, jax_weightinit as wi
+      >>> from jax_weightinit import testing
+      >>> testing.assert_follows(wi.he_normal(), jax.random.key(0), (3, 3, 64, 128), jnp.bfloat16)
+    """
+    shape = validation.shape(shape)
+    if math.prod(shape) == 0:
+        raise ValueError(f"`shape` {shape!r} has no elements to test.")
+    if law is None:
+        distribution = getattr(init, "distribution", None)
+        if distribution is None:
+            raise TypeError(
+                f"`init` {getattr(init, '__name__', init)!r} states no law; pass the expected one as "
+                "`law=`, e.g. law=wi.Distribution.normal(0.0, 0.02)."
+            )
+        law = distribution(shape)
+    wanted = None if dtype is None else np.dtype(dtype)
+    _check_args(wanted if wanted is not None else np.dtype(np.float32), alpha, samples)
+    draws = _draw(init, key, shape, dtype, samples)
+    one = draws if draws.shape == shape else draws[0]
+    if one.shape != shape:
+        raise AssertionError(f"assert_follows: the initializer returned shape {one.shape}, not {shape}.")
+    if wanted is not None and one.dtype != wanted:
+        raise AssertionError(f"assert_follows: the initializer returned dtype {one.dtype}, not {wanted.name}.")
+    out_dtype = np.dtype(draws.dtype)
+    _check_args(out_dtype, alpha, samples)
+    x = np.sort(np.ravel(np.asarray(draws, np.float64)))
+    problems = _diagnose(x, law, out_dtype, alpha)
+    if problems:
+        raise AssertionError(f"assert_follows: the {out_dtype.name} samples do not follow {_name(law)}: {problems}")
+
+
+def _name(law: Distribution) -> str:
+    bounds = "" if law.low is None else f" on [{law.low:.6g}, {law.high:.6g}]"
+    return f"{law.family}(mean={law.mean:.6g}, std={law.std:.6g}){bounds}"
+
+
+def _diagnose(x: np.ndarray, law: Distribution, dtype: np.dtype, alpha: float) -> str:
+    """What is off, one clause per failed check (with the context that explains it), or ''."""
+    n = x.size
+    grid = rounded(law, dtype)
+    mean, std = (grid.mean, grid.std) if grid is not None else (law.mean, law.std)
+    failed: list[str] = []
+    context: list[str] = []
+
+    finite = np.isfinite(x)
+    low, high = law.rounded_bounds(dtype)
+    outside = int(np.sum(~finite) + (0 if low is None else np.sum(x[finite] < low)))
+    outside += 0 if high is None else int(np.sum(x[finite] > high))
+    if outside:
+        where = "not finite" if low is None and high is None else f"outside [{low:.6g}, {high:.6g}] or not finite"
+        failed.append(f"{outside} of {n} samples are {where}")
+    x = x[finite]
+
+    threshold = ks_threshold(n, alpha / 3.0)
+    distance = _ks(x, law.cdf, grid)
+    ks = f"KS distance {distance:.4g} {'exceeds' if distance > threshold else 'within'} {threshold:.4g}"
+
+    z = _normal_quantile(alpha / 6.0)
+    m, s = float(np.mean(x)), float(np.std(x))
+    shift, mean_bound = (m - mean) / std, z / math.sqrt(n)
+    kurtosis = float(np.mean((x - m) ** 4)) / max(s**4, 1e-300)
+    std_bound = z * math.sqrt(max(kurtosis - 1.0, 0.0) / (4.0 * n))
+    ratio = s / std
+    mean_text = f"mean off by {shift:+.3g}σ from the law's {mean:.6g} (allowed ±{mean_bound:.2g}σ)"
+    std_text = f"std {ratio:.4f}× the law's {std:.6g} (allowed {1 - std_bound:.4f}–{1 + std_bound:.4f})"
+    for ok, text in ((abs(shift) <= mean_bound, mean_text), (abs(ratio - 1.0) <= std_bound, std_text)):
+        (context if ok else failed).append(text)
+    (context if distance <= threshold else failed).append(ks)
+    if not failed:
+        return ""
+    if grid is not None:
+        distinct, expected = np.unique(x).size, grid.expected_distinct(n)
+        coarse = distinct < 0.8 * expected
+        context.append(
+            f"{distinct} distinct values where a sampler with {dtype.name}'s full resolution gives about "
+            f"{expected:.0f}" + (": the sampler is coarser than the dtype" if coarse else "")
+        )
+    message = "; ".join(failed)
+    return f"{message} (n={n}, alpha={alpha:g}). Also: {'; '.join(context)}." if context else f"{message}."
