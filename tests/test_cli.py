@@ -100,3 +100,66 @@ def test_python_dash_m_runs_without_plots(tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "tanh" in result.stdout and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "option, default",
+    [
+        ("--depth", "50"),
+        ("--width", "256"),
+        ("--batch", "256"),
+        ("--seed", "0"),
+        ("--out", "weightinit-tour"),
+        ("--activation", "['tanh', 'relu']"),
+        ("--init", "['xavier', 'normalized_xavier', 'he']"),
+        ("--at", "1, depth/5, depth/2 and depth"),
+    ],
+)
+def test_every_propagate_option_is_documented_with_its_default(option, default, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["propagate", "--help"])
+    options = " ".join(capsys.readouterr().out.split()).split("options:", 1)[1]
+    entry = options.split(f" {option} ", 1)[1].split(" --")[0]
+    assert f"(default: {default}" in entry
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.startswith("jax-weightinit ")
+
+
+@pytest.mark.parametrize("name", ["lecun_normal", "lecun"])
+def test_initializers_go_by_the_librarys_names_and_the_tours_aliases(name, tmp_path, capsys):
+    cli.main(["propagate", "--depth", "3", "--width", "8", "--init", name, "--no-plots"])
+    assert "lecun_normal" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--at", "10", "--depth", "5"], "--at 10 is beyond --depth 5"),
+        (["--init", "lecun_norm"], "unknown initializer 'lecun_norm'; choose from small, xavier"),
+        (["--depth", "0"], "must be a positive int"),
+    ],
+)
+def test_propagate_refuses_bad_options(args, says, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["propagate", *args, "--no-plots"])
+    assert info.value.code == 2 and says in capsys.readouterr().err
+
+
+def test_figure_legend_explains_coinciding_clipped_and_small_curves():
+    import numpy as np
+
+    flat, dying = np.full(5, 0.5), np.array([1e-2, 1e-4, 1e-7, 1e-9, 1e-12])
+    table = {
+        ("relu", "small"): flat,
+        ("relu", "normalized_xavier"): flat,
+        ("relu", "lecun_normal"): flat,
+        ("relu", "xavier"): dying,
+    }
+    labels = cli.plots.legend_labels(table, 64)
+    assert labels["relu", "normalized_xavier"] == "normalized_xavier, same std as lecun_normal"
+    assert labels["relu", "small"] == "small (U[-0.3, 0.3], the tutorial's 'small random values')"
+    assert labels["relu", "xavier"] == "xavier, leaves the plot at layer 4"

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import plots
 from .heuristics import he, normalized_xavier, xavier
-from .propagate import ACTIVATIONS, INITIALIZERS, propagation_table
+from .propagate import ACTIVATIONS, ALIASES, DESCRIPTIONS, INITIALIZERS, propagation_table
 
 FAN_IN, FAN_OUT, SAMPLES = 10, 20, 1000
 # Five stacked (10, 20) layers: fan_in 10 and fan_out 20, as in the tutorial, and 1,000 values.
@@ -33,7 +33,7 @@ ERRATA = (
 )
 
 
-TOUR_INITS = ["small", "xavier", "normalized_xavier", "he", "lecun"]
+TOUR_INITS = ["small", "xavier", "normalized_xavier", "he", "lecun_normal"]
 TOUR_ACTIVATIONS = ["tanh", "sigmoid", "relu"]
 TOUR_DEPTH, TOUR_WIDTH, TOUR_BATCH = 50, 256, 256
 
@@ -60,8 +60,7 @@ def examples(seed: int) -> None:
 
 
 def print_table(table: dict, depth: int, at: Sequence[int]) -> None:
-    """Prints activation std at the chosen depths, one row per (activation, initializer)."""
-    at = [d for d in at if 1 <= d <= depth] or [depth]
+    """Prints activation std at the chosen depths (each from 1 to `depth`), one row per (activation, initializer)."""
     print(f"{'activation':10s} {'initializer':18s} " + " ".join(f"{'layer ' + str(d):>11s}" for d in at))
     for (activation, name), stds in table.items():
         print(f"{activation:10s} {name:18s} " + " ".join(f"{stds[d - 1]:11.3g}" for d in at))
@@ -114,27 +113,77 @@ def _positive(text: str) -> int:
     return value
 
 
+def _names(text: str) -> str:
+    name = ALIASES.get(text, text)
+    if name not in INITIALIZERS:
+        allowed = ", ".join([*INITIALIZERS, *(f"{a} (= {n})" for a, n in ALIASES.items())])
+        raise argparse.ArgumentTypeError(f"unknown initializer {text!r}; choose from {allowed}")
+    return name
+
+
+def _parser() -> argparse.ArgumentParser:
+    defaults = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(prog="jax-weightinit", description=__doc__, formatter_class=defaults)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", title="commands (default: tour)")
+    tour_parser = commands.add_parser(
+        "tour", help="the tutorial's examples and plots", description=tour.__doc__, formatter_class=defaults
+    )
+    prop = commands.add_parser(
+        "propagate",
+        help="activation std through a deep MLP, per initializer",
+        description="Activation std after each layer of a bias-free MLP of (width, width) layers fed N(0, 1) "
+        "inputs, per activation and initializer.",
+        formatter_class=defaults,
+    )
+    for p in (parser, tour_parser, prop):
+        p.add_argument("--seed", type=int, default=0, help="PRNG seed")
+        p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("weightinit-tour"), help="folder for plots")
+        p.add_argument("--no-plots", action="store_true", help="print only, write no figure")
+    prop.add_argument("--depth", type=_positive, default=50, help="number of layers")
+    prop.add_argument("--width", type=_positive, default=256, help="units per layer")
+    prop.add_argument("--batch", type=_positive, default=256, help="inputs per forward pass")
+    prop.add_argument(
+        "--activation", nargs="+", choices=sorted(ACTIVATIONS), default=["tanh", "relu"], help="activations"
+    )
+    described = "; ".join(f"{k}: {v}" for k, v in DESCRIPTIONS.items())
+    prop.add_argument(
+        "--init",
+        nargs="+",
+        type=_names,
+        default=["xavier", "normalized_xavier", "he"],
+        metavar="NAME",
+        help=f"initializers, as the library names them ({', '.join(INITIALIZERS)}; aliases "
+        f"{', '.join(f'{a}={n}' for a, n in ALIASES.items())}); {described}",
+    )
+    prop.add_argument(
+        "--at",
+        type=_positive,
+        nargs="+",
+        default=argparse.SUPPRESS,
+        help="layers to print, none beyond the depth (default: 1, depth/5, depth/2 and depth)",
+    )
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jax_weightinit")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="jax-weightinit", description=__doc__)
-    commands = parser.add_subparsers(dest="command")
-    tour_parser = commands.add_parser("tour", help="the tutorial's examples and plots (the default)")
-    for p in (parser, tour_parser):
-        p.add_argument("--seed", type=int, default=0, help="PRNG seed (default 0)")
-        p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("weightinit-tour"), help="where plots go")
-        p.add_argument("--no-plots", action="store_true", help="print only")
-    prop = commands.add_parser("propagate", help="activation std through a deep MLP, per initializer")
-    prop.add_argument("--depth", type=_positive, default=50)
-    prop.add_argument("--width", type=_positive, default=256)
-    prop.add_argument("--batch", type=_positive, default=256)
-    prop.add_argument("--activation", nargs="+", choices=sorted(ACTIVATIONS), default=["tanh", "relu"])
-    prop.add_argument("--init", nargs="+", choices=sorted(INITIALIZERS), default=["xavier", "normalized_xavier", "he"])
-    prop.add_argument("--at", type=_positive, nargs="+", default=None, help="depths to print (default: 4 points)")
-    prop.add_argument("--seed", type=int, default=0)
-    prop.add_argument("--out", type=pathlib.Path, default=pathlib.Path("weightinit-tour"))
-    prop.add_argument("--no-plots", action="store_true")
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "propagate":
+        args.at = getattr(args, "at", None)
+        beyond = [d for d in args.at or () if d > args.depth]
+        if beyond:
+            parser.error(f"--at {beyond[0]} is beyond --depth {args.depth}; give layers from 1 to {args.depth}")
         table = propagation_table(
             jax.random.key(args.seed), args.init, args.activation, args.depth, args.width, args.batch, _progress
         )

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .core import Initializer
+from .core import Initializer, RandomInitializer
 from .heuristics import he, normalized_xavier, xavier
 from .pytorch import uniform as torch_uniform
 from .variance_scaling import glorot_normal, glorot_uniform, he_normal, he_uniform, lecun_normal, lecun_uniform
@@ -19,17 +19,26 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "linear": lambda x: x,
 }
 
-INITIALIZERS: dict[str, Callable[[], Initializer]] = {
+INITIALIZERS: dict[str, Callable[[], RandomInitializer]] = {
     "small": lambda: torch_uniform(-0.3, 0.3),  # the tutorial's "small random values in [-0.3, 0.3]"
     "xavier": xavier,
     "normalized_xavier": normalized_xavier,
     "he": he,
-    "lecun": lecun_normal,
+    "lecun_normal": lecun_normal,
     "glorot_uniform": glorot_uniform,
     "glorot_normal": glorot_normal,
     "he_normal": he_normal,
     "he_uniform": he_uniform,
     "lecun_uniform": lecun_uniform,
+}
+# Short names the tour uses, accepted wherever a name is.
+ALIASES = {"lecun": "lecun_normal", "glorot": "glorot_uniform", "kaiming": "he_normal"}
+# What each name draws, for help texts and legends.
+DESCRIPTIONS = {
+    "small": "U[-0.3, 0.3], the tutorial's 'small random values'",
+    "xavier": "the tutorial's U[±1/sqrt(n)]",
+    "normalized_xavier": "U[±sqrt(6/(n+m))]",
+    "he": "N(0, 2/n)",
 }
 
 
@@ -76,7 +85,8 @@ def propagation_table(
         for name in inits:
             if progress is not None:
                 progress(f"{activation} / {name}")
-            table[activation, name] = np.asarray(
-                activation_std(key, INITIALIZERS[name](), activation, depth, width, batch)
+            init = INITIALIZERS[ALIASES.get(name, name)]()
+            table[activation, ALIASES.get(name, name)] = np.asarray(
+                activation_std(key, init, activation, depth, width, batch)
             )
     return table
