@@ -28,3 +28,23 @@ def test_readme_whole_model_examples_run_and_print_their_plan(capsys):
     assert printed == shown.splitlines()
     assert scopes[0]["model"].attn.query.kernel[...].shape == (256, 4, 64)
     assert scopes[2]["params"]["layers"][1]["mlp"]["kernel"].shape == (256, 1024)
+
+
+# Sections whose code blocks run in their own tests: the whole-model one above (its printed plan checked), the
+# sharded one on 8 devices (tests/multidevice/test_readme_sharding.py).
+OWN_TESTS = ("## Whole models:", "## Sharded init:")
+
+
+def test_every_other_python_block_runs_as_written(capsys):
+    readme = (ROOT / "README.md").read_text()
+    sections = re.split(r"\n(?=## )", readme)
+    blocks = [
+        block
+        for section in sections
+        if not section.startswith(OWN_TESTS)
+        for block in re.findall(r"```python\n(.*?)```", section, re.S)
+    ]
+    assert len(blocks) >= 2
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+    assert "128 distinct values" in capsys.readouterr().out

@@ -75,6 +75,21 @@ class FixedLaw(RandomInitializer):
         validation.shape(shape)
         return self.law
 
+    def __repr__(self) -> str:
+        law = self.law
+        if law.family == "normal":
+            args = f"mean={law.loc:.6g}, std={law.scale:.6g}"
+        elif law.family == "uniform":
+            args = f"low={law.low:.6g}, high={law.high:.6g}"
+        else:
+            args = f"loc={law.loc:.6g}, scale={law.scale:.6g}, low={law.low:.6g}, high={law.high:.6g}"
+        return f"{law.family}({args}{dtype_suffix(self.dtype)})"
+
+
+def dtype_suffix(dtype: np.dtype | None) -> str:
+    """`, dtype=bfloat16` for a factory's default dtype, '' when it has none."""
+    return "" if dtype is None else f", dtype={np.dtype(dtype).name}"
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Constant(Initializer):
@@ -98,6 +113,11 @@ class Constant(Initializer):
 
     def __hash__(self) -> int:
         return hash(self._identity())
+
+    def __repr__(self) -> str:
+        value = self.value
+        shown = repr(value) if np.ndim(value) == 0 else f"<array of shape {np.shape(value)}>"
+        return f"constant({shown}{dtype_suffix(self.dtype)})"
 
     def __call__(
         self,

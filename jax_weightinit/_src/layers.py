@@ -37,6 +37,9 @@ class LayerFans(RandomInitializer):
     def complex_family(self) -> str | None:  # type: ignore[override]
         return self.init.complex_family
 
+    def __repr__(self) -> str:
+        return f"{self.init!r} at {self.layer}'s fans {self.fans}"
+
     def distribution(self, shape: Shape) -> Distribution:
         validation.shape(shape)
         if min(self.fans) <= 0:

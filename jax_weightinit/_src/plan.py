@@ -15,12 +15,11 @@ import numpy as np
 from jax.sharding import PartitionSpec
 
 from . import generation, placement
-from .core import Constant, FixedLaw, RandomInitializer
+from .core import Constant, RandomInitializer
 from .fans import compute_fans
 from .keys import path_string
 from .laws import Distribution
 from .layers import Adapt, LayerFans
-from .rules import FanRule
 from .scaling import Scaled, ScaledOutput
 from .typing import Array
 from .variance_scaling import FanScaled
@@ -97,23 +96,13 @@ def _fans_cell(row: Row) -> str:
 
 
 def describe(init: Callable) -> str:
-    """A short name for an initializer: its factory's fields, or a function's name."""
-    if isinstance(init, Constant):
-        value = init.value
-        return f"constant({value!r})" if np.ndim(value) == 0 else f"constant(<{np.shape(value)} array>)"
-    if isinstance(init, FixedLaw):
-        return _short(init.law)
+    """A short name for an initializer: the library's own say how they were built, a function its name."""
+    if isinstance(init, LayerFans):
+        return repr(init.init)
     if isinstance(init, Scaled | ScaledOutput):
         return f"{describe(init.init)} × {init.factor:.4g}"
-    if isinstance(init, LayerFans):
-        return describe(init.init)
-    if isinstance(init, FanRule):
-        return f"{init.rule}({', '.join(_short(p) for p in init.params)})"
-    if dataclasses.is_dataclass(init):
-        hidden = ("dtype", "in_axis", "out_axis", "batch_axis", "complex_family")
-        fields = [f for f in dataclasses.fields(init) if f.name not in hidden]
-        args = ", ".join(_short(getattr(init, f.name)) for f in fields)
-        return f"{type(init).__name__}({args})"
+    if isinstance(init, RandomInitializer | Constant) or dataclasses.is_dataclass(init):
+        return repr(init)
     return getattr(init, "__qualname__", type(init).__name__)
 
 

@@ -71,6 +71,10 @@ class FanRule(FanScaled):
     def law(self, fan_in: int, fan_out: int) -> Distribution:
         return RULES[self.rule][0](fan_in, fan_out, *self.params)
 
+    def __repr__(self) -> str:
+        params = "".join(f", {p:.6g}" if isinstance(p, float) else f", {p!r}" for p in self.params)
+        return f"fan_rule({self.rule!r}{params}{self.axes_suffix()})"
+
 
 def fan_rule(
     rule: str,

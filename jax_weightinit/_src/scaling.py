@@ -28,6 +28,9 @@ class Scaled(RandomInitializer):
     def distribution(self, shape: Shape) -> Distribution:
         return self.init.distribution(shape).scaled(self.factor)
 
+    def __repr__(self) -> str:
+        return f"scaled({self.init!r}, {self.factor:.6g})"
+
 
 @dataclasses.dataclass(frozen=True)
 class ScaledOutput(Initializer):
@@ -35,6 +38,9 @@ class ScaledOutput(Initializer):
 
     init: Callable
     factor: float
+
+    def __repr__(self) -> str:
+        return f"scaled({self.init!r}, {self.factor:.6g})"
 
     def __call__(self, key: Array, shape: Shape, dtype: DTypeLike | None = None, out_sharding: Sharding = None):
         wanted = None if dtype is None else jnp.dtype(dtype)

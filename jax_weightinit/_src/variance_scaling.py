@@ -7,7 +7,7 @@ from typing import Protocol
 import numpy as np
 
 from . import validation
-from .core import RandomInitializer
+from .core import RandomInitializer, dtype_suffix
 from .fans import compute_fans
 from .laws import Distribution
 from .typing import Axes, DTypeLike, Family, Mode, Shape
@@ -36,6 +36,19 @@ class FanScaled(RandomInitializer):
     def law(self, fan_in: int, fan_out: int) -> Distribution:
         raise NotImplementedError
 
+    def axes_suffix(self) -> str:
+        """The axes and dtype that differ from the defaults, as keyword arguments."""
+        given = [
+            f"{name}={value[0] if len(value) == 1 else value}"
+            for name, value, default in (
+                ("in_axis", self.in_axis, (-2,)),
+                ("out_axis", self.out_axis, (-1,)),
+                ("batch_axis", self.batch_axis, ()),
+            )
+            if value != default
+        ]
+        return "".join(f", {g}" for g in given) + dtype_suffix(self.dtype)
+
     @classmethod
     def build(
         cls, in_axis: Axes, out_axis: Axes, batch_axis: Axes, dtype: DTypeLike | None, allow_complex: bool, **fields
@@ -61,6 +74,9 @@ class VarianceScaling(FanScaled):
     @property
     def complex_family(self) -> str:  # type: ignore[override]
         return self.family
+
+    def __repr__(self) -> str:
+        return f"variance_scaling({self.scale:g}, {self.mode!r}, {self.family!r}{self.axes_suffix()})"
 
     def law(self, fan_in: int, fan_out: int) -> Distribution:
         n = {
