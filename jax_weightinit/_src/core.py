@@ -129,13 +129,13 @@ class Constant(Initializer):
         """Returns `jnp.full(shape, value, dtype)`."""
         shape = validation.shape(shape)
         dtype = self.dtype if dtype is None else dtype
-        if dtype is None:
-            dtype = validation.dtype(None)
-        else:
-            try:
-                dtype = np.dtype(jax.dtypes.canonicalize_dtype(dtype))
-            except TypeError:
-                raise TypeError(f"`dtype` must be a numeric dtype; got {dtype!r}.") from None
+        dtype = validation.dtype(None) if dtype is None else _numeric_dtype(dtype)
+        if jnp.issubdtype(dtype, jnp.inexact) and not isinstance(self.value, jax.core.Tracer):
+            # A finite value that overflows, or that the dtype has no code for (0 in float8_e8m0fnu).
+            with np.errstate(invalid="ignore", over="ignore"):
+                cast = np.asarray(np.asarray(self.value).astype(dtype), np.complex128)
+            if (np.isfinite(np.asarray(self.value, np.complex128)) & ~np.isfinite(cast)).any():
+                raise ValueError(f"`dtype` {dtype.name} cannot represent the constant {self.value!r}.")
         if isinstance(self.value, np.ndarray | jax.core.Tracer):
             try:
                 fits = np.broadcast_shapes(self.value.shape, shape) == shape
@@ -146,6 +146,16 @@ class Constant(Initializer):
                     f"the constant's value of shape {self.value.shape} does not broadcast to `shape` {shape}."
                 )
         return sampling.full(self.value, shape, dtype, placement.resolve(out_sharding, shape))
+
+
+def _numeric_dtype(dtype: DTypeLike) -> np.dtype:
+    try:
+        result = np.dtype(jax.dtypes.canonicalize_dtype(dtype))
+    except TypeError:
+        raise TypeError(f"`dtype` must be a numeric dtype; got {dtype!r}.") from None
+    if not (jnp.issubdtype(result, jnp.number) or result == np.bool_):
+        raise TypeError(f"`dtype` must be a numeric dtype; got {result.name}.")
+    return result
 
 
 def constant(value: ArrayLike, dtype: DTypeLike | None = None) -> Initializer:
@@ -172,7 +182,7 @@ def constant(value: ArrayLike, dtype: DTypeLike | None = None) -> Initializer:
       Array([[1., 2., 3.],
              [1., 2., 3.]], dtype=float32)
     """
-    default = None if dtype is None else np.dtype(dtype)
+    default = None if dtype is None else _numeric_dtype(dtype)
     if isinstance(value, jax.core.Tracer):  # a value computed under the caller's jit, as jax.nn allows
         if not (jnp.issubdtype(value.dtype, jnp.number) or value.dtype == jnp.bool_):
             raise TypeError(f"`value` must be a number or an array of numbers; got {value!r}.")

@@ -35,6 +35,8 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
             raise ValueError(f"`param` must be a finite real number (the negative slope); got {param!r}.")
         else:
             slope = float(param)
+        if abs(slope) > 1e150:  # slope² would overflow; torch's formula below is kept for its last bit
+            return math.sqrt(2.0) / math.hypot(1.0, slope)
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4

@@ -109,17 +109,17 @@ def dirac(groups: int = 1, dtype: DTypeLike | None = None) -> Initializer:
 
 def xavier_uniform(gain: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.xavier_uniform_`: U(±gain·sqrt(6 / (fan_in + fan_out))), torch fans."""
-    return fan_rule("torch_xavier_uniform", validation.real("gain", gain), dtype=dtype, **TORCH_AXES)
+    return fan_rule("torch_xavier_uniform", validation.positive("gain", gain), dtype=dtype, **TORCH_AXES)
 
 
 def xavier_normal(gain: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.xavier_normal_`: N(0, gain²·2 / (fan_in + fan_out)), untruncated, torch fans."""
-    return fan_rule("torch_xavier_normal", validation.real("gain", gain), dtype=dtype, **TORCH_AXES)
+    return fan_rule("torch_xavier_normal", validation.positive("gain", gain), dtype=dtype, **TORCH_AXES)
 
 
 def _kaiming(rule: str, a: float, mode: str, nonlinearity: str, dtype) -> RandomInitializer:
     mode = validation.choice("mode", mode, ("fan_in", "fan_out"))
-    gain = calculate_gain(nonlinearity, a)
+    gain = calculate_gain(nonlinearity, validation.real("a", a))
     return fan_rule(rule, gain, mode, dtype=dtype, **TORCH_AXES)
 
 
@@ -151,6 +151,9 @@ class _TorchOrthogonal(_Structured):
 
     def _check(self, shape):
         at_least_2d(shape, "orthogonal")
+
+    def _reach(self):
+        return "gain", self.gain
 
     def _build(self, key, shape, dtype):
         rows = shape[0]

@@ -72,20 +72,30 @@ def _standard(u: jax.Array, case: str, c0: jax.Array, c1: jax.Array) -> jax.Arra
 
 
 def prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
-    """The sampling case of `law` and its six numbers, in the dtype the sampler computes in."""
+    """The sampling case of `law` and its eight numbers, in the dtype the sampler computes in.
+
+    The last two are the bounds rounded once from float64 to `dtype` (exact in the
+    compute dtype): the support of the output, whatever the rounding on the way.
+    """
     case, (c0, c1) = _case(law)
     low = -math.inf if law.low is None else law.low
     high = math.inf if law.high is None else law.high
-    return case, np.array([law.loc, law.scale, c0, c1, low, high], compute_dtype(dtype))
+    rounded_low, rounded_high = (-math.inf if v is None else v for v in law.rounded_bounds(dtype))
+    rounded_high = math.inf if law.high is None else rounded_high
+    numbers = [law.loc, law.scale, c0, c1, low, high, rounded_low, rounded_high]
+    return case, np.array(numbers, compute_dtype(dtype))
 
 
 def draw(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:
     """Maps unit uniforms to the law that `params` and `case` describe, rounded once to `dtype`."""
-    loc, scale, c0, c1, low, high = params
+    loc, scale, c0, c1, low, high, rounded_low, rounded_high = params
     x = loc + scale * _standard(u, case, c0, c1)
-    if case != "normal":
-        x = jnp.clip(x, low, high)
-    return x.astype(dtype)
+    if case == "normal":
+        return x.astype(dtype)
+    # Rounding to the compute dtype, then to `dtype`, can cross a bound that rounding once would not
+    # (a float32 value on a float16 midpoint): the output is kept in the bounds rounded once.
+    out = jnp.clip(x, low, high).astype(dtype)
+    return jnp.clip(out, rounded_low.astype(dtype), rounded_high.astype(dtype))
 
 
 @functools.partial(jax.jit, static_argnames=("case", "shape", "dtype", "sharding", "blocked"))

@@ -40,23 +40,51 @@ class _Structured(Initializer):
         """Builds an array of `shape` and `dtype` (default: the factory's, else the default float)."""
         key, shape, dtype = validation.call(key, shape, dtype, self.dtype, self.allow_complex)
         self._check(shape)
+        reach = self._reach()
+        if reach is not None and reach[1] > float(jnp.finfo(dtype).max):
+            name, value = reach
+            raise ValueError(
+                f"`{name}` {getattr(self, name)!r} is too large for {dtype.name}: entries reach {value:.3g}, above "
+                f"its largest value {float(jnp.finfo(dtype).max):.3g}; use a wider dtype."
+            )
         out_sharding = placement.resolve(out_sharding, shape)
         if math.prod(shape) == 0:
             return sampling.full(0, shape, dtype, out_sharding)
         with placement.entered(out_sharding):
-            return _compiled_build(self, key, shape, dtype, out_sharding)
+            return _compiled_build(_Exactly(self), key, shape, dtype, out_sharding)
 
     def _check(self, shape: tuple[int, ...]) -> None:
         pass
+
+    def _reach(self) -> tuple[str, float] | None:
+        """(the parameter that sets the entries' magnitude, the largest magnitude), or None when bounded by 1."""
+        return None
 
     def _build(self, key: Array, shape: tuple[int, ...], dtype: np.dtype) -> Array:
         raise NotImplementedError
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Exactly:
+    """An initializer as a cache key: equal only when every field is bit for bit equal (-0.0 is not 0.0)."""
+
+    init: _Structured
+
+    def _identity(self) -> tuple:
+        fields = (getattr(self.init, f.name) for f in dataclasses.fields(self.init))  # type: ignore[arg-type]
+        return (type(self.init), *(v.hex() if isinstance(v, float) else v for v in fields))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Exactly) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+
 @functools.partial(jax.jit, static_argnums=(0, 2, 3, 4))
-def _compiled_build(init: _Structured, key: Array, shape: tuple[int, ...], dtype: np.dtype, sharding) -> Array:
+def _compiled_build(init: _Exactly, key: Array, shape: tuple[int, ...], dtype: np.dtype, sharding) -> Array:
     """One compiled program per (initializer, shape, dtype, sharding), not op-by-op dispatch."""
-    return placement.place(lambda k: init._build(k, shape, dtype).astype(dtype), sharding, key)
+    return placement.place(lambda k: init.init._build(k, shape, dtype).astype(dtype), sharding, key)
 
 
 @functools.partial(jax.jit, static_argnames=("rows", "cols", "scale", "dtype"))
@@ -91,6 +119,9 @@ class Orthogonal(_Structured):
     def _check(self, shape):
         at_least_2d(shape, "an orthogonal initializer")
         validation.resolve_axes("column_axis", (self.column_axis,), len(shape))
+
+    def _reach(self):
+        return "scale", self.scale
 
     def _build(self, key, shape, dtype):
         cols = shape[self.column_axis]
@@ -147,6 +178,10 @@ class DeltaOrthogonal(_Structured):
             raise ValueError(
                 f"`shape` {shape!r} has fewer output channels than input channels; delta orthogonal needs in <= out."
             )
+        validation.resolve_axes("column_axis", (self.column_axis,), 2)  # an axis of the (in, out) centre
+
+    def _reach(self):
+        return "scale", self.scale
 
     def _build(self, key, shape, dtype):
         matrix = Orthogonal(self.scale, self.column_axis)._build(key, shape[-2:], dtype)
@@ -175,6 +210,8 @@ def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike
       >>> float(abs(w[0]).sum()), w[1, 1].shape
       (0.0, (4, 4))
     """
+    if isinstance(column_axis, bool) or not isinstance(column_axis, int):
+        raise TypeError(f"`column_axis` must be an int; got {column_axis!r}.")
     return DeltaOrthogonal(validation.positive("scale", scale), column_axis, validation.optional_dtype(dtype))
 
 
@@ -186,8 +223,11 @@ class Identity(_Structured):
     def _check(self, shape):
         at_least_2d(shape, "an identity initializer")
 
+    def _reach(self):
+        return "scale", abs(self.scale)
+
     def _build(self, key, shape, dtype):
-        return jnp.broadcast_to(jnp.asarray(self.scale * np.eye(shape[-2], shape[-1]), dtype), shape)
+        return jnp.broadcast_to(jnp.eye(shape[-2], shape[-1], dtype=dtype) * jnp.asarray(self.scale, dtype), shape)
 
 
 def identity(scale: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
@@ -261,6 +301,9 @@ class Sparse(_Structured):
         if len(shape) != 2:
             raise ValueError(f"`shape` must be 2-D (rows, columns) for a sparse initializer; got {shape!r}.")
 
+    def _reach(self):
+        return "stddev", 9.0 * self.stddev  # as far as a float32 normal reaches, with margin
+
     def _build(self, key, shape, dtype):
         rows = shape[0]
         zeros = math.ceil(self.sparsity * rows)
@@ -294,21 +337,21 @@ def sparse(sparsity: float, stddev: float = 0.01, dtype: DTypeLike | None = None
     )
 
 
-def hadamard(m: int) -> np.ndarray:
-    """The Sylvester Hadamard matrix of size 2^m, entries ±1."""
-    h = np.ones((1, 1))
-    for _ in range(m):
-        h = np.block([[h, h], [h, -h]])
-    return h
+def zero_matrix(fan_in: int, fan_out: int, dtype: np.dtype) -> Array:
+    """The ZerO matrix in (in, out) layout (Zhao et al., 2021, Algorithm 1, transposed), built on the device.
 
-
-def zero_matrix(fan_in: int, fan_out: int) -> np.ndarray:
-    """The ZerO matrix in (in, out) layout (Zhao et al., 2021, Algorithm 1, transposed)."""
+    For out > in it is c · H[:in, :out] with H the 2^m Sylvester Hadamard matrix, whose
+    entry (i, j) is (-1)^popcount(i & j): computed from indices, so nothing but the
+    output is ever allocated, and nothing at all under `jax.eval_shape`.
+    """
     if fan_out <= fan_in:
-        return np.eye(fan_in, fan_out)
+        return jnp.eye(fan_in, fan_out, dtype=dtype)
     m = math.ceil(math.log2(fan_out))
     c = 2.0 ** (-(m - 1) / 2)
-    return c * (np.eye(fan_in, 2**m) @ hadamard(m) @ np.eye(2**m, fan_out))
+    i = jax.lax.broadcasted_iota(jnp.uint32, (fan_in, fan_out), 0)
+    j = jax.lax.broadcasted_iota(jnp.uint32, (fan_in, fan_out), 1)
+    odd = (jax.lax.population_count(i & j) & 1).astype(bool)
+    return jnp.where(odd, jnp.asarray(-c, dtype), jnp.asarray(c, dtype))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -320,7 +363,7 @@ class ZeroHadamard(_Structured):
             raise ValueError(f"`shape` must be (in, out) or an HWIO kernel with 1-3 spatial dims; got {shape!r}.")
 
     def _build(self, key, shape, dtype):
-        matrix = jnp.asarray(zero_matrix(shape[-2], shape[-1]), dtype)
+        matrix = zero_matrix(shape[-2], shape[-1], dtype)
         if len(shape) == 2:
             return matrix
         return jnp.zeros(shape, dtype).at[_centre(shape, len(shape) - 2, "torch")].set(matrix)

@@ -110,6 +110,8 @@ def dtype(value: DTypeLike | None, *, allow_complex: bool = True) -> np.dtype:
             raise TypeError(f"`dtype` must be {allowed}; got {result.name}.")
     elif not jnp.issubdtype(result, jnp.floating):
         raise TypeError(f"`dtype` must be {allowed}; got {result.name}.")
+    elif not _signed_with_zero(result):
+        raise TypeError(f"`dtype` {result.name} cannot represent 0 or negative values; use a signed float dtype.")
     canonical = np.dtype(jax.dtypes.canonicalize_dtype(result))
     if canonical != result:
         warnings.warn(
@@ -119,6 +121,12 @@ def dtype(value: DTypeLike | None, *, allow_complex: bool = True) -> np.dtype:
             stacklevel=4,
         )
     return canonical
+
+
+def _signed_with_zero(dtype: np.dtype) -> bool:
+    """Whether `dtype` holds 0 and -1, as every law here needs (float8_e8m0fnu, a scale type, does not)."""
+    with np.errstate(invalid="ignore"):
+        return bool(np.asarray([0.0, -1.0]).astype(dtype).astype(np.float64).tolist() == [0.0, -1.0])
 
 
 def optional_dtype(value: DTypeLike | None, *, allow_complex: bool = True) -> np.dtype | None:

@@ -1,0 +1,129 @@
+"""Correct at the edges: narrow truncations, double rounding, dtypes that cannot hold a law, host memory, validation."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+
+import jax_weightinit as wi
+from jax_weightinit import pytorch, testing
+from jax_weightinit._src.laws import truncated_moments
+
+KEY = jax.random.key(0)
+
+
+def reference_moments(a, b):
+    """Mean and std of N(0, 1) on [a, b], at 80 digits."""
+    mpmath.mp.dps = 80
+    a, b = mpmath.mpf(a), mpmath.mpf(b)
+    density = lambda x: mpmath.exp(-x * x / 2)  # noqa: E731
+    mass = mpmath.quad(density, [a, b])
+    mean = mpmath.quad(lambda x: x * density(x), [a, b]) / mass
+    variance = mpmath.quad(lambda x: (x - mean) ** 2 * density(x), [a, b]) / mass
+    return float(mean), float(mpmath.sqrt(variance))
+
+
+# Narrow, far-tail, one-sided and central intervals (in std units); ±60 stands for ±inf in the reference.
+INTERVALS = [
+    (5.0, 5.00001),
+    (-1e-6, 1e-6),
+    (3.0, 3.0001),
+    (-8.0, -7.9),
+    (5.0, 6.0),
+    (10.0, 11.0),
+    (11.0, math.inf),
+    (-math.inf, -4.0),
+    (-2.0, 2.0),
+    (-3.0, 10.0),
+    (0.5, 2.5),
+    (-math.inf, 2.0),
+]
+
+
+@pytest.mark.parametrize("a, b", INTERVALS)
+def test_truncated_moments_are_exact_to_1e_12_against_80_digits(a, b):
+    mean, std = truncated_moments(a, b)
+    ref_mean, ref_std = reference_moments(max(a, -60.0), min(b, 60.0))
+    assert math.isclose(std, ref_std, rel_tol=1e-12)
+    assert math.isclose(mean, ref_mean, rel_tol=1e-12, abs_tol=1e-15)
+
+
+def test_narrow_truncations_state_their_std_and_can_be_asked_for_one():
+    assert math.isclose(wi.truncated_normal(1.0, lower=5, upper=5.00001).distribution((2,)).std, 1e-5 / math.sqrt(12))
+    law = wi.truncated_normal(1.0, lower=-1e-6, upper=1e-6, stddev_after_truncation=True).distribution((2,))
+    assert math.isclose(law.std, 1.0, rel_tol=1e-12)
+    with pytest.raises(ValueError, match="probability below 1e-30"):  # out of reach, said clearly
+        wi.truncated_normal(0.01, lower=5, upper=6, absolute_bounds=True, stddev_after_truncation=True)
+
+
+def test_rounding_twice_never_crosses_the_bound_rounded_once(key):
+    """f64 -> f32 -> f16: a bound just below a float16 midpoint must not let samples round past it."""
+    upper = 1 + 3 * 2**-11 - 2**-40
+    init = wi.truncated_normal(1.0, lower=0.999, upper=upper, absolute_bounds=True)
+    x = np.asarray(init(key, (1 << 18,), jnp.float16), np.float64)
+    assert x.max() <= init.distribution((1,)).rounded_bounds(np.dtype(np.float16))[1] == 1.0009765625
+    testing.assert_follows(init, key, (512, 512), jnp.float16)
+
+
+# (what, call, error, message): each refused clearly, naming the parameter; before, each gave inf, NaN or a raw error.
+REFUSED = [
+    ("sparse std beyond float16", lambda: wi.sparse(0.1, 2e4)(KEY, (4, 4), jnp.float16), ValueError, "`stddev`"),
+    ("orthogonal scale beyond float16", lambda: wi.orthogonal(1e5)(KEY, (4, 4), jnp.float16), ValueError, "`scale`"),
+    ("identity scale beyond float16", lambda: wi.identity(1e6)(KEY, (4, 4), jnp.float16), ValueError, "`scale`"),
+    ("orthogonal scale beyond float32", lambda: wi.orthogonal(1e308)(KEY, (4, 4)), ValueError, "too large for float32"),
+    ("torch orthogonal gain", lambda: pytorch.orthogonal(1e5)(KEY, (4, 4), jnp.float16), ValueError, "`gain`"),
+    ("kaiming slope nan", lambda: pytorch.kaiming_normal(a=math.nan), ValueError, "`a` must be finite"),
+    ("xavier normal negative gain", lambda: pytorch.xavier_normal(gain=-1), ValueError, "`gain` must be positive"),
+    ("xavier uniform negative gain", lambda: pytorch.xavier_uniform(gain=-1), ValueError, "`gain` must be positive"),
+    ("delta orthogonal axis", lambda: wi.delta_orthogonal(column_axis=5)(KEY, (3, 3, 4, 4)), ValueError, "column_axis"),
+    ("delta orthogonal axis type", lambda: wi.delta_orthogonal(column_axis="a"), TypeError, "`column_axis` must be"),
+    ("e8m0 law", lambda: wi.he_normal()(KEY, (4, 4), jnp.float8_e8m0fnu), TypeError, "cannot represent 0 or negative"),
+    ("e8m0 zeros", lambda: wi.zeros(KEY, (4,), jnp.float8_e8m0fnu), ValueError, "cannot represent the constant 0"),
+    ("constant overflow", lambda: wi.constant(1e6)(KEY, (2,), jnp.float16), ValueError, "cannot represent"),
+    ("constant unknown dtype", lambda: wi.constant(1, dtype="foo"), TypeError, "must be a numeric dtype"),
+    ("constant object dtype", lambda: wi.constant(1, dtype=object), TypeError, "must be a numeric dtype"),
+]
+
+
+@pytest.mark.parametrize("what, call, error, match", REFUSED, ids=[row[0] for row in REFUSED])
+def test_what_cannot_be_drawn_is_refused_naming_the_parameter(what, call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_a_huge_slope_gives_a_tiny_gain_not_an_overflow():
+    assert pytorch.kaiming_uniform(a=1e200).distribution((4, 4)).high == pytest.approx(math.sqrt(3 / 2) * 1e-200)
+
+
+def test_negative_zero_scale_is_not_served_from_the_cache_of_zero(key):
+    assert not np.signbit(np.asarray(wi.identity(0.0)(key, (2, 2)))).any()
+    assert np.signbit(np.asarray(wi.identity(-0.0)(key, (2, 2)))).any()
+
+
+@pytest.mark.parametrize(
+    "init, shape, dtype",
+    [
+        (wi.zero_hadamard(), (4, 20000), jnp.float32),
+        (wi.identity(), (16384, 16384), jnp.bfloat16),
+        (wi.zero_hadamard(), (3, 3, 64, 2**20), jnp.float32),
+    ],
+)
+def test_structured_initializers_build_nothing_on_the_host_under_eval_shape(init, shape, dtype):
+    """Each used to build a dense float64 matrix on the host at trace time (4 × 20000: 39 s, 12.6 GB)."""
+    out = jax.eval_shape(lambda k: init(k, shape, dtype), KEY)
+    assert out.shape == shape and out.dtype == dtype
+
+
+def test_zero_hadamard_is_the_sylvester_matrix_from_indices(key):
+    def sylvester(m):
+        h = np.ones((1, 1))
+        for _ in range(m):
+            h = np.block([[h, h], [h, -h]])
+        return h
+
+    got = np.asarray(wi.zero_hadamard()(key, (5, 12)))
+    np.testing.assert_array_equal(got, (2.0**-1.5 * sylvester(4)[:5, :12]).astype(np.float32))
+    np.testing.assert_array_equal(np.asarray(wi.zero_hadamard()(key, (6, 4))), np.eye(6, 4))
