@@ -70,7 +70,7 @@ def test_propagate_prints_the_table_at_chosen_depths(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--seed", "many"], "invalid int value"),
+        (["--seed", "many"], "--seed: must be an int in [0, 2**63); got 'many'"),
         (["propagate", "--depth", "0"], "must be a positive int"),
         (["propagate", "--activation", "gelu"], "invalid choice: 'gelu'"),
         (["frobnicate"], "invalid choice"),
@@ -163,3 +163,28 @@ def test_figure_legend_explains_coinciding_clipped_and_small_curves():
     assert labels["relu", "normalized_xavier"] == "normalized_xavier, same std as lecun_normal"
     assert labels["relu", "small"] == "small (U[-0.3, 0.3], the tutorial's 'small random values')"
     assert labels["relu", "xavier"] == "xavier, leaves the plot at layer 4"
+
+
+def test_options_before_the_command_count(tmp_path, capsys):
+    cli.main(["--seed", "5", "--no-plots", "tour"])
+    before = capsys.readouterr().out
+    cli.main(["tour", "--seed", "5", "--no-plots"])
+    assert before == capsys.readouterr().out
+    cli.main(["--out", str(tmp_path / "figs"), "propagate", "--depth", "2", "--width", "4"])
+    assert (tmp_path / "figs" / "propagation.png").exists()
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--seed", "99999999999999999999999", "tour"], "--seed: must be an int in [0, 2**63)"),
+        (["propagate", "--width", "100000"], "--width: must be at most 8192"),
+        (["--out", "{file}", "tour"], "is a file, not a folder"),
+    ],
+)
+def test_bad_values_are_refused_before_the_run(args, says, tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(SystemExit) as info:
+        cli.main([a.format(file=afile) for a in args])
+    assert info.value.code == 2 and says in capsys.readouterr().err

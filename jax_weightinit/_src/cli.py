@@ -1,6 +1,7 @@
 """`jax-weightinit` (or `python -m jax_weightinit`): the tutorial's examples, reproduced and checked."""
 
 import argparse
+import os
 import pathlib
 import sys
 from collections.abc import Sequence
@@ -113,6 +114,41 @@ def _positive(text: str) -> int:
     return value
 
 
+def _bounded(largest: int):
+    """A positive int up to `largest`: a (width, width) float32 weight at 8192 is 256 MiB, beyond it memory runs out."""
+
+    def parse(text: str) -> int:
+        value = _positive(text)
+        if value > largest:
+            raise argparse.ArgumentTypeError(f"must be at most {largest}; got {value}")
+        return value
+
+    return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int in [0, 2**63); got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be an int in [0, 2**63); got {value}")
+    return value
+
+
+def _check_out(out: pathlib.Path) -> str | None:
+    """Why plots cannot be written to `out`, or None; checked before the run, not after it."""
+    if out.exists() and not out.is_dir():
+        return f"--out {out} is a file, not a folder"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return f"--out {out} cannot be created ({e.strerror})"
+    if not os.access(out, os.W_OK):
+        return f"--out {out} is not writable"
+    return None
+
+
 def _names(text: str) -> str:
     name = ALIASES.get(text, text)
     if name not in INITIALIZERS:
@@ -136,13 +172,21 @@ def _parser() -> argparse.ArgumentParser:
         "inputs, per activation and initializer.",
         formatter_class=defaults,
     )
-    for p in (parser, tour_parser, prop):
-        p.add_argument("--seed", type=int, default=0, help="PRNG seed")
-        p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("weightinit-tour"), help="folder for plots")
-        p.add_argument("--no-plots", action="store_true", help="print only, write no figure")
-    prop.add_argument("--depth", type=_positive, default=50, help="number of layers")
-    prop.add_argument("--width", type=_positive, default=256, help="units per layer")
-    prop.add_argument("--batch", type=_positive, default=256, help="inputs per forward pass")
+    # Given before the command or after it; a subcommand's SUPPRESS default keeps what was given before.
+    shared = (
+        ("--seed", {"type": _seed}, 0, "PRNG seed"),
+        ("--out", {"type": pathlib.Path}, pathlib.Path("weightinit-tour"), "folder for plots"),
+        ("--no-plots", {"action": "store_true"}, False, "print only, write no figure"),
+    )
+    for p, top in ((parser, True), (tour_parser, False), (prop, False)):
+        for flag, kind, default, text in shared:
+            if top:
+                p.add_argument(flag, default=default, help=text, **kind)  # type: ignore[arg-type]
+            else:
+                p.add_argument(flag, default=argparse.SUPPRESS, help=f"{text} (default: {default})", **kind)  # type: ignore[arg-type]
+    prop.add_argument("--depth", type=_bounded(10_000), default=50, help="number of layers")
+    prop.add_argument("--width", type=_bounded(8192), default=256, help="units per layer")
+    prop.add_argument("--batch", type=_bounded(65_536), default=256, help="inputs per forward pass")
     prop.add_argument(
         "--activation", nargs="+", choices=sorted(ACTIVATIONS), default=["tanh", "relu"], help="activations"
     )
@@ -179,6 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    problem = None if args.no_plots or not plots.matplotlib_available() else _check_out(args.out)
+    if problem:
+        parser.error(problem)
     if args.command == "propagate":
         args.at = getattr(args, "at", None)
         beyond = [d for d in args.at or () if d > args.depth]
