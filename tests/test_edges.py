@@ -127,3 +127,12 @@ def test_zero_hadamard_is_the_sylvester_matrix_from_indices(key):
     got = np.asarray(wi.zero_hadamard()(key, (5, 12)))
     np.testing.assert_array_equal(got, (2.0**-1.5 * sylvester(4)[:5, :12]).astype(np.float32))
     np.testing.assert_array_equal(np.asarray(wi.zero_hadamard()(key, (6, 4))), np.eye(6, 4))
+
+
+def test_complex_sampling_compiles_once_for_every_scale(key):
+    from jax_weightinit._src import sampling
+
+    before = sampling._sample_complex._cache_size()
+    draws = [wi.normal(s)(key, (64, 64), jnp.complex64) for s in (0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 9.0, 11.0)]
+    assert sampling._sample_complex._cache_size() - before <= 1
+    np.testing.assert_allclose(np.asarray(draws[3]) * 0.2, np.asarray(draws[1]), rtol=1e-6)

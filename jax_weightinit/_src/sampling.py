@@ -131,9 +131,9 @@ def sample_many(keys, law: Distribution, shape: tuple[int, ...], dtype: np.dtype
     return placement.place(stack, placement.stacked(sharding), keys)
 
 
-@functools.partial(jax.jit, static_argnames=("family", "std", "shape", "dtype", "sharding"))
-def _sample_complex(key, family: str, std: float, shape: tuple[int, ...], dtype: np.dtype, sharding) -> jax.Array:
-    return placement.place(lambda k: _complex(k, family, std, shape, dtype), sharding, key)
+@functools.partial(jax.jit, static_argnames=("family", "shape", "dtype", "sharding"))
+def _sample_complex(key, family: str, std, shape: tuple[int, ...], dtype: np.dtype, sharding) -> jax.Array:
+    return placement.place(lambda k, s: _complex(k, family, s, shape, dtype), sharding, key, std)
 
 
 def sample_complex(key, family: str, std: float, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
@@ -143,15 +143,15 @@ def sample_complex(key, family: str, std: float, shape: tuple[int, ...], dtype: 
     disk of radius √2·std. 'truncated_normal': a complex normal truncated to modulus
     at most 2 (in units of its pre-truncation std), rescaled to E|z|² = std².
     """
-    with placement.entered(sharding):
-        return _sample_complex(key, family, std, shape, dtype, sharding)
+    with placement.entered(sharding):  # the std is an argument: one compiled sampler serves every scale
+        return _sample_complex(key, family, np.asarray(std, compute_dtype(dtype)), shape, dtype, sharding)
 
 
 def _complex(key, family: str, std: float, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
     u = unit_uniform(key, (2, *shape), compute_dtype(dtype))
     if family == "normal":
-        z = jax.lax.erf_inv(2.0 * u - 1.0)  # each part N(0, 1/2)
-        out = std * jax.lax.complex(z[0], z[1])
+        z = std * jax.lax.erf_inv(2.0 * u - 1.0)  # each part N(0, std²/2)
+        out = jax.lax.complex(z[0], z[1])
     else:
         if family == "uniform":
             radius = std * jnp.sqrt(2.0 * u[0])
