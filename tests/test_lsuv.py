@@ -95,3 +95,29 @@ def test_lsuv_on_flax_and_equinox(key):
 
     fixed = wi.lsuv(leaves, outputs, x, [f"layers/{i}/weight" for i in range(6)])
     assert all(abs(float(jnp.var(h)) - 1) < 0.1 for h in outputs(fixed, x))
+
+
+def test_a_dead_layer_is_left_alone_and_the_layers_after_it_stay_finite():
+    params = {"l0": jnp.zeros((4, 4)), "l1": 0.1 * jnp.eye(4)}
+    outputs = lambda p, x: [x @ p["l0"], x @ p["l0"] @ p["l1"] + x]  # noqa: E731
+    x = jax.random.normal(jax.random.key(0), (256, 4))
+    new = wi.lsuv(params, outputs, x, ["l0", "l1"])
+    assert float(jnp.abs(new["l0"]).max()) == 0.0
+    assert bool(jnp.isfinite(new["l1"]).all())
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"weights": "l0"}, TypeError, "`weights` must be a sequence of paths"),
+        ({"tol": -0.1}, ValueError, "`tol` must be a number in"),
+        ({"tol": float("nan")}, ValueError, "`tol` must be a number in"),
+        ({"max_iter": 0}, ValueError, "`max_iter` must be a positive int"),
+        ({"layer_outputs": lambda p, x: {"a": x @ p["l0"]}}, TypeError, "must return a list"),
+    ],
+)
+def test_lsuv_refuses_bad_arguments(kwargs, error, match):
+    params = {"l0": jnp.eye(4)}
+    call = {"layer_outputs": lambda p, x: [x @ p["l0"]], "weights": ["l0"], **kwargs}
+    with pytest.raises(error, match=match):
+        wi.lsuv(params, call.pop("layer_outputs"), jnp.ones((8, 4)), call.pop("weights"), **call)

@@ -38,15 +38,18 @@ def lsuv(
         the pre-activation outputs of the layers to normalize, in order.
       batch: the data to measure on.
       weights: for each output, the path (see `path_string`) of the weight to rescale.
-      tol: stop a layer once |variance - 1| < tol.
-      max_iter: the most rescalings per layer.
+      tol: stop a layer once |variance - 1| < tol; in (0, 1).
+      max_iter: the most rescalings per layer; positive.
+
+    A layer whose output has zero (or non-finite) variance on `batch` is left unchanged.
 
     Returns:
       The params with each listed weight multiplied by its factor.
 
     Raises:
-      ValueError: if a path in `weights` names no leaf, or `layer_outputs` returns a
-        different number of outputs.
+      ValueError: if a path in `weights` names no leaf, `layer_outputs` returns a
+        different number of outputs, or `tol` / `max_iter` is out of range.
+      TypeError: if `weights` is a string, or `layer_outputs` returns no list.
 
     Example:
       >>> import jax, jax.numpy as jnp, jax_weightinit as wi
@@ -57,11 +60,22 @@ def lsuv(
       >>> [round(float(o.var()), 1) for o in outputs(new, x)]
       [1.0, 1.0]
     """
+    if isinstance(weights, str) or not isinstance(weights, Sequence):
+        raise TypeError(f"`weights` must be a sequence of paths such as ['l0', 'l1'], not {weights!r}.")
+    if not (isinstance(tol, int | float) and not isinstance(tol, bool) and 0 < tol < 1):
+        raise ValueError(f"`tol` must be a number in (0, 1); got {tol!r}.")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
+        raise ValueError(f"`max_iter` must be a positive int; got {max_iter!r}.")
     paths = {path_string(p) for p, _ in jax.tree_util.tree_flatten_with_path(params)[0]}
     missing = [w for w in weights if w not in paths]
     if missing:
         raise ValueError(f"`weights` names paths that are not in `params`: {missing!r}.")
-    count = len(jax.eval_shape(layer_outputs, params, batch))
+    shapes = jax.eval_shape(layer_outputs, params, batch)
+    if not isinstance(shapes, list | tuple):
+        raise TypeError(
+            f"`layer_outputs` must return a list of the layers' outputs, in order; got {type(shapes).__name__}."
+        )
+    count = len(shapes)
     if count != len(weights):
         raise ValueError(f"`layer_outputs` returned {count} outputs but `weights` lists {len(weights)} paths.")
 
@@ -74,7 +88,10 @@ def _rescale(params, batch, layer_outputs, weights, tol, max_iter):
 
         def step(_, p, i=i, path=path):
             variance = jnp.var(layer_outputs(p, batch)[i])
-            factor = jnp.where(jnp.abs(variance - 1.0) < tol, 1.0, jax.lax.rsqrt(jnp.maximum(variance, 1e-30)))
+            # A dead layer (zero variance) cannot be scaled to unit variance: it is left as it is, rather
+            # than multiplied towards inf and turning the layers after it to NaN.
+            settled = (jnp.abs(variance - 1.0) < tol) | ~(variance > 0.0) | ~jnp.isfinite(variance)
+            factor = jnp.where(settled, 1.0, jax.lax.rsqrt(jnp.where(settled, 1.0, variance)))
             return _scale_leaf(p, path, factor)
 
         params = jax.lax.fori_loop(0, max_iter, step, params)
