@@ -136,3 +136,55 @@ def test_complex_sampling_compiles_once_for_every_scale(key):
     draws = [wi.normal(s)(key, (64, 64), jnp.complex64) for s in (0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 9.0, 11.0)]
     assert sampling._sample_complex._cache_size() - before <= 1
     np.testing.assert_allclose(np.asarray(draws[3]) * 0.2, np.asarray(draws[1]), rtol=1e-6)
+
+
+TARGET = {"a": jax.ShapeDtypeStruct((2, 2), jnp.float32)}
+# (what, call, error, message): NumPy values are read as Python ones, and every misuse names what is wrong.
+VALIDATION = [
+    ("array as a number", lambda: wi.normal(np.array([0.1, 0.2])), TypeError, "not an array of shape \\(2,\\)"),
+    ("string array as a number", lambda: wi.normal(np.array("0.5")), TypeError, "`stddev` must be a real number"),
+    ("bool array as a number", lambda: wi.normal(np.array(True)), TypeError, "`stddev` must be a real number"),
+    ("0-d array as a shape", lambda: wi.he_normal()(KEY, np.array(3)), TypeError, "`shape` must be a sequence"),
+    ("int seed to key_for", lambda: wi.key_for(0, "a"), TypeError, "`key` must be a PRNG key"),
+    ("int seed to init_tree", lambda: wi.init_tree(0, TARGET, [("a", wi.zeros)]), TypeError, "`key` must be a PRNG"),
+    (
+        "raw rbg key under threefry",
+        lambda: wi.he_normal()(jnp.zeros(4, jnp.uint32), (2, 2)),
+        TypeError,
+        "uint32\\[4\\]",
+    ),
+    (
+        "out_shardings function returning junk",
+        lambda: wi.init_tree(KEY, TARGET, [("a", wi.zeros)], out_shardings=lambda path, leaf: "x"),
+        TypeError,
+        "`out_shardings` returned 'x' for 'a'",
+    ),
+    (
+        "partial fixing dtype",
+        lambda: wi.init_tree(KEY, TARGET, [("a", __import__("functools").partial(wi.he_normal(), dtype=jnp.float32))]),
+        TypeError,
+        "give the dtype to the factory instead",
+    ),
+    ("torch dirac in torch's layout", lambda: pytorch.dirac(groups=3)(KEY, (4, 2, 3, 3)), ValueError, "the 4 output"),
+]
+
+
+@pytest.mark.parametrize("what, call, error, match", VALIDATION, ids=[row[0] for row in VALIDATION])
+def test_misuse_is_refused_with_a_message_that_names_it(what, call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: wi.normal(np.float32(0.5)),
+        lambda: wi.dirac(groups=np.int64(2)),
+        lambda: wi.orthogonal(column_axis=np.int64(0)),
+        lambda: wi.delta_orthogonal(column_axis=np.int32(-1)),
+        lambda: pytorch.default_bias(np.int64(4)),
+        lambda: pytorch.dirac(groups=np.int64(1)),
+    ],
+)
+def test_numpy_scalars_are_accepted_where_python_ones_are(build):
+    assert callable(build())

@@ -8,6 +8,7 @@ import jax
 import numpy as np
 from jax.tree_util import DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey
 
+from . import validation
 from .typing import Array
 
 # Key implementations whose `fold_in` gives the same key under `vmap` as one call at a
@@ -72,7 +73,7 @@ def key_for(key: Array, path: str) -> Array:
     """
     if not isinstance(path, str):
         raise TypeError(f"`path` must be a string such as 'layers/0/kernel'; got {path!r}.")
-    return _fold(key, digest(path))
+    return _fold(validation.key(key), digest(path))
 
 
 def impl_name(key: Array) -> str:

@@ -272,7 +272,14 @@ def _given_shardings(out_shardings: Any, flat: list, names: list[str]) -> list[A
     if _is_sharding(out_shardings):
         return [out_shardings] * len(flat)
     if callable(out_shardings):
-        return [out_shardings(name, leaf) for name, (_, leaf) in zip(names, flat, strict=True)]
+        given = [out_shardings(name, leaf) for name, (_, leaf) in zip(names, flat, strict=True)]
+        for name, value in zip(names, given, strict=True):
+            if not _is_sharding(value):
+                raise TypeError(
+                    f"`out_shardings` returned {value!r} for {name!r}; it must return a Sharding, a PartitionSpec "
+                    "or None."
+                )
+        return given
     # A prefix of `target`, as `jit` reads `out_shardings`: an entry covers every leaf below it.
     entries = jax.tree_util.tree_flatten_with_path(out_shardings, is_leaf=_is_sharding)[0]
     by_path = {_parts(path): value for path, value in entries}
@@ -314,7 +321,10 @@ def _check_leaf(name: str, group: generation.Group, key: Array) -> None:
     try:
         out = jax.eval_shape(lambda k: group.init(k, group.shape, group.dtype), key)
     except (TypeError, ValueError) as e:
-        raise type(e)(f"cannot initialize {name!r} {group.shape} {group.dtype.name}: {e}") from None
+        hint = ""
+        if "multiple values for argument 'dtype'" in str(e):
+            hint = "; initializers are called as init(key, shape, dtype): give the dtype to the factory instead"
+        raise type(e)(f"cannot initialize {name!r} {group.shape} {group.dtype.name}: {e}{hint}") from None
     if out.shape != group.shape or out.dtype != group.dtype:
         raise ValueError(
             f"the initializer for {name!r} returned {out.shape} {out.dtype}, not {group.shape} {group.dtype}."

@@ -81,7 +81,16 @@ class _TorchDirac(Dirac):
     """Dirac in torch's (out, in // groups, *kernel) layout."""
 
     def _check(self, shape):
-        super()._check(_to_hwio(shape))
+        try:
+            super()._check(_to_hwio(shape))
+        except ValueError:  # the same rule, said in torch's layout
+            if len(shape) not in (3, 4, 5):
+                raise ValueError(
+                    f"`shape` must be (out, in // groups, *kernel) with 1-3 kernel dims; got {shape!r}."
+                ) from None
+            raise ValueError(
+                f"`groups` {self.groups} must divide the {shape[0]} output channels of {shape!r}."
+            ) from None
 
     def _build(self, key, shape, dtype):
         w = super()._build(key, _to_hwio(shape), dtype)
@@ -102,8 +111,7 @@ def dirac(groups: int = 1, dtype: DTypeLike | None = None) -> Initializer:
       >>> pytorch.dirac()(jax.random.key(0), (2, 2, 3))[:, :, 1].tolist()
       [[1.0, 0.0], [0.0, 1.0]]
     """
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"`groups` must be a positive int; got {groups!r}.")
+    groups = validation.integer("groups", groups, low=1)
     return _TorchDirac(groups, validation.optional_dtype(dtype, allow_complex=False))
 
 
@@ -195,8 +203,7 @@ def default_bias(fan_in: int, dtype: DTypeLike | None = None) -> Initializer:
       fan_in: the weight's fan-in, e.g. `compute_fans(w.shape, in_axis=1, out_axis=0)[0]`.
       dtype: the default dtype.
     """
-    if isinstance(fan_in, bool) or not isinstance(fan_in, int) or fan_in < 0:
-        raise ValueError(f"`fan_in` must be a non-negative int; got {fan_in!r}.")
+    fan_in = validation.integer("fan_in", fan_in, low=0)
     if fan_in == 0:
         return Constant(0, validation.optional_dtype(dtype))
     bound = 1 / math.sqrt(fan_in)

@@ -156,8 +156,7 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike | Non
       >>> bool(jnp.allclose(w @ w.T, jnp.eye(3), atol=1e-6))
       True
     """
-    if isinstance(column_axis, bool) or not isinstance(column_axis, int):
-        raise TypeError(f"`column_axis` must be an int; got {column_axis!r}.")
+    column_axis = validation.integer("column_axis", column_axis)
     return Orthogonal(validation.positive("scale", scale), column_axis, validation.optional_dtype(dtype))
 
 
@@ -210,8 +209,7 @@ def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike
       >>> float(abs(w[0]).sum()), w[1, 1].shape
       (0.0, (4, 4))
     """
-    if isinstance(column_axis, bool) or not isinstance(column_axis, int):
-        raise TypeError(f"`column_axis` must be an int; got {column_axis!r}.")
+    column_axis = validation.integer("column_axis", column_axis)
     return DeltaOrthogonal(validation.positive("scale", scale), column_axis, validation.optional_dtype(dtype))
 
 
@@ -286,8 +284,7 @@ def dirac(groups: int = 1, dtype: DTypeLike | None = None) -> Initializer:
       >>> w[1, 1].tolist()
       [[1.0, 0.0], [0.0, 1.0]]
     """
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"`groups` must be a positive int; got {groups!r}.")
+    groups = validation.integer("groups", groups, low=1)
     return Dirac(groups, validation.optional_dtype(dtype, allow_complex=False))
 
 

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 import jax
 
-from . import generation
+from . import generation, validation
 from . import plan as plan_lib
 from .keys import leaf_keys
 from .layers import Adapt
@@ -73,6 +73,7 @@ def draw(
     adapt: Adapt | None = None,
 ) -> Any:
     """`init_tree`, with `adapt` applied to each matched initializer as `plan.build` does."""
+    key = validation.key(key)
     rows, leaves, treedef = plan_lib.build(target, rules, out_shardings, key, on_unused_rule, adapt)
     groups = plan_lib.groups(rows)
     if groups:

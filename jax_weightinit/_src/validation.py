@@ -34,12 +34,16 @@ def real(name: str, value: object) -> float:
     """Returns `value` as a finite Python float, or raises."""
     if _is_key(value):
         raise TypeError(f"`{name}` got a PRNG key{UNCALLED}.")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array | np.generic):
         raise TypeError(f"`{name}` must be a real number; got {value!r}.")
-    try:
-        result = float(value)  # type: ignore[arg-type]
-    except (TypeError, jax.errors.ConcretizationTypeError):
-        raise TypeError(f"`{name}` must be a concrete real number, not a traced value; got {value!r}.") from None
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(f"`{name}` must be a concrete real number, not a traced value; got {value!r}.")
+    array = np.asarray(value)
+    if array.ndim != 0:
+        raise TypeError(f"`{name}` must be a real number, not an array of shape {array.shape}.")
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise TypeError(f"`{name}` must be a real number; got {value!r} of dtype {array.dtype}.")
+    result = float(array)
     if not math.isfinite(result):
         raise ValueError(f"`{name}` must be finite; got {result!r}.")
     return result
@@ -53,9 +57,20 @@ def positive(name: str, value: object) -> float:
     return result
 
 
+def integer(name: str, value: object, low: int | None = None) -> int:
+    """Returns `value` (a Python or NumPy int, not a bool) as an int, at least `low` when given, or raises."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be an int; got {value!r}.")
+    result = operator.index(value)
+    if low is not None and result < low:
+        wanted = {0: "a non-negative int", 1: "a positive int"}.get(low, f"an int of at least {low}")
+        raise ValueError(f"`{name}` must be {wanted}; got {result!r}.")
+    return result
+
+
 def shape(value: object) -> tuple[int, ...]:
     """Returns `value` as a tuple of non-negative Python ints, or raises."""
-    if isinstance(value, numbers.Integral) or not isinstance(value, Sequence | np.ndarray):
+    if isinstance(value, numbers.Integral) or not isinstance(value, Sequence | np.ndarray) or np.ndim(value) != 1:
         raise TypeError(f"`shape` must be a sequence of non-negative ints, such as (256, 512); got {value!r}.")
     dims = []
     for dim in value:
@@ -144,8 +159,15 @@ def key(value: object) -> Array:
         if batch != ():
             raise ValueError(f"`key` must be a single key; got a key array of shape {batch}; use jax.vmap for a batch.")
         return value  # type: ignore[return-value]
-    if dt == np.uint32 and getattr(value, "ndim", None) == 1 and value.shape[0] in (2, 4):  # type: ignore[attr-defined]
-        return value  # type: ignore[return-value]
+    if dt == np.uint32 and getattr(value, "ndim", None) == 1:
+        # A legacy raw key has the default implementation's shape: 2 words for threefry, 4 for rbg.
+        words = 2 if jax.config.jax_default_prng_impl == "threefry2x32" else 4  # type: ignore[attr-defined]
+        if value.shape[0] == words:  # type: ignore[attr-defined]
+            return value  # type: ignore[return-value]
+        raise TypeError(
+            f"`key` is a raw uint32[{value.shape[0]}] key, but the default PRNG implementation takes "  # type: ignore[attr-defined]
+            f"uint32[{words}]; use a typed key such as jax.random.key(0, impl=...)."
+        )
     if isinstance(value, Sequence) and all(isinstance(d, numbers.Integral) for d in value):
         raise TypeError(
             f"`key` must be a PRNG key, but got the shape-like {value!r}; Haiku calls initializers as "
