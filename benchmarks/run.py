@@ -132,10 +132,19 @@ STACKABLE = {
 }
 
 
-def bench_elementwise(records, shapes, dtypes, repeats, modes):
-    key = jax.random.key(0)
-    for name, (ours, theirs, torch_init, numpy_init) in INITS.items():
+# Key implementations JAX users pick; each case is timed with each, against its own raw bits.
+KEY_IMPLS = ("threefry2x32", "rbg", "unsafe_rbg")
+
+
+def bench_elementwise(records, shapes, dtypes, repeats, modes, key_impls=KEY_IMPLS):
+    for (name, (ours, theirs, torch_init, numpy_init)), key_impl in (
+        (item, impl) for impl in key_impls for item in INITS.items()
+    ):
+        key = jax.random.key(0, impl=key_impl)
+        suffix = "" if key_impl == "threefry2x32" else f" [{key_impl}]"
         for label, shape, vmapped in shapes:
+            if key_impl != "threefry2x32" and shapes.index((label, shape, vmapped)) > 0 and len(key_impls) < 3:
+                continue  # --quick: other key implementations on the first shape only
             mine, jaxs = ours, theirs
             if vmapped == "batch_axis":  # one call on the stacked shape, fans from the other axes
                 if name not in STACKABLE:
@@ -161,8 +170,18 @@ def bench_elementwise(records, shapes, dtypes, repeats, modes):
                     impls["fill"] = jax.jit(lambda k: jnp.full(shape, 0.5, dtype))
                     results = timeit_interleaved({impl: (lambda fn=fn: fn(key)) for impl, fn in impls.items()}, repeats)
                     for impl, (times, first) in results.items():
-                        record(records, f"{name} {label}", impl, shape, jnp.dtype(dtype).name, times, first, mode=mode)
-                    if mode != "jit" or dtype != jnp.float32:
+                        record(
+                            records,
+                            f"{name} {label}{suffix}",
+                            impl,
+                            shape,
+                            jnp.dtype(dtype).name,
+                            times,
+                            first,
+                            mode=mode,
+                            key_impl=key_impl,
+                        )
+                    if mode != "jit" or dtype != jnp.float32 or key_impl != "threefry2x32":
                         continue
                     if torch is not None and torch_init is not None:
                         tensor = torch.empty(shape)
@@ -204,8 +223,9 @@ def table(records) -> str:
         if r["impl"] in ("torch", "numpy"):
             by_case.get((r["name"], "float32", "jit", tuple(r["shape"])), {})[r["impl"]] = r
     lines = [
-        "| case | dtype | mode | impl | median ms | first call ms | Melem/s | GB/s | ÷ jax.nn | ÷ raw bits | ÷ torch |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| case | dtype | mode | impl | median ms | first call ms | Melem/s | GB/s | ÷ jax.nn | ÷ raw bits | ÷ torch "
+        "| ÷ fill |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (name, dtype, mode, _), impls in by_case.items():
         if mode == "eager" and all(i in ("torch", "numpy") for i in impls):
@@ -218,7 +238,7 @@ def table(records) -> str:
             lines.append(
                 f"| {name} | {dtype} | {mode} | {impl} | {r['median_s'] * 1e3:.1f} | {r['first_call_s'] * 1e3:.0f} | "
                 f"{r['elements_per_s'] / 1e6:.0f} | "
-                f"{r['gb_per_s']:.2f} | {ratio('jax.nn')} | {ratio('raw_bits')} | {ratio('torch')} |"
+                f"{r['gb_per_s']:.2f} | {ratio('jax.nn')} | {ratio('raw_bits')} | {ratio('torch')} | {ratio('fill')} |"
             )
     return "\n".join(lines)
 
@@ -347,6 +367,7 @@ def main(argv=None) -> int:
             ("stacked 4x128x128 batch_axis=0", (4, 128, 128), "batch_axis"),
         ]
         dtypes, repeats, modes = [jnp.float32, jnp.bfloat16], 2, ["jit"]
+        key_impls = ("threefry2x32", "rbg")
         ortho, ortho_batch = [128, 256], (4, 64)
         model_cases = [("tree", 2), ("tree", 4), ("llama7b", 2, 256, 688, 1000), ("big", 2048, 4096)]
     else:
@@ -356,6 +377,7 @@ def main(argv=None) -> int:
             ("stacked 64x1024x1024 batch_axis=0", (64, 1024, 1024), "batch_axis"),
         ]
         dtypes, repeats, modes = [jnp.float32, jnp.bfloat16], 9, ["jit", "eager"]
+        key_impls = KEY_IMPLS
         ortho, ortho_batch = [512, 1024, 2048, 4096], (64, 256)
         model_cases = [
             ("tree", 8),
@@ -367,7 +389,7 @@ def main(argv=None) -> int:
         ]
     if "elementwise" in groups:
         print("elementwise initializers", flush=True)
-        bench_elementwise(records, [s for s in shapes if args.shapes in s[0]], dtypes, repeats, modes)
+        bench_elementwise(records, [s for s in shapes if args.shapes in s[0]], dtypes, repeats, modes, key_impls)
     if "orthogonal" in groups:
         print("orthogonal", flush=True)
         bench_orthogonal(records, ortho, ortho_batch, repeats)

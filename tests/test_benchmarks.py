@@ -23,10 +23,12 @@ def test_quick_benchmark_writes_results(tmp_path):
         assert FIELDS <= set(r), r
         assert r["min_s"] <= r["median_s"] <= r["max_s"] and r["elements"] > 0
     assert any("sharded" in r["name"] for r in records)
+    assert {"threefry2x32", "rbg"} <= {r.get("key_impl") for r in records}  # each with its own raw bits
+    assert any(r["impl"] == "raw_bits" and r.get("key_impl") == "rbg" for r in records)
     model = data["model"]
     assert {r["case"] for r in model} == {"tree", "llama7b", "big"}
     assert {"jax_weightinit", "jax.nn per leaf"} <= {r["impl"] for r in model if r["case"] == "tree"}
     assert all(r["temp_bytes"] >= 0 and r["compile_s"] > 0 for r in model if "compile_s" in r)
     table = (tmp_path / "results.md").read_text()
-    assert "| case | dtype | mode | impl | median ms |" in table and "÷ raw bits" in table
+    assert "| case | dtype | mode | impl | median ms |" in table and "÷ raw bits" in table and "÷ fill" in table
     assert "## Whole-model init" in table and "temp ÷ largest shard" in table

@@ -188,3 +188,18 @@ def test_misuse_is_refused_with_a_message_that_names_it(what, call, error, match
 )
 def test_numpy_scalars_are_accepted_where_python_ones_are(build):
     assert callable(build())
+
+
+@pytest.mark.parametrize("impl", ["threefry2x32", "rbg", "unsafe_rbg"])
+@pytest.mark.parametrize("init", [wi.he_normal(), wi.glorot_uniform(), wi.orthogonal()], ids=["he", "glorot", "orth"])
+def test_what_each_key_implementation_guarantees(impl, init):
+    """The README's table: eager == jit everywhere; vmap == loop for threefry only, the law under vmap for all."""
+    keys = jax.random.split(jax.random.key(0, impl=impl), 4)
+    loop = np.stack([np.asarray(init(k, (16, 16))) for k in keys])
+    jitted = np.stack([np.asarray(jax.jit(lambda k: init(k, (16, 16)))(k)) for k in keys])
+    mapped = np.asarray(jax.vmap(lambda k: init(k, (16, 16)))(keys))
+    np.testing.assert_array_equal(jitted, loop)
+    assert np.array_equal(mapped, loop) == (impl == "threefry2x32")
+    if isinstance(init, wi.RandomInitializer):
+        many = jax.vmap(lambda k: init(k, (64, 64)))(jax.random.split(jax.random.key(1, impl=impl), 64))
+        testing.assert_ks(many, init.distribution((64, 64)).cdf)
