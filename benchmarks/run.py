@@ -355,6 +355,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="benchmarks/results-local", help="output folder")
     parser.add_argument("--only", default="", help="comma-separated groups: elementwise,orthogonal,model,sharded")
     parser.add_argument("--shapes", default="", help="only elementwise shapes whose label contains this text")
+    parser.add_argument("--modes", default="", help="comma-separated elementwise modes: jit,eager (default: both)")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -389,6 +390,7 @@ def main(argv=None) -> int:
         ]
     if "elementwise" in groups:
         print("elementwise initializers", flush=True)
+        modes = args.modes.split(",") if args.modes else modes
         bench_elementwise(records, [s for s in shapes if args.shapes in s[0]], dtypes, repeats, modes, key_impls)
     if "orthogonal" in groups:
         print("orthogonal", flush=True)

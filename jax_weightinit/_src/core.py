@@ -45,17 +45,18 @@ class RandomInitializer(Initializer):
         if math.prod(shape) == 0:
             return sampling.full(0, shape, dtype, out_sharding)
         law = self.distribution(shape)
+        _check_range(law, dtype)  # a complex dtype's parts have its real counterpart's range
         if jnp.issubdtype(dtype, jnp.complexfloating) and self.complex_family is not None:
             return sampling.sample_complex(key, self.complex_family, law.std, shape, dtype, out_sharding)
-        _check_range(law, dtype)
         return sampling.sample(key, law, shape, dtype, out_sharding)
 
 
 def _check_range(law: Distribution, dtype: np.dtype) -> None:
-    if law.low is None or law.high is None:
-        reach = abs(law.loc) + 9.0 * law.scale
-    else:
-        reach = max(abs(law.low), abs(law.high))
+    # Where samples can land: the support, and for normals no further than 9 std (a float32 sampler reaches 5.3).
+    low, high = law.loc - 9.0 * law.scale, law.loc + 9.0 * law.scale
+    if law.low is not None and law.high is not None:
+        low, high = (law.low, law.high) if law.family == "uniform" else (max(low, law.low), min(high, law.high))
+    reach = max(abs(low), abs(high))
     if reach > float(jnp.finfo(dtype).max):
         raise ValueError(
             f"`dtype` {dtype.name} cannot hold samples of {law.family} law with loc={law.loc!r} and "
@@ -134,7 +135,15 @@ class Constant(Initializer):
             # A finite value that overflows, or that the dtype has no code for (0 in float8_e8m0fnu).
             with np.errstate(invalid="ignore", over="ignore"):
                 cast = np.asarray(np.asarray(self.value).astype(dtype), np.complex128)
-            if (np.isfinite(np.asarray(self.value, np.complex128)) & ~np.isfinite(cast)).any():
+            value = np.asarray(self.value, np.complex128)
+            if ((np.isfinite(value) & ~np.isfinite(cast)) | (np.isnan(cast) & ~np.isnan(value))).any():
+                raise ValueError(f"`dtype` {dtype.name} cannot represent the constant {self.value!r}.")
+        elif jnp.issubdtype(dtype, jnp.integer) and not isinstance(self.value, jax.core.Tracer):
+            # A value out of range, fractional, complex or not finite would be silently wrong, not rounded.
+            v = np.asarray(self.value, np.complex128)
+            info = jnp.iinfo(dtype)
+            exact = np.isfinite(v) & (v.imag == 0) & (v.real == np.round(v.real))
+            if not (exact & (v.real >= int(info.min)) & (v.real <= int(info.max))).all():
                 raise ValueError(f"`dtype` {dtype.name} cannot represent the constant {self.value!r}.")
         if isinstance(self.value, np.ndarray | jax.core.Tracer):
             try:
@@ -278,8 +287,8 @@ def truncated_normal(
       stddev: the std before truncation, or after it with `stddev_after_truncation`.
       dtype: the default dtype of the output.
       lower: the lower bound, in units of `stddev` around `mean` (absolute with
-        `absolute_bounds`).
-      upper: the upper bound, likewise.
+        `absolute_bounds`); may be -inf, as in jax.nn.
+      upper: the upper bound, likewise; may be inf.
       mean: the mean of the normal before truncation.
       absolute_bounds: read `lower` and `upper` as values, as torch's
         `trunc_normal_(a, b)` does, rather than in std units.
@@ -305,7 +314,7 @@ def truncated_normal(
     """
     stddev = validation.positive("stddev", stddev)
     mean = validation.real("mean", mean)
-    lower, upper = validation.real("lower", lower), validation.real("upper", upper)
+    lower, upper = validation.bound("lower", lower), validation.bound("upper", upper)
     if lower >= upper:
         raise ValueError(f"`lower` must be less than `upper`; got lower={lower!r}, upper={upper!r}.")
     if not absolute_bounds:

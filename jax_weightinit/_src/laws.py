@@ -134,7 +134,8 @@ class Distribution:
         a, b = (low - loc) / scale, (high - loc) / scale
         if normal_mass(a, b) < 1e-30:
             raise ValueError(
-                f"truncation bounds [{a!r}, {b!r}] (in std units) hold a probability below 1e-30; "
+                f"the truncation bounds `lower`, `upper` = [{a!r}, {b!r}] (in std units) hold a probability "
+                "below 1e-30; "
                 "keep the nearer bound within about 11 std of the mean."
             )
         return cls("truncated_normal", loc, scale, low, high)
@@ -191,8 +192,12 @@ class Distribution:
     def rounded_bounds(self, dtype) -> tuple[float | None, float | None]:
         """The support's bounds after rounding to `dtype`, as sampled values are rounded."""
 
+        largest = float(jnp.finfo(dtype).max)
+
         def round_to(v):
-            return None if v is None else float(np.asarray(v, np.float64).astype(dtype))
+            if v is None or abs(v) > largest:  # beyond the dtype's range: no bound there (±inf, or NaN in float8)
+                return None if v is None else math.copysign(math.inf, v)
+            return float(np.asarray(v, np.float64).astype(dtype))
 
         return round_to(self.low), round_to(self.high)
 

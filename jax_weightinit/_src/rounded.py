@@ -67,8 +67,8 @@ def _from_ordered(k: np.ndarray, dtype: np.dtype) -> np.ndarray:
 def rounded(law: Distribution, dtype: np.dtype) -> RoundedLaw | None:
     """The law rounded to nearest in `dtype`, or None when more than `MAX_VALUES` values carry its mass."""
     dtype = np.dtype(dtype)
-    low = law.loc - _REACH * law.scale if law.low is None else law.low
-    high = law.loc + _REACH * law.scale if law.high is None else law.high
+    low = law.loc - _REACH * law.scale if law.low is None or math.isinf(law.low) else law.low
+    high = law.loc + _REACH * law.scale if law.high is None or math.isinf(law.high) else law.high
     info = jnp.finfo(dtype)
     low, high = max(low, float(info.min)), min(high, float(info.max))
     if dtype.itemsize <= 2:
@@ -77,8 +77,9 @@ def rounded(law: Distribution, dtype: np.dtype) -> RoundedLaw | None:
         last = min(int(np.searchsorted(grid, high, side="left")) + 2, grid.size)
         values = grid[first:last]
     else:
-        lo = _ordered(float(np.nextafter(np.asarray(low, dtype), -np.inf)), dtype)
-        hi = _ordered(float(np.nextafter(np.asarray(high, dtype), np.inf)), dtype)
+        with np.errstate(over="ignore"):
+            lo = _ordered(float(np.nextafter(np.asarray(low, dtype), -np.inf)), dtype)
+            hi = _ordered(float(np.nextafter(np.asarray(high, dtype), np.inf)), dtype)
         if hi - lo + 1 > MAX_VALUES:
             return None
         values = np.unique(_from_ordered(np.arange(lo, hi + 1, dtype=np.int64), dtype))

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import blocks, placement
 from .laws import Distribution
+from .rounded import rounded
 
 _SQRT2 = math.sqrt(2.0)
 # Root mean square of a complex normal (density ∝ exp(-|z|²)) whose modulus is truncated
@@ -71,23 +72,58 @@ def _standard(u: jax.Array, case: str, c0: jax.Array, c1: jax.Array) -> jax.Arra
     return jax.scipy.special.ndtri(c0 + c1 * u)
 
 
-def prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
-    """The sampling case of `law` and its eight numbers, in the dtype the sampler computes in.
+# A truncated normal that at most this many values of the output dtype carry is drawn from its rounded law.
+GRID = 4096
 
-    The last two are the bounds rounded once from float64 to `dtype` (exact in the
-    compute dtype): the support of the output, whatever the rounding on the way.
+
+def _grid(law: Distribution, dtype: np.dtype) -> np.ndarray | None:
+    """For a truncated normal narrow against the dtype's spacing: its rounded law, as cumulative probabilities
+    then values (each padded to `GRID`), or None.
+
+    On such an interval ([5, 5.00001] std in float32 holds 21 float32 values) the inverse CDF,
+    computed in the compute dtype, cannot resolve the interval; drawing the value of each
+    representable point with its exact probability is the law rounded once, by construction.
     """
+    if law.family != "truncated_normal":
+        return None
+    grid = rounded(law, dtype)
+    if grid is None or grid.values.size > GRID:
+        return None
+    cumulative = np.minimum(np.cumsum(grid.probs) / np.sum(grid.probs), 1.0)
+    cumulative[-1] = 1.0
+    pad = GRID - grid.values.size
+    return np.concatenate([cumulative, np.full(pad, 1.0), grid.values, np.full(pad, grid.values[-1])])
+
+
+def prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
+    """The sampling case of `law` and its numbers, in the dtype the sampler computes in.
+
+    Eight numbers for the inverse-CDF cases; the last two are the bounds rounded once from
+    float64 to `dtype` (exact in the compute dtype): the support of the output, whatever
+    the rounding on the way. For the 'grid' case, the rounded law's table.
+    """
+    table = _grid(law, np.dtype(dtype))
+    if table is not None:
+        return "grid", table.astype(compute_dtype(dtype))
     case, (c0, c1) = _case(law)
     low = -math.inf if law.low is None else law.low
     high = math.inf if law.high is None else law.high
     rounded_low, rounded_high = (-math.inf if v is None else v for v in law.rounded_bounds(dtype))
     rounded_high = math.inf if law.high is None else rounded_high
     numbers = [law.loc, law.scale, c0, c1, low, high, rounded_low, rounded_high]
-    return case, np.array(numbers, compute_dtype(dtype))
+    with np.errstate(over="ignore"):  # a bound beyond the compute dtype's range is ±inf there
+        return case, np.array(numbers, compute_dtype(dtype))
 
 
 def draw(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:
     """Maps unit uniforms to the law that `params` and `case` describe, rounded once to `dtype`."""
+    # Under a caller's trace `params` are constants, and XLA would fold them into the arithmetic
+    # differently from an eager call (1 ulp apart, e.g. fused multiply-add): the barrier keeps one
+    # program, so eager, jit and vmap agree bit for bit.
+    params = jax.lax.optimization_barrier(params)
+    if case == "grid":
+        cumulative, values = params[:GRID], params[GRID:]
+        return values[jnp.minimum(jnp.searchsorted(cumulative, u), GRID - 1)].astype(dtype)
     loc, scale, c0, c1, low, high, rounded_low, rounded_high = params
     x = loc + scale * _standard(u, case, c0, c1)
     if case == "normal":
@@ -147,7 +183,8 @@ def sample_complex(key, family: str, std: float, shape: tuple[int, ...], dtype: 
         return _sample_complex(key, family, np.asarray(std, compute_dtype(dtype)), shape, dtype, sharding)
 
 
-def _complex(key, family: str, std: float, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
+def _complex(key, family: str, std, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
+    std = jax.lax.optimization_barrier(std)  # a constant under the caller's trace: see `draw`
     u = unit_uniform(key, (2, *shape), compute_dtype(dtype))
     if family == "normal":
         z = std * jax.lax.erf_inv(2.0 * u - 1.0)  # each part N(0, std²/2)

@@ -38,6 +38,11 @@ def ks_threshold(n: int, alpha: float = ALPHA) -> float:
     return math.sqrt(-0.5 * math.log(alpha / 2.0)) / (root + 0.12 + 0.11 / root)
 
 
+def _check_alpha(alpha: float) -> None:
+    if not (isinstance(alpha, int | float) and 0 < alpha < 1):
+        raise ValueError(f"`alpha` must be in (0, 1); got {alpha!r}.")
+
+
 def _fail(name: str, message: str, ok: ArrayLike, *values: ArrayLike) -> None:
     """Raises `AssertionError` now, or records a checkify check when `ok` is traced."""
     if isinstance(ok, jax.core.Tracer):
@@ -78,6 +83,7 @@ def assert_ks(samples: ArrayLike, cdf: Callable, *, alpha: float = ALPHA, name: 
       >>> w = init(jax.random.key(0), (512, 512))
       >>> testing.assert_ks(w, init.distribution((512, 512)).cdf)
     """
+    _check_alpha(alpha)
     dtype = np.dtype(samples.dtype) if hasattr(samples, "dtype") else np.dtype(np.float64)
     traced = isinstance(samples, jax.core.Tracer)
     xp = jnp if traced else np
@@ -139,6 +145,9 @@ def assert_moments(
       >>> w = wi.glorot_uniform()(jax.random.key(0), (512, 512))
       >>> testing.assert_moments(w, mean=0.0, std=(1 / 512) ** 0.5)
     """
+    if not (isinstance(std, int | float) and std > 0 and math.isfinite(std)):
+        raise ValueError(f"`std` must be a positive finite number; got {std!r}.")
+    _check_alpha(alpha)
     x, xp = _flat(samples)
     n = x.size
     z = _normal_quantile(alpha / 4.0)
@@ -215,6 +224,8 @@ def assert_orthogonal(w: ArrayLike, scale: float = 1.0, column_axis: int = -1, *
       >>> testing.assert_orthogonal(wi.orthogonal(2.0)(jax.random.key(0), (3, 3, 16, 32)), 2.0)
     """
     w = jnp.asarray(w)
+    if not jnp.issubdtype(w.dtype, jnp.inexact):
+        raise TypeError(f"`w` must be a floating or complex array; got dtype {w.dtype}.")
     if w.ndim < 2:
         raise ValueError(f"`w` must have at least 2 dims; got shape {w.shape}.")
     compute = sampling.compute_dtype(w.dtype)

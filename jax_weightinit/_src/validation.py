@@ -49,6 +49,13 @@ def real(name: str, value: object) -> float:
     return result
 
 
+def bound(name: str, value: object) -> float:
+    """Returns `value` as a Python float that may be ±inf (a truncation bound), but not NaN, or raises."""
+    if isinstance(value, float | np.floating) and math.isinf(value):
+        return float(value)
+    return real(name, value)
+
+
 def positive(name: str, value: object) -> float:
     """Returns `value` as a float if it is finite and > 0, else raises."""
     result = real(name, value)
