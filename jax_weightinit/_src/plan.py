@@ -15,7 +15,8 @@ import numpy as np
 from jax.sharding import PartitionSpec
 
 from . import generation, placement
-from .core import Constant, RandomInitializer
+from .constant import Constant
+from .core import RandomInitializer
 from .fans import compute_fans
 from .keys import path_string
 from .laws import Distribution

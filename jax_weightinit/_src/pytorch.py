@@ -7,11 +7,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import validation
-from .core import Constant, FixedLaw, Initializer, RandomInitializer, truncated_normal
+from .constant import Constant
+from .core import FixedLaw, Initializer, RandomInitializer, truncated_normal
 from .gain import calculate_gain
 from .laws import Distribution
+from .orthogonal import haar
 from .rules import fan_rule
-from .structured import Dirac, Identity, Sparse, _Structured, at_least_2d, check_sparsity, haar
+from .structured import Dirac, Identity, Sparse, _Structured, at_least_2d, check_sparsity
 from .typing import DTypeLike
 
 # torch reads dim 1 as the inputs and dim 0 as the outputs; the rest is the kernel.

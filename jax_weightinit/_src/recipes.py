@@ -13,7 +13,8 @@ import numbers
 from collections.abc import Callable
 
 from . import validation
-from .core import normal, ones, zeros
+from .constant import ones, zeros
+from .core import normal
 from .plan import Pattern
 from .pytorch import xavier_normal
 from .rules import fan_rule

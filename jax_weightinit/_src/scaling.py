@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import validation
-from .core import Constant, Initializer, RandomInitializer
+from .constant import Constant
+from .core import Initializer, RandomInitializer
 from .laws import Distribution
 from .typing import Array, DTypeLike, Shape, Sharding
 

@@ -1,0 +1,142 @@
+"""Constants: `constant`, `zeros` and `ones`, with jax.nn's broadcasting and refusals where a dtype cannot hold them."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import placement, sampling, validation
+from .core import Initializer, dtype_suffix
+from .typing import Array, ArrayLike, DTypeLike, Shape, Sharding
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Constant(Initializer):
+    """An initializer that fills arrays with one value, or broadcasts one array; the key is ignored.
+
+    Two constants are equal only when their values are bit for bit the same (so -0.0
+    is not 0.0), since compiled generators are cached by initializer.
+    """
+
+    value: complex | float | int | bool | np.ndarray | jax.core.Tracer
+    dtype: np.dtype | None = None
+
+    def _identity(self) -> tuple:
+        if isinstance(self.value, jax.core.Tracer):
+            return ("traced", id(self.value), self.dtype)
+        v = np.asarray(self.value)
+        return (type(self.value).__name__, v.dtype.str, v.shape, v.tobytes(), self.dtype)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._identity() == other._identity()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+    def __repr__(self) -> str:
+        value = self.value
+        shown = repr(value) if np.ndim(value) == 0 else f"<array of shape {np.shape(value)}>"
+        return f"constant({shown}{dtype_suffix(self.dtype)})"
+
+    def __call__(
+        self,
+        key: Array,
+        shape: Shape,
+        dtype: DTypeLike | None = None,
+        out_sharding: Sharding = None,
+    ) -> Array:
+        """Returns `jnp.full(shape, value, dtype)`."""
+        shape = validation.shape(shape)
+        dtype = self.dtype if dtype is None else dtype
+        dtype = validation.dtype(None) if dtype is None else _numeric_dtype(dtype)
+        if jnp.issubdtype(dtype, jnp.inexact) and not isinstance(self.value, jax.core.Tracer):
+            # A finite value that overflows, or that the dtype has no code for (0 in float8_e8m0fnu).
+            with np.errstate(invalid="ignore", over="ignore"):
+                cast = np.asarray(np.asarray(self.value).astype(dtype), np.complex128)
+            value = np.asarray(self.value, np.complex128)
+            if ((np.isfinite(value) & ~np.isfinite(cast)) | (np.isnan(cast) & ~np.isnan(value))).any():
+                raise ValueError(f"`dtype` {dtype.name} cannot represent the constant {self.value!r}.")
+        elif jnp.issubdtype(dtype, jnp.integer) and not isinstance(self.value, jax.core.Tracer):
+            # A value out of range, fractional, complex or not finite would be silently wrong, not rounded.
+            v = np.asarray(self.value, np.complex128)
+            info = jnp.iinfo(dtype)
+            exact = np.isfinite(v) & (v.imag == 0) & (v.real == np.round(v.real))
+            if not (exact & (v.real >= int(info.min)) & (v.real <= int(info.max))).all():
+                raise ValueError(f"`dtype` {dtype.name} cannot represent the constant {self.value!r}.")
+        if isinstance(self.value, np.ndarray | jax.core.Tracer):
+            try:
+                fits = np.broadcast_shapes(self.value.shape, shape) == shape
+            except ValueError:
+                fits = False
+            if not fits:
+                raise ValueError(
+                    f"the constant's value of shape {self.value.shape} does not broadcast to `shape` {shape}."
+                )
+        return sampling.full(self.value, shape, dtype, placement.resolve(out_sharding, shape))
+
+
+def _numeric_dtype(dtype: DTypeLike) -> np.dtype:
+    try:
+        result = np.dtype(jax.dtypes.canonicalize_dtype(dtype))
+    except TypeError:
+        raise TypeError(f"`dtype` must be a numeric dtype; got {dtype!r}.") from None
+    if not (jnp.issubdtype(result, jnp.number) or result == np.bool_):
+        raise TypeError(f"`dtype` must be a numeric dtype; got {result.name}.")
+    return result
+
+
+def constant(value: ArrayLike, dtype: DTypeLike | None = None) -> Initializer:
+    """Builds an initializer that fills arrays with `value`, as `jax.nn.initializers.constant` does.
+
+    Args:
+      value: a number, or an array-like broadcast to each shape it is called with
+        (NumPy broadcasting: trailing dims match or are 1).
+      dtype: the default dtype of the output.
+
+    Returns:
+      An initializer; its key is ignored.
+
+    Raises:
+      TypeError: if `value` is not numeric.
+      ValueError: when called, if an array `value` does not broadcast to the shape.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, jax_weightinit as wi
+      >>> wi.constant(-7)(jax.random.key(0), (2, 3), jnp.float32)
+      Array([[-7., -7., -7.],
+             [-7., -7., -7.]], dtype=float32)
+      >>> wi.constant([1.0, 2.0, 3.0])(jax.random.key(0), (2, 3), jnp.float32)
+      Array([[1., 2., 3.],
+             [1., 2., 3.]], dtype=float32)
+    """
+    default = None if dtype is None else _numeric_dtype(dtype)
+    if isinstance(value, jax.core.Tracer):  # a value computed under the caller's jit, as jax.nn allows
+        if not (jnp.issubdtype(value.dtype, jnp.number) or value.dtype == jnp.bool_):
+            raise TypeError(f"`value` must be a number or an array of numbers; got {value!r}.")
+        return Constant(value, default)
+    try:
+        array = np.asarray(value)
+    except TypeError:
+        raise TypeError(f"`value` must be a number or an array of numbers; got {value!r}.") from None
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise TypeError(f"`value` must be a number or an array of numbers; got {value!r}.")
+    if array.ndim == 0:
+        return Constant(array.item(), default)
+    array = array.copy()
+    array.flags.writeable = False
+    return Constant(array, default)
+
+
+zeros = Constant(0)
+ones = Constant(1)
+
+
+def zeros_init() -> Initializer:
+    """Builds `zeros`, as Flax's `nn.initializers.zeros_init()` does."""
+    return zeros
+
+
+def ones_init() -> Initializer:
+    """Builds `ones`, as Flax's `nn.initializers.ones_init()` does."""
+    return ones
