@@ -66,6 +66,9 @@ def test_rounding_twice_never_crosses_the_bound_rounded_once(key):
     x = np.asarray(init(key, (1 << 18,), jnp.float16), np.float64)
     assert x.max() <= init.distribution((1,)).rounded_bounds(np.dtype(np.float16))[1] == 1.0009765625
     testing.assert_follows(init, key, (512, 512), jnp.float16)
+    narrower = wi.truncated_normal(1.0, lower=0.9995, upper=upper, absolute_bounds=True).distribution((1,))
+    with pytest.raises(AssertionError, match="assert_follows"):  # the twin: half the interval
+        testing.assert_follows(init, key, (512, 512), jnp.float16, law=narrower)
 
 
 # (what, call, error, message): each refused clearly, naming the parameter; before, each gave inf, NaN or a raw error.
@@ -203,6 +206,8 @@ def test_what_each_key_implementation_guarantees(impl, init):
     if isinstance(init, wi.RandomInitializer):
         many = jax.vmap(lambda k: init(k, (64, 64)))(jax.random.split(jax.random.key(1, impl=impl), 64))
         testing.assert_ks(many, init.distribution((64, 64)).cdf)
+        with pytest.raises(AssertionError, match="KS distance"):  # the twin: a 5% std error
+            testing.assert_ks(many, init.distribution((64, 64)).scaled(1.05).cdf)
 
 
 # Laws jax.nn and torch accept, which the range check used to refuse by their bounds rather than where samples land.
@@ -217,6 +222,9 @@ ACCEPTED = [
 @pytest.mark.parametrize("what, init, dtype", ACCEPTED, ids=[row[0] for row in ACCEPTED])
 def test_laws_whose_samples_fit_the_dtype_are_accepted_and_exact(what, init, dtype, key):
     testing.assert_follows(init, key, (512, 512), dtype)
+    wider = init.distribution((1,)).scaled(1.05)  # the twin: a 5% std error is caught
+    with pytest.raises(AssertionError, match="assert_follows"):
+        testing.assert_follows(init, key, (512, 512), dtype, law=wider)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import placement, sampling, validation
-from .core import Initializer, dtype_suffix
+from .core import Initializer, bitwise, dtype_suffix
 from .typing import Array, ArrayLike, DTypeLike, Shape, Sharding
 
 
@@ -25,8 +25,7 @@ class Constant(Initializer):
     def _identity(self) -> tuple:
         if isinstance(self.value, jax.core.Tracer):
             return ("traced", id(self.value), self.dtype)
-        v = np.asarray(self.value)
-        return (type(self.value).__name__, v.dtype.str, v.shape, v.tobytes(), self.dtype)
+        return (bitwise(self.value), self.dtype)
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and self._identity() == other._identity()  # type: ignore[attr-defined]
@@ -50,20 +49,8 @@ class Constant(Initializer):
         shape = validation.shape(shape)
         dtype = self.dtype if dtype is None else dtype
         dtype = validation.dtype(None) if dtype is None else _numeric_dtype(dtype)
-        if jnp.issubdtype(dtype, jnp.inexact) and not isinstance(self.value, jax.core.Tracer):
-            # A finite value that overflows, or that the dtype has no code for (0 in float8_e8m0fnu).
-            with np.errstate(invalid="ignore", over="ignore"):
-                cast = np.asarray(np.asarray(self.value).astype(dtype), np.complex128)
-            value = np.asarray(self.value, np.complex128)
-            if ((np.isfinite(value) & ~np.isfinite(cast)) | (np.isnan(cast) & ~np.isnan(value))).any():
-                raise ValueError(f"`dtype` {dtype.name} cannot represent the constant {self.value!r}.")
-        elif jnp.issubdtype(dtype, jnp.integer) and not isinstance(self.value, jax.core.Tracer):
-            # A value out of range, fractional, complex or not finite would be silently wrong, not rounded.
-            v = np.asarray(self.value, np.complex128)
-            info = jnp.iinfo(dtype)
-            exact = np.isfinite(v) & (v.imag == 0) & (v.real == np.round(v.real))
-            if not (exact & (v.real >= int(info.min)) & (v.real <= int(info.max))).all():
-                raise ValueError(f"`dtype` {dtype.name} cannot represent the constant {self.value!r}.")
+        if not isinstance(self.value, jax.core.Tracer) and not _holds(dtype, self.value):
+            raise ValueError(f"`dtype` {dtype.name} cannot represent the constant {self.value!r}.")
         if isinstance(self.value, np.ndarray | jax.core.Tracer):
             try:
                 fits = np.broadcast_shapes(self.value.shape, shape) == shape
@@ -74,6 +61,21 @@ class Constant(Initializer):
                     f"the constant's value of shape {self.value.shape} does not broadcast to `shape` {shape}."
                 )
         return sampling.full(self.value, shape, dtype, placement.resolve(out_sharding, shape))
+
+
+def _holds(dtype: np.dtype, value: object) -> bool:
+    """Whether `dtype` holds `value` up to rounding: no overflow to inf, no NaN for a code it lacks (0 in
+    float8_e8m0fnu), no integer saturation, truncation or dropped imaginary part."""
+    v = np.asarray(value, np.complex128)
+    if jnp.issubdtype(dtype, jnp.inexact):
+        with np.errstate(invalid="ignore", over="ignore"):
+            cast = np.asarray(np.asarray(value).astype(dtype), np.complex128)
+        return not ((np.isfinite(v) & ~np.isfinite(cast)) | (np.isnan(cast) & ~np.isnan(v))).any()
+    if jnp.issubdtype(dtype, jnp.integer):
+        info = jnp.iinfo(dtype)
+        exact = np.isfinite(v) & (v.imag == 0) & (v.real == np.round(v.real))
+        return bool((exact & (v.real >= int(info.min)) & (v.real <= int(info.max))).all())
+    return True
 
 
 def _numeric_dtype(dtype: DTypeLike) -> np.dtype:

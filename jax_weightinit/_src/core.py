@@ -50,9 +50,13 @@ class RandomInitializer(Initializer):
         return sampling.sample(key, law, shape, dtype, out_sharding)
 
 
+# Where a normal's samples can land, in stds from its mean (a float32 sampler reaches 5.3; float64 8.2).
+REACH_STDS = 9.0
+
+
 def _check_range(law: Distribution, dtype: np.dtype) -> None:
-    # Where samples can land: the support, and for normals no further than 9 std (a float32 sampler reaches 5.3).
-    low, high = law.loc - 9.0 * law.scale, law.loc + 9.0 * law.scale
+    """Refuses a law whose samples could overflow `dtype`: its support, or for normals loc ± `REACH_STDS` std."""
+    low, high = law.loc - REACH_STDS * law.scale, law.loc + REACH_STDS * law.scale
     if law.low is not None and law.high is not None:
         low, high = (law.low, law.high) if law.family == "uniform" else (max(low, law.low), min(high, law.high))
     reach = max(abs(low), abs(high))
@@ -84,6 +88,18 @@ class FixedLaw(RandomInitializer):
         else:
             args = f"loc={law.loc:.6g}, scale={law.scale:.6g}, low={law.low:.6g}, high={law.high:.6g}"
         return f"{law.family}({args}{dtype_suffix(self.dtype)})"
+
+
+def bitwise(value: object) -> object:
+    """`value` as a cache key that tells -0.0 from 0.0: floats and arrays by their bytes, the rest as they are.
+
+    Compiled generators are cached by initializer, so two initializers may share one only
+    when they would draw the same bits.
+    """
+    if isinstance(value, float | complex | np.ndarray | np.generic):
+        array = np.asarray(value)
+        return (type(value).__name__, array.dtype.str, array.shape, array.tobytes())
+    return (type(value).__name__, value)  # True is not 1 here either
 
 
 def dtype_suffix(dtype: np.dtype | None) -> str:

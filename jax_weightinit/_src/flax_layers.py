@@ -1,5 +1,6 @@
 """Flax nnx: the fans each layer uses for its own parameters, and layer-aware re-initialization."""
 
+import math
 from typing import Any, Literal
 
 import jax
@@ -12,21 +13,14 @@ from .fans import compute_fans
 from .typing import Array
 
 
-def _prod(dims: Any) -> int:
-    total = 1
-    for d in dims:
-        total *= int(d)
-    return total
-
-
 def _fans(module: nnx.Module) -> tuple[tuple[int, int], tuple[str, ...]] | None:
     """(fan_in, fan_out) as `module` computes them for its default init, and the parameters they cover."""
     if isinstance(module, nnx.Linear):
         return (module.in_features, module.out_features), ("kernel", "bias")
     if isinstance(module, nnx.LinearGeneral):
         # LinearGeneral hands its initializer the kernel flattened to (batch · in, out).
-        batch = _prod(module.batch_axis.values())
-        return (batch * _prod(module.in_features), _prod(module.out_features)), ("kernel", "bias")
+        fans = (math.prod(module.batch_axis.values()) * math.prod(module.in_features), math.prod(module.out_features))
+        return fans, ("kernel", "bias")
     if isinstance(module, nnx.Conv | nnx.ConvTranspose):
         return compute_fans(module.kernel_shape), ("kernel", "bias")
     if isinstance(module, nnx.Embed):
@@ -66,10 +60,11 @@ def _annotated(module: nnx.Module) -> dict[str, Any]:
         if names is None:
             continue
         spec = names if isinstance(names, PartitionSpec) else PartitionSpec(*names)
+        where = "/".join(str(p) for p in path)
         if meta.get("mesh") is not None:
-            annotated["/".join(str(p) for p in path)] = NamedSharding(meta["mesh"], spec)
+            annotated[where] = NamedSharding(meta["mesh"], spec)
         elif not current.empty:
-            annotated["/".join(str(p) for p in path)] = spec
+            annotated[where] = spec
     return annotated
 
 

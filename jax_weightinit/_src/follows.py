@@ -10,7 +10,7 @@ import numpy as np
 from . import validation
 from .laws import Distribution
 from .rounded import RoundedLaw, rounded
-from .testing import ALPHA, SAMPLES, _normal_quantile, ks_threshold
+from .testing import ALPHA, SAMPLES, check_alpha, ks_distance, ks_threshold, moments
 from .typing import Array, DTypeLike, Shape
 
 
@@ -28,14 +28,11 @@ def _ks(x: np.ndarray, cdf: Callable, grid: RoundedLaw | None) -> float:
     if grid is not None:  # both CDFs are steps at the grid's values
         points = np.union1d(grid.values, x)
         return float(np.max(np.abs(np.searchsorted(x, points, side="right") / n - grid.cdf(points))))
-    f = cdf(x)
-    i = np.arange(1, n + 1)
-    return float(max(np.max(i / n - f), np.max(f - (i - 1) / n)))
+    return float(ks_distance(np, x, cdf))
 
 
 def _check_args(dtype: np.dtype, alpha: float, samples: int) -> None:
-    if not 0 < alpha < 1:
-        raise ValueError(f"`alpha` must be in (0, 1); got {alpha!r}.")
+    check_alpha(alpha)
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
         raise ValueError(f"`samples` must be an int of at least 2; got {samples!r}.")
     if jnp.issubdtype(dtype, jnp.complexfloating):
@@ -148,12 +145,8 @@ def _diagnose(x: np.ndarray, law: Distribution, dtype: np.dtype, alpha: float) -
     distance = _ks(x, law.cdf, grid)
     ks = f"KS distance {distance:.4g} {'exceeds' if distance > threshold else 'within'} {threshold:.4g}"
 
-    z = _normal_quantile(alpha / 6.0)
-    m, s = float(np.mean(x)), float(np.std(x))
-    shift, mean_bound = (m - mean) / std, z / math.sqrt(n)
-    kurtosis = float(np.mean((x - m) ** 4)) / max(s**4, 1e-300)
-    std_bound = z * math.sqrt(max(kurtosis - 1.0, 0.0) / (4.0 * n))
-    ratio = s / std
+    m, s, mean_bound, std_bound = (float(v) for v in moments(np, x, 2.0 * alpha / 3.0))
+    shift, ratio = (m - mean) / std, s / std
     mean_text = f"mean off by {shift:+.3g}σ from the law's {mean:.6g} (allowed ±{mean_bound:.2g}σ)"
     std_text = f"std {ratio:.4f}× the law's {std:.6g} (allowed {1 - std_bound:.4f}–{1 + std_bound:.4f})"
     for ok, text in ((abs(shift) <= mean_bound, mean_text), (abs(ratio - 1.0) <= std_bound, std_text)):

@@ -8,6 +8,7 @@ into the hook `plan.build` applies to each matched initializer.
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
+from typing import TypeGuard
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class LayerFans(RandomInitializer):
         return self.init.law(*self.fans)
 
 
-def takes_layer_fans(init: Callable) -> bool:
+def takes_layer_fans(init: Callable) -> TypeGuard[FanScaled]:
     """Whether `init` reads the layer's fans: a fan-scaled initializer at its factory's default axes.
 
     `wi.pytorch`'s factories take no axes (they read torch's layout), so they always do;
@@ -63,7 +64,7 @@ def follow(init: Callable, fans: tuple[int, int], layer: str) -> Callable:
     if isinstance(init, Scaled):
         inner = follow(init.init, fans, layer)
         return init if inner is init.init else Scaled(inner, init.factor, init.dtype)  # type: ignore[arg-type]
-    if isinstance(init, FanScaled) and takes_layer_fans(init):
+    if takes_layer_fans(init):
         return LayerFans(init, fans, layer, init.dtype)
     return init
 

@@ -7,6 +7,7 @@ one in its mean, std and CDF, and a test of a correct sampler must compare with 
 """
 
 import dataclasses
+import functools
 import math
 
 import jax.numpy as jnp
@@ -45,6 +46,7 @@ class RoundedLaw:
         return float(np.sum(-np.expm1(n * np.log1p(-np.minimum(self.probs, 1.0 - 1e-16)))))
 
 
+@functools.lru_cache(maxsize=16)
 def _all_values(dtype: np.dtype) -> np.ndarray:
     bits = np.arange(1 << (8 * dtype.itemsize), dtype=f"uint{8 * dtype.itemsize}")
     with np.errstate(invalid="ignore"):  # NaN patterns
@@ -64,8 +66,12 @@ def _from_ordered(k: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return raw.view(dtype).astype(np.float64) + 0.0
 
 
-def rounded(law: Distribution, dtype: np.dtype) -> RoundedLaw | None:
-    """The law rounded to nearest in `dtype`, or None when more than `MAX_VALUES` values carry its mass."""
+def rounded(law: Distribution, dtype: np.dtype, limit: int = MAX_VALUES) -> RoundedLaw | None:
+    """The law rounded to nearest in `dtype`, or None when more than `limit` values carry its mass.
+
+    The count is taken before any probability is computed, so a caller that only wants
+    small grids (the sampler's) pays little for a law that has none.
+    """
     dtype = np.dtype(dtype)
     low = law.loc - _REACH * law.scale if law.low is None or math.isinf(law.low) else law.low
     high = law.loc + _REACH * law.scale if law.high is None or math.isinf(law.high) else law.high
@@ -76,11 +82,13 @@ def rounded(law: Distribution, dtype: np.dtype) -> RoundedLaw | None:
         first = max(int(np.searchsorted(grid, low, side="right")) - 2, 0)
         last = min(int(np.searchsorted(grid, high, side="left")) + 2, grid.size)
         values = grid[first:last]
+        if values.size > limit + 4:  # the slice holds two spare values at each end
+            return None
     else:
         with np.errstate(over="ignore"):
             lo = _ordered(float(np.nextafter(np.asarray(low, dtype), -np.inf)), dtype)
             hi = _ordered(float(np.nextafter(np.asarray(high, dtype), np.inf)), dtype)
-        if hi - lo + 1 > MAX_VALUES:
+        if hi - lo + 1 > limit:
             return None
         values = np.unique(_from_ordered(np.arange(lo, hi + 1, dtype=np.int64), dtype))
         values = values[np.isfinite(values)]

@@ -76,6 +76,7 @@ def _standard(u: jax.Array, case: str, c0: jax.Array, c1: jax.Array) -> jax.Arra
 GRID = 4096
 
 
+@functools.lru_cache(maxsize=256)
 def _grid(law: Distribution, dtype: np.dtype) -> np.ndarray | None:
     """For a truncated normal narrow against the dtype's spacing: its rounded law, as cumulative probabilities
     then values (each padded to `GRID`), or None.
@@ -86,13 +87,15 @@ def _grid(law: Distribution, dtype: np.dtype) -> np.ndarray | None:
     """
     if law.family != "truncated_normal":
         return None
-    grid = rounded(law, dtype)
+    grid = rounded(law, dtype, limit=GRID)
     if grid is None or grid.values.size > GRID:
         return None
     cumulative = np.minimum(np.cumsum(grid.probs) / np.sum(grid.probs), 1.0)
     cumulative[-1] = 1.0
     pad = GRID - grid.values.size
-    return np.concatenate([cumulative, np.full(pad, 1.0), grid.values, np.full(pad, grid.values[-1])])
+    table = np.concatenate([cumulative, np.full(pad, 1.0), grid.values, np.full(pad, grid.values[-1])])
+    table.flags.writeable = False  # shared through the cache
+    return table
 
 
 def prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
@@ -100,16 +103,17 @@ def prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
 
     Eight numbers for the inverse-CDF cases; the last two are the bounds rounded once from
     float64 to `dtype` (exact in the compute dtype): the support of the output, whatever
-    the rounding on the way. For the 'grid' case, the rounded law's table.
+    the rounding on the way. For the 'grid' case, the rounded law's table (built once per
+    law and dtype, on the host).
     """
     table = _grid(law, np.dtype(dtype))
     if table is not None:
         return "grid", table.astype(compute_dtype(dtype))
     case, (c0, c1) = _case(law)
-    low = -math.inf if law.low is None else law.low
-    high = math.inf if law.high is None else law.high
-    rounded_low, rounded_high = (-math.inf if v is None else v for v in law.rounded_bounds(dtype))
-    rounded_high = math.inf if law.high is None else rounded_high
+    (low, high), (rounded_low, rounded_high) = (
+        (-math.inf if a is None else a, math.inf if b is None else b)
+        for a, b in ((law.low, law.high), law.rounded_bounds(dtype))
+    )
     numbers = [law.loc, law.scale, c0, c1, low, high, rounded_low, rounded_high]
     with np.errstate(over="ignore"):  # a bound beyond the compute dtype's range is ±inf there
         return case, np.array(numbers, compute_dtype(dtype))
@@ -118,8 +122,8 @@ def prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
 def draw(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:
     """Maps unit uniforms to the law that `params` and `case` describe, rounded once to `dtype`."""
     # Under a caller's trace `params` are constants, and XLA would fold them into the arithmetic
-    # differently from an eager call (1 ulp apart, e.g. fused multiply-add): the barrier keeps one
-    # program, so eager, jit and vmap agree bit for bit.
+    # differently from an eager call (1 ulp apart): the barrier keeps them arguments, so eager and
+    # `jit` agree bit for bit.
     params = jax.lax.optimization_barrier(params)
     if case == "grid":
         cumulative, values = params[:GRID], params[GRID:]

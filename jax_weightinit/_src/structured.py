@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import placement, sampling, validation
-from .core import Initializer
+from .core import REACH_STDS, Initializer, bitwise
 from .laws import Distribution
 from .typing import Array, DTypeLike, Shape, Sharding
 
@@ -72,7 +72,7 @@ class _Exactly:
 
     def _identity(self) -> tuple:
         fields = (getattr(self.init, f.name) for f in dataclasses.fields(self.init))  # type: ignore[arg-type]
-        return (type(self.init), *(v.hex() if isinstance(v, float) else v for v in fields))
+        return (type(self.init), *(bitwise(v) for v in fields))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Exactly) and self._identity() == other._identity()
@@ -177,7 +177,7 @@ class Sparse(_Structured):
             raise ValueError(f"`shape` must be 2-D (rows, columns) for a sparse initializer; got {shape!r}.")
 
     def _reach(self):
-        return "stddev", 9.0 * self.stddev  # as far as a float32 normal reaches, with margin
+        return "stddev", REACH_STDS * self.stddev
 
     def _build(self, key, shape, dtype):
         rows = shape[0]

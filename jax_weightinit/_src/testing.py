@@ -38,7 +38,7 @@ def ks_threshold(n: int, alpha: float = ALPHA) -> float:
     return math.sqrt(-0.5 * math.log(alpha / 2.0)) / (root + 0.12 + 0.11 / root)
 
 
-def _check_alpha(alpha: float) -> None:
+def check_alpha(alpha: float) -> None:
     if not (isinstance(alpha, int | float) and 0 < alpha < 1):
         raise ValueError(f"`alpha` must be in (0, 1); got {alpha!r}.")
 
@@ -53,6 +53,28 @@ def _fail(name: str, message: str, ok: ArrayLike, *values: ArrayLike) -> None:
         for v in values:
             filled = filled.replace("<<>>", f"{float(np.asarray(v)):.6g}", 1)
         raise AssertionError(f"{name}: {filled}")
+
+
+def ks_distance(xp, x, cdf: Callable):
+    """The one-sample KS distance of sorted samples `x` (NumPy or traced) to a continuous `cdf`."""
+    n = x.size
+    f = cdf(x)
+    i = xp.arange(1, n + 1)
+    return xp.maximum(xp.max(i / n - f), xp.max(f - (i - 1) / n))
+
+
+def moments(xp, x, alpha: float):
+    """(sample mean, sample std, the mean's bound and the std's bound, each in units of the expected std).
+
+    The bound on the mean is z/√n; on the std it is z·sqrt((κ - 1)/(4n)), with κ the
+    sample kurtosis (3 for a normal) and z the two-sided normal quantile for `alpha`
+    shared by the two checks.
+    """
+    n = x.size
+    z = _normal_quantile(alpha / 4.0)
+    m, s = xp.mean(x), xp.std(x)
+    kurtosis = xp.mean((x - m) ** 4) / xp.maximum(s**4, 1e-300 if xp is np else 1e-30)
+    return m, s, z / math.sqrt(n), z * xp.sqrt(xp.maximum(kurtosis - 1.0, 0.0) / (4.0 * n))
 
 
 def _flat(samples: ArrayLike):
@@ -83,7 +105,7 @@ def assert_ks(samples: ArrayLike, cdf: Callable, *, alpha: float = ALPHA, name: 
       >>> w = init(jax.random.key(0), (512, 512))
       >>> testing.assert_ks(w, init.distribution((512, 512)).cdf)
     """
-    _check_alpha(alpha)
+    check_alpha(alpha)
     dtype = np.dtype(samples.dtype) if hasattr(samples, "dtype") else np.dtype(np.float64)
     traced = isinstance(samples, jax.core.Tracer)
     xp = jnp if traced else np
@@ -102,10 +124,7 @@ def assert_ks(samples: ArrayLike, cdf: Callable, *, alpha: float = ALPHA, name: 
     else:
         x, xp = _flat(samples)
         n = x.size
-        x = xp.sort(x)
-        f = cdf(x)
-        i = xp.arange(1, n + 1)
-        distance = xp.maximum(xp.max(i / n - f), xp.max(f - (i - 1) / n))
+        distance = ks_distance(xp, xp.sort(x), cdf)
     threshold = ks_threshold(n, alpha)
     _fail(
         name,
@@ -147,22 +166,19 @@ def assert_moments(
     """
     if not (isinstance(std, int | float) and std > 0 and math.isfinite(std)):
         raise ValueError(f"`std` must be a positive finite number; got {std!r}.")
-    _check_alpha(alpha)
+    check_alpha(alpha)
     x, xp = _flat(samples)
     n = x.size
-    z = _normal_quantile(alpha / 4.0)
-    m = xp.mean(x)
-    s = xp.std(x)
+    m, s, mean_bound, std_bound = moments(xp, x, alpha)
     if mean is not None:
-        bound = z * std / math.sqrt(n)
+        bound = mean_bound * std
         _fail(
             name,
             f"sample mean <<>> differs from {mean:.6g} by more than {bound:.6g} (n={n}, alpha={alpha:g}).",
             xp.abs(m - mean) <= bound,
             m,
         )
-    kurtosis = xp.mean((x - m) ** 4) / xp.maximum(s**4, 1e-300 if xp is np else 1e-30)
-    bound = z * std * xp.sqrt(xp.maximum(kurtosis - 1.0, 0.0) / (4.0 * n))
+    bound = std_bound * std
     _fail(
         name,
         f"sample std <<>> differs from {std:.6g} by more than <<>> (n={n}, alpha={alpha:g}).",
