@@ -2,10 +2,10 @@
 
 Every sampler starts from the same uniform grid: the midpoints (m + 1/2) / 2^23 for
 m in [0, 2^23) (2^52 under float64), which are exact in the compute dtype, never 0
-or 1, and symmetric about 1/2. Normals are `sqrt(2) * erfinv(2u - 1)`, which spans
-±5.3 std in float32 (±8.2 in float64); the mass left out, 1.2e-7, is below what a
-float32 uniform can resolve. Truncated normals invert the CDF from the nearer tail,
-so an interval such as [5, 6] std keeps its exact law.
+or 1, and symmetric about 1/2. Normals are Φ⁻¹(u) (`quantile.normal_quantile`), which
+spans ±5.3 std in float32 (±8.3 in float64); the mass left out, 1.2e-7, is below what
+a float32 uniform can resolve. Truncated normals are Φ⁻¹(Φ(a) + u·(Φ(b) − Φ(a))),
+formed from the nearer tail, so an interval such as [5, 6] std keeps its exact law.
 """
 
 import functools
@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import blocks, placement
+from . import blocks, placement, quantile
 from .laws import Distribution
 from .rounded import rounded
 
@@ -44,32 +44,36 @@ def from_bits(bits: jax.Array, dtype: np.dtype) -> jax.Array:
     return ((bits >> 9).astype(dtype) + 0.5) * 2.0**-23
 
 
-def _case(law: Distribution) -> tuple[str, tuple[float, float]]:
-    """How to sample `law`, and two float64 constants for it, computed once on the host."""
-    if law.family != "truncated_normal":
-        return law.family, (0.0, 0.0)
-    a, b = law.standard_bounds
-    if a < 0 < b:
-        ea, eb = math.erf(a / _SQRT2), math.erf(b / _SQRT2)
-        return "central", (0.5 * (ea + eb), 0.5 * (eb - ea))
-    if a >= 0:  # invert the survival function, which keeps its precision in the upper tail
-        qa, qb = 0.5 * math.erfc(a / _SQRT2), 0.5 * math.erfc(b / _SQRT2)
-        return "upper", (qb, qa - qb)
-    pa, pb = 0.5 * math.erfc(-a / _SQRT2), 0.5 * math.erfc(-b / _SQRT2)
-    return "lower", (pa, pb - pa)
+def _case(law: Distribution, dtype: np.dtype) -> tuple[str, tuple[float, float, float]]:
+    """How to sample `law`, and for the normal family Φ(a), 1 − Φ(b) and Φ(b) − Φ(a), in float64 on the host."""
+    if law.family == "uniform":
+        return "uniform", (0.0, 0.0, 0.0)
+    if law.family == "normal":
+        below, above, mass = 0.0, 0.0, 1.0
+    else:
+        a, b = law.standard_bounds
+        below, above = 0.5 * math.erfc(-a / _SQRT2), 0.5 * math.erfc(b / _SQRT2)
+        # The mass from the side where it keeps its digits: the difference of two tails far out.
+        if a >= 0:
+            mass = 0.5 * math.erfc(a / _SQRT2) - above
+        elif b <= 0:
+            mass = 0.5 * math.erfc(-b / _SQRT2) - below
+        else:
+            mass = 0.5 * (math.erf(b / _SQRT2) - math.erf(a / _SQRT2))
+    step = 2.0**-53 if compute_dtype(dtype) == np.float64 else 2.0**-24  # the smallest uniform midpoint
+    far = min(below, above) + mass * step < quantile.FAR_TAIL
+    return law.family + ("-far" if far else ""), (below, above, mass)
 
 
-def _standard(u: jax.Array, case: str, c0: jax.Array, c1: jax.Array) -> jax.Array:
-    """Maps uniforms to the standardized law: U[-1, 1], N(0, 1) or a truncated N(0, 1)."""
+def _standard(u: jax.Array, case: str, below: jax.Array, above: jax.Array, mass: jax.Array) -> jax.Array:
+    """Maps uniforms to the standardized law: U[-1, 1], N(0, 1) or a truncated N(0, 1).
+
+    A normal law's uniform u stands for p = Φ(a) + u·(Φ(b) − Φ(a)); both p and 1 − p are
+    formed from their own tails, so each keeps its digits when it is small.
+    """
     if case == "uniform":
         return 2.0 * u - 1.0
-    if case == "normal":
-        return _SQRT2 * jax.lax.erf_inv(2.0 * u - 1.0)
-    if case == "central":
-        return _SQRT2 * jax.lax.erf_inv(c0 + c1 * (2.0 * u - 1.0))
-    if case == "upper":
-        return -jax.scipy.special.ndtri(c0 + c1 * u)
-    return jax.scipy.special.ndtri(c0 + c1 * u)
+    return quantile.normal_quantile(below + mass * u, above + mass * (1.0 - u), far=case.endswith("-far"))
 
 
 # A truncated normal that at most this many values of the output dtype carry is drawn from its rounded law.
@@ -101,7 +105,7 @@ def _grid(law: Distribution, dtype: np.dtype) -> np.ndarray | None:
 def prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
     """The sampling case of `law` and its numbers, in the dtype the sampler computes in.
 
-    Eight numbers for the inverse-CDF cases; the last two are the bounds rounded once from
+    Nine numbers for the inverse-CDF cases; the last two are the bounds rounded once from
     float64 to `dtype` (exact in the compute dtype): the support of the output, whatever
     the rounding on the way. For the 'grid' case, the rounded law's table (built once per
     law and dtype, on the host).
@@ -109,12 +113,12 @@ def prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
     table = _grid(law, np.dtype(dtype))
     if table is not None:
         return "grid", table.astype(compute_dtype(dtype))
-    case, (c0, c1) = _case(law)
+    case, (below, above, mass) = _case(law, np.dtype(dtype))
     (low, high), (rounded_low, rounded_high) = (
         (-math.inf if a is None else a, math.inf if b is None else b)
         for a, b in ((law.low, law.high), law.rounded_bounds(dtype))
     )
-    numbers = [law.loc, law.scale, c0, c1, low, high, rounded_low, rounded_high]
+    numbers = [law.loc, law.scale, below, above, mass, low, high, rounded_low, rounded_high]
     with np.errstate(over="ignore"):  # a bound beyond the compute dtype's range is ±inf there
         return case, np.array(numbers, compute_dtype(dtype))
 
@@ -128,9 +132,9 @@ def draw(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Arr
     if case == "grid":
         cumulative, values = params[:GRID], params[GRID:]
         return values[jnp.minimum(jnp.searchsorted(cumulative, u), GRID - 1)].astype(dtype)
-    loc, scale, c0, c1, low, high, rounded_low, rounded_high = params
-    x = loc + scale * _standard(u, case, c0, c1)
-    if case == "normal":
+    loc, scale, below, above, mass, low, high, rounded_low, rounded_high = params
+    x = loc + scale * _standard(u, case, below, above, mass)
+    if case.startswith("normal"):
         return x.astype(dtype)
     # Rounding to the compute dtype, then to `dtype`, can cross a bound that rounding once would not
     # (a float32 value on a float16 midpoint): the output is kept in the bounds rounded once.
@@ -139,9 +143,14 @@ def draw(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Arr
 
 
 @functools.partial(jax.jit, static_argnames=("case", "shape", "dtype", "sharding", "blocked"))
-def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sharding, blocked: bool) -> jax.Array:
-    if blocked:
-        return blocks.draw(key, shape, sharding, lambda bits: draw(from_bits(bits, params.dtype), params, case, dtype))
+def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sharding, blocked: str) -> jax.Array:
+    def fill(bits):
+        return draw(from_bits(bits, params.dtype), params, case, dtype)
+
+    if blocked == "threefry":
+        return blocks.draw(key, shape, sharding, fill)
+    if blocked == "stored":
+        return blocks.draw_stored(key, shape, sharding, jnp.uint64 if params.dtype == np.float64 else jnp.uint32, fill)
     return placement.place(lambda k, p: draw(unit_uniform(k, shape, p.dtype), p, case, dtype), sharding, key, params)
 
 
@@ -152,7 +161,13 @@ def sample(key, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, shar
     are arguments, so layers of one shape share a compiled sampler whatever their fans.
     """
     case, params = prepare(law, dtype)
-    blocked = blocks.applies(key, shape, params.dtype, sharding)
+    blocked = (
+        "threefry"
+        if blocks.applies(key, shape, params.dtype, sharding)
+        else "stored"
+        if case != "uniform" and blocks.stores(key, shape, params.dtype, sharding)
+        else ""
+    )
     with placement.entered(sharding):
         return _sample(key, params, case, shape, dtype, sharding, blocked)
 
@@ -191,7 +206,9 @@ def _complex(key, family: str, std, shape: tuple[int, ...], dtype: np.dtype) -> 
     std = jax.lax.optimization_barrier(std)  # a constant under the caller's trace: see `draw`
     u = unit_uniform(key, (2, *shape), compute_dtype(dtype))
     if family == "normal":
-        z = std * jax.lax.erf_inv(2.0 * u - 1.0)  # each part N(0, std²/2)
+        z = (std * math.sqrt(0.5)) * quantile.normal_quantile(
+            u, 1.0 - u, far=u.dtype == np.float64
+        )  # each part N(0, std²/2)
         out = jax.lax.complex(z[0], z[1])
     else:
         if family == "uniform":
