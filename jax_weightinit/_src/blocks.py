@@ -178,7 +178,10 @@ def _fill_rows(local: tuple[int, ...], itemsize: int, bits, fill) -> Array:
         return jax.lax.dynamic_update_slice_in_dim(out, fill(bits(row, rows)), row, axis=0)
 
     dtype = jax.eval_shape(fill, jax.ShapeDtypeStruct((1,), jnp.uint32 if itemsize == 4 else jnp.uint64)).dtype
-    out = jnp.zeros(local, dtype)
+    # Inside `shard_map` the blocks vary across devices as the bits do, and so must the loop's carry: its zero
+    # is taken from the bits.
+    zero = (bits(jnp.asarray(0), 1).ravel()[0] & 0).astype(dtype)
+    out = jnp.full(local, zero, dtype)
     out = jax.lax.fori_loop(0, full, lambda i, out: block(out, i * step, step), out)
     if tail:
         out = block(out, jnp.asarray(full * step), tail)

@@ -112,16 +112,18 @@ def _split(value: float, dtype) -> tuple[float, float]:
     return hi, value - hi
 
 
-def normal_quantile(below: Array, above: Array, far: bool) -> Array:
-    """Φ⁻¹(p) for p = `below`, given with 1 − p = `above`, each to full relative precision where it is small.
+def normal_quantile(centred: Array, below: Array, above: Array, far: bool) -> Array:
+    """Φ⁻¹(p) from p − ½, p and 1 − p, each given to full relative precision where it is small.
 
-    Both are needed because neither can be computed from the other without losing the
-    small one (1 − (1 − 10⁻⁹) is 0 in float32). The result is exactly odd: swapping
-    `below` and `above` negates it.
+    All three are needed because none can be computed from another without losing the
+    small one (1 − (1 − 10⁻⁹) is 0 in float32, and p − ½ near p = ½ keeps only the
+    digits of ½). The result is exactly odd: negating `centred` and swapping `below`
+    and `above` negates it.
 
     Args:
-      below: p, in (0, 1), float32 or float64.
-      above: 1 − p, the same shape and dtype.
+      centred: p − ½, float32 or float64.
+      below: p, in (0, 1), the same shape and dtype.
+      above: 1 − p.
       far: whether some tail probability min(p, 1 − p) may fall below `FAR_TAIL`; when
         False the piece for t > 5 is left out of the program.
 
@@ -129,9 +131,9 @@ def normal_quantile(below: Array, above: Array, far: bool) -> Array:
       Φ⁻¹(p), in the dtype of `below`.
     """
     hi, lo = _split(_SQRT_2PI, below.dtype)
-    left = below <= above
-    tail = jnp.minimum(below, above)
-    q = jnp.where(left, below - 0.5, 0.5 - above)
+    q = centred
+    left = q < 0
+    tail = jnp.where(left, below, above)
     r = _CENTRAL - q * q
     central = q * hi + q * (lo + _horner(_A_CORRECTION, r) / _horner(_B, r))
     t = jnp.sqrt(-jnp.log(tail))

@@ -44,10 +44,11 @@ def from_bits(bits: jax.Array, dtype: np.dtype) -> jax.Array:
     return ((bits >> 9).astype(dtype) + 0.5) * 2.0**-23
 
 
-def _case(law: Distribution, dtype: np.dtype) -> tuple[str, tuple[float, float, float]]:
-    """How to sample `law`, and for the normal family Φ(a), 1 − Φ(b) and Φ(b) − Φ(a), in float64 on the host."""
+def _case(law: Distribution, dtype: np.dtype) -> tuple[str, tuple[float, float, float, float]]:
+    """How to sample `law`, and for the normal family Φ(a), 1 − Φ(b), Φ(b) − Φ(a) and the uniform that stands for
+    the median of N(0, 1), in float64 on the host."""
     if law.family == "uniform":
-        return "uniform", (0.0, 0.0, 0.0)
+        return "uniform", (0.0, 0.0, 0.0, 0.0)
     if law.family == "normal":
         below, above, mass = 0.0, 0.0, 1.0
     else:
@@ -62,18 +63,21 @@ def _case(law: Distribution, dtype: np.dtype) -> tuple[str, tuple[float, float, 
             mass = 0.5 * (math.erf(b / _SQRT2) - math.erf(a / _SQRT2))
     step = 2.0**-53 if compute_dtype(dtype) == np.float64 else 2.0**-24  # the smallest uniform midpoint
     far = min(below, above) + mass * step < quantile.FAR_TAIL
-    return law.family + ("-far" if far else ""), (below, above, mass)
+    return law.family + ("-far" if far else ""), (below, above, mass, (0.5 - below) / mass)
 
 
-def _standard(u: jax.Array, case: str, below: jax.Array, above: jax.Array, mass: jax.Array) -> jax.Array:
+def _standard(u: jax.Array, case: str, below, above, mass, center, center_low) -> jax.Array:
     """Maps uniforms to the standardized law: U[-1, 1], N(0, 1) or a truncated N(0, 1).
 
-    A normal law's uniform u stands for p = Φ(a) + u·(Φ(b) − Φ(a)); both p and 1 − p are
-    formed from their own tails, so each keeps its digits when it is small.
+    A normal law's uniform u stands for p = Φ(a) + u·(Φ(b) − Φ(a)). Each of p − ½, p and
+    1 − p is formed where it keeps its digits: p − ½ = mass·(u − u½) from the uniform u½
+    of the median (held as a sum of two floats, so u − u½ is exact near it), p and 1 − p
+    from their own tails.
     """
     if case == "uniform":
         return 2.0 * u - 1.0
-    return quantile.normal_quantile(below + mass * u, above + mass * (1.0 - u), far=case.endswith("-far"))
+    q = mass * ((u - center) - center_low)
+    return quantile.normal_quantile(q, below + mass * u, above + mass * (1.0 - u), far=case.endswith("-far"))
 
 
 # A truncated normal that at most this many values of the output dtype carry is drawn from its rounded law.
@@ -105,7 +109,7 @@ def _grid(law: Distribution, dtype: np.dtype) -> np.ndarray | None:
 def prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
     """The sampling case of `law` and its numbers, in the dtype the sampler computes in.
 
-    Nine numbers for the inverse-CDF cases; the last two are the bounds rounded once from
+    Eleven numbers for the inverse-CDF cases; the last two are the bounds rounded once from
     float64 to `dtype` (exact in the compute dtype): the support of the output, whatever
     the rounding on the way. For the 'grid' case, the rounded law's table (built once per
     law and dtype, on the host).
@@ -113,12 +117,14 @@ def prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
     table = _grid(law, np.dtype(dtype))
     if table is not None:
         return "grid", table.astype(compute_dtype(dtype))
-    case, (below, above, mass) = _case(law, np.dtype(dtype))
+    case, (below, above, mass, center) = _case(law, np.dtype(dtype))
+    center_high = float(np.asarray(center, compute_dtype(dtype)))
     (low, high), (rounded_low, rounded_high) = (
         (-math.inf if a is None else a, math.inf if b is None else b)
         for a, b in ((law.low, law.high), law.rounded_bounds(dtype))
     )
-    numbers = [law.loc, law.scale, below, above, mass, low, high, rounded_low, rounded_high]
+    numbers = [law.loc, law.scale, below, above, mass, center_high, center - center_high]
+    numbers += [low, high, rounded_low, rounded_high]
     with np.errstate(over="ignore"):  # a bound beyond the compute dtype's range is ±inf there
         return case, np.array(numbers, compute_dtype(dtype))
 
@@ -132,8 +138,8 @@ def draw(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Arr
     if case == "grid":
         cumulative, values = params[:GRID], params[GRID:]
         return values[jnp.minimum(jnp.searchsorted(cumulative, u), GRID - 1)].astype(dtype)
-    loc, scale, below, above, mass, low, high, rounded_low, rounded_high = params
-    x = loc + scale * _standard(u, case, below, above, mass)
+    loc, scale, *numbers, low, high, rounded_low, rounded_high = params
+    x = loc + scale * _standard(u, case, *numbers)
     if case.startswith("normal"):
         return x.astype(dtype)
     # Rounding to the compute dtype, then to `dtype`, can cross a bound that rounding once would not
