@@ -210,29 +210,6 @@ def test_what_each_key_implementation_guarantees(impl, init):
             testing.assert_ks(many, init.distribution((64, 64)).scaled(1.05).cdf)
 
 
-STORED = [
-    ("he_normal", wi.he_normal(), jnp.float32),
-    ("normal in bfloat16", wi.normal(1.0), jnp.bfloat16),
-    ("the far tail [3, 11]", wi.truncated_normal(1.0, lower=3.0, upper=11.0), jnp.float32),
-    ("a narrow interval, by its rounded law", wi.truncated_normal(1.0, lower=5.0, upper=5.00001), jnp.float32),
-]
-
-
-@pytest.mark.parametrize("impl", ["rbg", "unsafe_rbg"])
-@pytest.mark.parametrize(("what", "init", "dtype"), STORED, ids=[row[0] for row in STORED])
-def test_large_rbg_draws_map_their_stored_bits_to_the_fused_values(impl, what, init, dtype):
-    """On CPU a large rbg draw takes its bits whole and maps them in row blocks, with the one-pass draw's values."""
-    from jax_weightinit._src import blocks, sampling
-
-    key, shape, f32 = jax.random.key(5, impl=impl), (1100, 1024), np.dtype(np.float32)
-    assert blocks.stores(key, shape, f32, None)
-    case, params = sampling.prepare(init.distribution(shape), np.dtype(dtype))
-    fused = jax.jit(lambda k: sampling.draw(sampling.unit_uniform(k, shape, f32), params, case, np.dtype(dtype)))
-    want = np.asarray(fused(key))
-    np.testing.assert_array_equal(np.asarray(init(key, shape, dtype)), want)
-    np.testing.assert_array_equal(np.asarray(jax.jit(lambda k: init(k, shape, dtype))(key)), want)
-
-
 # Laws jax.nn and torch accept, which the range check used to refuse by their bounds rather than where samples land.
 ACCEPTED = [
     ("lower=-inf", wi.truncated_normal(1.0, lower=-math.inf, upper=0.5), jnp.float32),

@@ -7,12 +7,6 @@ any shard from its global indices, so each device fills its own shard one block 
 time, in place, with exactly the values the whole-array draw has there. A plain draw
 holds about three shard-sized uint32 arrays at once (counters and threefry state); a
 blocked one holds that for one block only.
-
-Other key implementations (rbg, unsafe_rbg) are not reproduced block by block: on CPU
-their bits are drawn whole and the floats are made from them one block at a time
-(`draw_stored`). XLA:CPU otherwise fuses the transform into the generator's scalar
-loop, where it runs unvectorized: a normal costs 2.4× its bits fused and 1.3× stored,
-with the same values (benchmarks/results-cpu-keys).
 """
 
 import math
@@ -33,8 +27,8 @@ from .typing import Array
 BLOCK_BYTES = 4 * 2**20
 
 
-def _known_and_large(key: Array, shape: tuple[int, ...], itemsize: int, sharding) -> bool:
-    """Whether an array's layout is known and its shard holds more than `BLOCK_BYTES` of bits.
+def applies(key: Array, shape: tuple[int, ...], compute: np.dtype, sharding) -> bool:
+    """Whether an array is drawn in blocks: it is large, `_bits` reproduces its bits exactly, and its layout is known.
 
     The layout is known when a sharding is given, when the call is eager, or when there is
     one device. Under a trace with no sharding on several devices the caller's `jit` may
@@ -46,29 +40,13 @@ def _known_and_large(key: Array, shape: tuple[int, ...], itemsize: int, sharding
     return (
         (sharding is not None or not isinstance(key, jax.core.Tracer) or jax.device_count() == 1)
         and len(shape) > 0
-        and math.prod(local) * itemsize > BLOCK_BYTES
-        and (sharding is None or isinstance(sharding, NamedSharding))
-    )
-
-
-def applies(key: Array, shape: tuple[int, ...], compute: np.dtype, sharding) -> bool:
-    """Whether an array is drawn in blocks: it is large, its layout is known, and `_bits` reproduces its bits."""
-    return (
-        _known_and_large(key, shape, 4, sharding)
         and compute == np.float32
-        and impl_name(key) == "threefry2x32"
-        and jax.config.jax_threefry_partitionable  # type: ignore[attr-defined]
+        and math.prod(local) * 4 > BLOCK_BYTES
         and math.prod(shape[1:]) < 2**32
         and shape[0] < 2**32
-    )
-
-
-def stores(key: Array, shape: tuple[int, ...], compute: np.dtype, sharding) -> bool:
-    """Whether an array's bits are drawn whole and mapped to floats in blocks (`draw_stored`): on CPU, when large."""
-    return (
-        not applies(key, shape, compute, sharding)
-        and placement.platform(sharding) == "cpu"
-        and _known_and_large(key, shape, np.dtype(compute).itemsize, sharding)
+        and (sharding is None or isinstance(sharding, NamedSharding))
+        and impl_name(key) == "threefry2x32"
+        and jax.config.jax_threefry_partitionable  # type: ignore[attr-defined]
     )
 
 
@@ -113,7 +91,7 @@ def draw(key: Array, shape: tuple[int, ...], sharding, fill) -> Array:
     local = placement.shard_shape(sharding, shape)
     if sharding is None:
         return _fill_shard(data, shape, local, (0,) * len(shape), fill)
-    spec = _full_spec(sharding, len(shape))
+    spec = tuple(sharding.spec) + (None,) * (len(shape) - len(sharding.spec))
     sizes = dict(sharding.mesh.shape)
 
     def shard(data):
@@ -121,28 +99,6 @@ def draw(key: Array, shape: tuple[int, ...], sharding, fill) -> Array:
         return _fill_shard(data, shape, local, offsets, fill)
 
     return jax.shard_map(shard, mesh=sharding.mesh, in_specs=P(), out_specs=P(*spec))(data)
-
-
-def draw_stored(key: Array, shape: tuple[int, ...], sharding, bits_dtype, fill) -> Array:
-    """`fill(jax.random.bits(key, shape, bits_dtype))`, the bits drawn whole and mapped in row blocks of each shard."""
-    bits = placement.place(lambda k: jax.random.bits(k, shape, bits_dtype), sharding, key)
-    if sharding is None:
-        return _fill_rows(bits.shape, bits.dtype.itemsize, _slicer(bits), fill)
-    spec = P(*_full_spec(sharding, len(shape)))
-    return jax.shard_map(
-        lambda b: _fill_rows(b.shape, b.dtype.itemsize, _slicer(b), fill),
-        mesh=sharding.mesh,
-        in_specs=spec,
-        out_specs=spec,
-    )(bits)
-
-
-def _slicer(bits: Array):
-    return lambda row, rows: jax.lax.dynamic_slice_in_dim(bits, row, rows, axis=0)
-
-
-def _full_spec(sharding: NamedSharding, rank: int) -> tuple:
-    return tuple(sharding.spec) + (None,) * (rank - len(sharding.spec))
 
 
 def _shard_index(entry, sizes: dict) -> Array | int:
@@ -162,26 +118,16 @@ def _steps(rows: int, most: int) -> tuple[int, int, int]:
 
 
 def _fill_shard(data: Array, shape, local: tuple[int, ...], offsets, fill) -> Array:
+    full, tail, step = _steps(local[0], max(1, BLOCK_BYTES // (4 * math.prod(local[1:]))))
     offsets = tuple(jnp.asarray(o, jnp.uint32) for o in offsets)
 
-    def bits(row, rows):
-        return _bits(data, shape, (offsets[0] + row.astype(jnp.uint32), *offsets[1:]), (rows, *local[1:]))
-
-    return _fill_rows(local, 4, bits, fill)
-
-
-def _fill_rows(local: tuple[int, ...], itemsize: int, bits, fill) -> Array:
-    """The array of shape `local` whose rows [row, row + rows) are `fill(bits(row, rows))`, in row blocks."""
-    full, tail, step = _steps(local[0], max(1, BLOCK_BYTES // (itemsize * math.prod(local[1:]))))
-
     def block(out, row, rows):
-        return jax.lax.dynamic_update_slice_in_dim(out, fill(bits(row, rows)), row, axis=0)
+        start = (offsets[0] + row.astype(jnp.uint32), *offsets[1:])
+        values = fill(_bits(data, shape, start, (rows, *local[1:])))
+        return jax.lax.dynamic_update_slice_in_dim(out, values, row, axis=0)
 
-    dtype = jax.eval_shape(fill, jax.ShapeDtypeStruct((1,), jnp.uint32 if itemsize == 4 else jnp.uint64)).dtype
-    # Inside `shard_map` the blocks vary across devices as the bits do, and so must the loop's carry: its zero
-    # is taken from the bits.
-    zero = (bits(jnp.asarray(0), 1).ravel()[0] & 0).astype(dtype)
-    out = jnp.full(local, zero, dtype)
+    dtype = jax.eval_shape(fill, jax.ShapeDtypeStruct((1,), jnp.uint32)).dtype
+    out = jnp.zeros(local, dtype)
     out = jax.lax.fori_loop(0, full, lambda i, out: block(out, i * step, step), out)
     if tail:
         out = block(out, jnp.asarray(full * step), tail)

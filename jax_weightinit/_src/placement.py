@@ -92,14 +92,6 @@ def _ways(sharding: NamedSharding, rank: int) -> list[int]:
     return ways + [1] * (rank - len(ways))
 
 
-def platform(sharding: jax.sharding.Sharding | None) -> str:
-    """The platform ('cpu', 'gpu', 'tpu') an array laid out on `sharding` lives on."""
-    if sharding is None or isinstance(getattr(sharding, "mesh", None), jax.sharding.AbstractMesh):
-        return jax.default_backend()
-    device: jax.Device = next(iter(sharding.device_set))
-    return device.platform
-
-
 def explicit_axes(sharding: jax.sharding.Sharding | None) -> tuple[str, ...]:
     """The mesh axes of `sharding` that are of type Explicit."""
     if not isinstance(sharding, NamedSharding):

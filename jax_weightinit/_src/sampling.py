@@ -149,14 +149,9 @@ def draw(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Arr
 
 
 @functools.partial(jax.jit, static_argnames=("case", "shape", "dtype", "sharding", "blocked"))
-def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sharding, blocked: str) -> jax.Array:
-    def fill(bits):
-        return draw(from_bits(bits, params.dtype), params, case, dtype)
-
-    if blocked == "threefry":
-        return blocks.draw(key, shape, sharding, fill)
-    if blocked == "stored":
-        return blocks.draw_stored(key, shape, sharding, jnp.uint64 if params.dtype == np.float64 else jnp.uint32, fill)
+def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sharding, blocked: bool) -> jax.Array:
+    if blocked:
+        return blocks.draw(key, shape, sharding, lambda bits: draw(from_bits(bits, params.dtype), params, case, dtype))
     return placement.place(lambda k, p: draw(unit_uniform(k, shape, p.dtype), p, case, dtype), sharding, key, params)
 
 
@@ -167,13 +162,7 @@ def sample(key, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, shar
     are arguments, so layers of one shape share a compiled sampler whatever their fans.
     """
     case, params = prepare(law, dtype)
-    blocked = (
-        "threefry"
-        if blocks.applies(key, shape, params.dtype, sharding)
-        else "stored"
-        if case != "uniform" and blocks.stores(key, shape, params.dtype, sharding)
-        else ""
-    )
+    blocked = blocks.applies(key, shape, params.dtype, sharding)
     with placement.entered(sharding):
         return _sample(key, params, case, shape, dtype, sharding, blocked)
 
@@ -212,9 +201,8 @@ def _complex(key, family: str, std, shape: tuple[int, ...], dtype: np.dtype) -> 
     std = jax.lax.optimization_barrier(std)  # a constant under the caller's trace: see `draw`
     u = unit_uniform(key, (2, *shape), compute_dtype(dtype))
     if family == "normal":
-        z = (std * math.sqrt(0.5)) * quantile.normal_quantile(
-            u, 1.0 - u, far=u.dtype == np.float64
-        )  # each part N(0, std²/2)
+        # Each part N(0, std²/2).
+        z = (std * math.sqrt(0.5)) * quantile.normal_quantile(u - 0.5, u, 1.0 - u, far=u.dtype == np.float64)
         out = jax.lax.complex(z[0], z[1])
     else:
         if family == "uniform":

@@ -189,20 +189,3 @@ def test_jit_out_shardings_alone_still_draws_only_local_shards(mesh_kind, key):
     memory = jitted.lower(key).compile().memory_analysis()
     assert memory.temp_size_in_bytes < 8192 * 4096 * 4 // 2, memory
     chex.assert_trees_all_equal(np.asarray(jitted(key)), np.asarray(wi.he_normal()(key, shape)))
-
-
-@pytest.mark.parametrize("mesh_kind", MESHES)
-def test_large_rbg_shards_are_mapped_on_each_device_with_the_partitioned_values(mesh_kind):
-    # On CPU an rbg draw whose shards are large takes its bits whole (sharded) and maps each shard in row
-    # blocks; the values are those of the one-pass draw that the caller's jit partitions.
-    key, shape = jax.random.key(3, impl="rbg"), (8192, 4096)
-    mesh = mesh_of(mesh_kind)
-    sharding = NamedSharding(mesh, SPEC)
-    stored = wi.he_normal()(key, shape, out_sharding=sharding)
-    fused = jax.jit(lambda k: wi.he_normal()(k, shape), out_shardings=sharding)(key)
-    assert stored.sharding.is_equivalent_to(sharding, 2)
-    chex.assert_trees_all_equal(np.asarray(stored), np.asarray(fused))
-    with jax.set_mesh(mesh):
-        compiled = jax.jit(lambda k: wi.he_normal()(k, shape, out_sharding=SPEC)).lower(key).compile()
-    share = 8192 * 4096 * 4 // 8
-    assert compiled.memory_analysis().temp_size_in_bytes <= 1.5 * share  # the shard's bits, and one block
