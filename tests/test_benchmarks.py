@@ -32,3 +32,16 @@ def test_quick_benchmark_writes_results(tmp_path):
     table = (tmp_path / "results.md").read_text()
     assert "| case | dtype | mode | impl | median ms |" in table and "÷ raw bits" in table and "÷ fill" in table
     assert "## Whole-model init" in table and "temp ÷ largest shard" in table
+
+
+def test_normal_transforms_benchmark_writes_every_variant(tmp_path):
+    script = RUN.with_name("normal_transforms.py")
+    result = subprocess.run(
+        [sys.executable, str(script), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {row["transform"]: row for row in json.loads((tmp_path / "normal_transforms.json").read_text())}
+    assert len(rows) == 7 and all(r["fused ÷ bits [rbg]"] > 0 and r["stored ÷ bits [rbg]"] > 0 for r in rows.values())
+    ours = rows["AS 241, value plus correction (this library)"]
+    assert ours["max_ulps"] < 3 and ours["max_half_cell"] < 0.6 and ours["monotone"] and ours["odd"]
+    assert rows["√2·erf_inv(2u − 1), XLA (the previous sampler)"]["max_ulps"] > 90
