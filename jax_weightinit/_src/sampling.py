@@ -3,7 +3,7 @@
 Every sampler starts from the same uniform grid: the midpoints (m + 1/2) / 2^23 for
 m in [0, 2^23) (2^52 under float64), which are exact in the compute dtype, never 0
 or 1, and symmetric about 1/2. Normals are Φ⁻¹(u) (`quantile.normal_quantile`), which
-spans ±5.3 std in float32 (±8.3 in float64); the mass left out, 1.2e-7, is below what
+spans ±5.3 std in float32 (±8.2 in float64); the mass left out, 1.2e-7, is below what
 a float32 uniform can resolve. Truncated normals are Φ⁻¹(Φ(a) + u·(Φ(b) − Φ(a))),
 formed from the nearer tail, so an interval such as [5, 6] std keeps its exact law.
 """
