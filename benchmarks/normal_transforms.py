@@ -73,7 +73,7 @@ def _box_muller(u):
 
 # name: uniforms -> N(0, 1), float32. Box–Muller maps pairs, not one uniform to its quantile: speed only.
 TRANSFORMS = {
-    "AS 241, value plus correction (this library)": lambda u: quantile.normal_quantile(u - 0.5, u, 1.0 - u, False),
+    "AS 241, value plus correction (this library)": quantile.of_uniform,
     "√2·erf_inv(2u − 1), XLA (the previous sampler)": lambda u: math.sqrt(2.0) * jax.lax.erf_inv(2.0 * u - 1.0),
     "jax.scipy.special.ndtri": jax.scipy.special.ndtri,
     "AS 241 PPND16 as printed": lambda u: _as241(u, (quantile._A, quantile._B, quantile._C, quantile._D)),

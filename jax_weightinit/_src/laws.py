@@ -22,21 +22,23 @@ def _pdf(x: float) -> float:
     return 0.0 if math.isinf(x) else math.exp(-0.5 * x * x) / _SQRT2PI
 
 
-def _cdf(x: float) -> float:
+def normal_cdf(x: float) -> float:
+    """P(Z <= x) for a standard normal Z, to full relative precision in the lower tail."""
     return 0.5 * math.erfc(-x / _SQRT2)
 
 
-def _sf(x: float) -> float:
+def normal_sf(x: float) -> float:
+    """P(Z > x), to full relative precision in the upper tail."""
     return 0.5 * math.erfc(x / _SQRT2)
 
 
 def normal_mass(a: float, b: float) -> float:
-    """P(a < Z < b) for a standard normal Z, accurate in either tail."""
+    """P(a < Z < b) for a standard normal Z, accurate in either tail and for narrow intervals about 0."""
     if a >= 0:
-        return _sf(a) - _sf(b)
+        return normal_sf(a) - normal_sf(b)
     if b <= 0:
-        return _cdf(b) - _cdf(a)
-    return 1.0 - _cdf(a) - _sf(b)
+        return normal_cdf(b) - normal_cdf(a)
+    return 0.5 * (math.erf(b / _SQRT2) - math.erf(a / _SQRT2))
 
 
 # Gauss–Legendre nodes for `truncated_moments` on one-sided or narrow intervals.
@@ -184,9 +186,9 @@ class Distribution:
         a, b = self.standard_bounds
         # Measured from the nearer tail so that far-tail intervals keep their precision.
         if a >= 0:
-            inside = (_sf(a) - ndtr(-xp.maximum(z, a))) / normal_mass(a, b)
+            inside = (normal_sf(a) - ndtr(-xp.maximum(z, a))) / normal_mass(a, b)
         else:
-            inside = (ndtr(xp.maximum(z, a)) - _cdf(a)) / normal_mass(a, b)
+            inside = (ndtr(xp.maximum(z, a)) - normal_cdf(a)) / normal_mass(a, b)
         return xp.clip(inside, 0.0, 1.0)
 
     def rounded_bounds(self, dtype) -> tuple[float | None, float | None]:

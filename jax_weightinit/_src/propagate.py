@@ -85,8 +85,8 @@ def propagation_table(
         for name in inits:
             if progress is not None:
                 progress(f"{activation} / {name}")
-            init = INITIALIZERS[ALIASES.get(name, name)]()
-            table[activation, ALIASES.get(name, name)] = np.asarray(
-                activation_std(key, init, activation, depth, width, batch)
+            name = ALIASES.get(name, name)
+            table[activation, name] = np.asarray(
+                activation_std(key, INITIALIZERS[name](), activation, depth, width, batch)
             )
     return table

@@ -147,3 +147,8 @@ def normal_quantile(centred: Array, below: Array, above: Array, far: bool) -> Ar
         beyond = t - _FAR
         z = jnp.where(t <= _FAR, z, _horner(_E, beyond) / _horner(_F, beyond))
     return jnp.where(jnp.abs(q) <= _SPLIT, central, jnp.where(left, -z, z))
+
+
+def of_uniform(u: Array) -> Array:
+    """Φ⁻¹(u) for the sampler's uniform midpoints u, for which u − ½, u and 1 − u are exact."""
+    return normal_quantile(u - 0.5, u, 1.0 - u, far=u.dtype == np.float64)

@@ -15,11 +15,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import blocks, placement, quantile
+from . import blocks, laws, placement, quantile
 from .laws import Distribution
 from .rounded import rounded
 
-_SQRT2 = math.sqrt(2.0)
 # Root mean square of a complex normal (density ∝ exp(-|z|²)) whose modulus is truncated
 # at 2: |z|² is Exp(1) conditioned on |z|² <= 4. jax.nn uses 0.95311164380491208, which
 # leaves E|z|² 1.9% above the requested variance.
@@ -53,14 +52,7 @@ def _case(law: Distribution, dtype: np.dtype) -> tuple[str, tuple[float, float, 
         below, above, mass = 0.0, 0.0, 1.0
     else:
         a, b = law.standard_bounds
-        below, above = 0.5 * math.erfc(-a / _SQRT2), 0.5 * math.erfc(b / _SQRT2)
-        # The mass from the side where it keeps its digits: the difference of two tails far out.
-        if a >= 0:
-            mass = 0.5 * math.erfc(a / _SQRT2) - above
-        elif b <= 0:
-            mass = 0.5 * math.erfc(-b / _SQRT2) - below
-        else:
-            mass = 0.5 * (math.erf(b / _SQRT2) - math.erf(a / _SQRT2))
+        below, above, mass = laws.normal_cdf(a), laws.normal_sf(b), laws.normal_mass(a, b)
     step = 2.0**-53 if compute_dtype(dtype) == np.float64 else 2.0**-24  # the smallest uniform midpoint
     far = min(below, above) + mass * step < quantile.FAR_TAIL
     return law.family + ("-far" if far else ""), (below, above, mass, (0.5 - below) / mass)
@@ -84,7 +76,6 @@ def _standard(u: jax.Array, case: str, below, above, mass, center, center_low) -
 GRID = 4096
 
 
-@functools.lru_cache(maxsize=256)
 def _grid(law: Distribution, dtype: np.dtype) -> np.ndarray | None:
     """For a truncated normal narrow against the dtype's spacing: its rounded law, as cumulative probabilities
     then values (each padded to `GRID`), or None.
@@ -101,23 +92,28 @@ def _grid(law: Distribution, dtype: np.dtype) -> np.ndarray | None:
     cumulative = np.minimum(np.cumsum(grid.probs) / np.sum(grid.probs), 1.0)
     cumulative[-1] = 1.0
     pad = GRID - grid.values.size
-    table = np.concatenate([cumulative, np.full(pad, 1.0), grid.values, np.full(pad, grid.values[-1])])
-    table.flags.writeable = False  # shared through the cache
-    return table
+    return np.concatenate([cumulative, np.full(pad, 1.0), grid.values, np.full(pad, grid.values[-1])])
 
 
+@functools.lru_cache(maxsize=256)
 def prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
     """The sampling case of `law` and its numbers, in the dtype the sampler computes in.
 
     Eleven numbers for the inverse-CDF cases; the last two are the bounds rounded once from
     float64 to `dtype` (exact in the compute dtype): the support of the output, whatever
-    the rounding on the way. For the 'grid' case, the rounded law's table (built once per
-    law and dtype, on the host).
+    the rounding on the way. For the 'grid' case, the rounded law's table. Computed once
+    per law and dtype, on the host; the array is shared through the cache, so read-only.
     """
-    table = _grid(law, np.dtype(dtype))
+    case, numbers = _prepare(law, np.dtype(dtype))
+    numbers.flags.writeable = False
+    return case, numbers
+
+
+def _prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
+    table = _grid(law, dtype)
     if table is not None:
         return "grid", table.astype(compute_dtype(dtype))
-    case, (below, above, mass, center) = _case(law, np.dtype(dtype))
+    case, (below, above, mass, center) = _case(law, dtype)
     center_high = float(np.asarray(center, compute_dtype(dtype)))
     (low, high), (rounded_low, rounded_high) = (
         (-math.inf if a is None else a, math.inf if b is None else b)
@@ -202,7 +198,7 @@ def _complex(key, family: str, std, shape: tuple[int, ...], dtype: np.dtype) -> 
     u = unit_uniform(key, (2, *shape), compute_dtype(dtype))
     if family == "normal":
         # Each part N(0, std²/2).
-        z = (std * math.sqrt(0.5)) * quantile.normal_quantile(u - 0.5, u, 1.0 - u, far=u.dtype == np.float64)
+        z = (std * math.sqrt(0.5)) * quantile.of_uniform(u)
         out = jax.lax.complex(z[0], z[1])
     else:
         if family == "uniform":

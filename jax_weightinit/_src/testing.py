@@ -7,6 +7,7 @@ fails when the chexified call returns.
 """
 
 import math
+import statistics
 from collections.abc import Callable
 
 import jax
@@ -21,15 +22,6 @@ from .typing import ArrayLike
 ALPHA = 1e-4
 #: Default sample size of `assert_follows`, from its power analysis (see README).
 SAMPLES = 1 << 18
-
-
-def _normal_quantile(p: float) -> float:
-    """z with P(Z > z) = p, by bisection on erfc (exact enough for thresholds)."""
-    low, high = 0.0, 40.0
-    for _ in range(100):
-        mid = 0.5 * (low + high)
-        low, high = (mid, high) if 0.5 * math.erfc(mid / math.sqrt(2.0)) > p else (low, mid)
-    return 0.5 * (low + high)
 
 
 def ks_threshold(n: int, alpha: float = ALPHA) -> float:
@@ -71,7 +63,7 @@ def moments(xp, x, alpha: float):
     shared by the two checks.
     """
     n = x.size
-    z = _normal_quantile(alpha / 4.0)
+    z = -statistics.NormalDist().inv_cdf(alpha / 4.0)  # P(Z > z) = alpha / 4
     m, s = xp.mean(x), xp.std(x)
     kurtosis = xp.mean((x - m) ** 4) / xp.maximum(s**4, 1e-300 if xp is np else 1e-30)
     return m, s, z / math.sqrt(n), z * xp.sqrt(xp.maximum(kurtosis - 1.0, 0.0) / (4.0 * n))
