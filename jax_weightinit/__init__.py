@@ -32,8 +32,10 @@ from ._src.laws import Distribution as Distribution
 from ._src.lsuv import lsuv as lsuv
 from ._src.orthogonal import delta_orthogonal as delta_orthogonal
 from ._src.orthogonal import orthogonal as orthogonal
+from ._src.plan import Pattern as Pattern
 from ._src.plan import Plan as Plan
 from ._src.plan import Row as Row
+from ._src.plan import Rules as Rules
 from ._src.plan import plan as plan
 from ._src.propagate import activation_std as activation_std
 from ._src.scaling import scaled as scaled
@@ -103,11 +105,13 @@ __all__ = [
     "orthogonal",
     "path_string",
     "plan",
+    "Pattern",
     "Plan",
     "presets",
     "pytorch",
     "RandomInitializer",
     "Row",
+    "Rules",
     "scaled",
     "sparse",
     "testing",

@@ -2,6 +2,7 @@
 
 import math
 
+import chex
 import jax
 import jax.numpy as jnp
 import mpmath
@@ -88,7 +89,34 @@ REFUSED = [
     ("constant overflow", lambda: wi.constant(1e6)(KEY, (2,), jnp.float16), ValueError, "cannot represent"),
     ("constant unknown dtype", lambda: wi.constant(1, dtype="foo"), TypeError, "must be a numeric dtype"),
     ("constant object dtype", lambda: wi.constant(1, dtype=object), TypeError, "must be a numeric dtype"),
+    ("normal(12380) in float16, just past", lambda: wi.normal(12380.0)(KEY, (4,), jnp.float16), ValueError, "float16"),
 ]
+
+
+def test_delta_orthogonal_draws_complex_as_jax_nn_does(key):
+    w = wi.delta_orthogonal()(key, (3, 4, 4), jnp.complex64)
+    chex.assert_type(w, jnp.complex64)
+    centre = np.asarray(w[1], np.complex128)
+    np.testing.assert_allclose(centre @ centre.conj().T, np.eye(4), atol=1e-5)  # unitary
+    assert not np.abs(np.asarray(w[0])).any() and np.abs(centre.imag).max() > 0.1
+
+
+def test_pytorch_initializers_print_the_call_that_built_them():
+    assert repr(pytorch.kaiming_normal()) == "pytorch.kaiming_normal(a=0, mode='fan_in', nonlinearity='leaky_relu')"
+    assert repr(pytorch.kaiming_uniform(a=0.1, mode="fan_out", nonlinearity="relu", dtype=jnp.bfloat16)) == (
+        "pytorch.kaiming_uniform(a=0.1, mode='fan_out', nonlinearity='relu', dtype=bfloat16)"
+    )
+    assert repr(pytorch.xavier_normal(gain=2.0)) == "pytorch.xavier_normal(gain=2)"
+    assert pytorch.kaiming_normal() == pytorch.kaiming_normal(a=0.0)  # the text is not part of equality
+
+
+def test_zeros_ones_and_constant_warn_for_float64_without_x64_as_jax_nn_does(key):
+    for init in (wi.zeros, wi.ones, wi.constant(0.5)):
+        with pytest.warns(UserWarning, match="float64 is not available without jax_enable_x64"):
+            out = init(key, (2,), jnp.float64)
+        chex.assert_type(out, jnp.float32)
+    with pytest.warns(UserWarning, match="float64 is not available"):
+        wi.constant(0.5, dtype=np.float64)
 
 
 @pytest.mark.parametrize("what, call, error, match", REFUSED, ids=[row[0] for row in REFUSED])
@@ -216,6 +244,9 @@ ACCEPTED = [
     ("both bounds infinite", wi.truncated_normal(1.0, lower=-math.inf, upper=math.inf), jnp.bfloat16),
     ("±100 std of 1000 in float16", wi.truncated_normal(1000.0, lower=-100, upper=100), jnp.float16),
     ("torch trunc_normal ±1e5 in float16", pytorch.trunc_normal(0, 1, -1e5, 1e5), jnp.float16),
+    # The float32 sampler reaches 5.2947 std (Φ⁻¹(2⁻²⁴)): 8000 · 5.2947 = 42,358 fits float16's 65,504.
+    ("normal(8000) in float16", wi.normal(8000.0), jnp.float16),
+    ("normal(12370) in float16, just inside", wi.normal(12370.0), jnp.float16),
 ]
 
 

@@ -79,6 +79,29 @@ BUILD = [
         TypeError,
         "not gain; for torch.nn.init's use wi.pytorch.xavier_uniform",
     ),
+    ("torch std on normal", lambda: wi.normal(std=0.1), TypeError, "`normal` takes jax.nn's .* wi.pytorch.normal"),
+    ("torch a, b on uniform", lambda: wi.uniform(a=-1, b=1), TypeError, "not a, b; .* wi.pytorch.uniform"),
+    ("torch gain on orthogonal", lambda: wi.orthogonal(gain=2), TypeError, "not gain; .* wi.pytorch.orthogonal"),
+    (
+        "torch keywords on truncated_normal",
+        lambda: wi.truncated_normal(std=1.0, a=-2.0, b=2.0),
+        TypeError,
+        "not a, b, std; .* wi.pytorch.trunc_normal",
+    ),
+    ("torch val on constant", lambda: wi.constant(val=0.5), TypeError, "not val; .* wi.pytorch.constant"),
+    ("constant with no value", lambda: wi.constant(), TypeError, "`constant` needs the `value`"),
+    (
+        "scaled of an uncalled factory",
+        lambda: wi.scaled(wi.he_normal, 0.5),
+        TypeError,
+        r"`init` is the factory he_normal; pass an initializer: he_normal\(\) \(called\)",
+    ),
+    (
+        "an uncalled factory in a rule",
+        lambda: wi.plan({"w": jax.ShapeDtypeStruct((4, 4), jnp.float32)}, [("w", wi.he_normal)]),
+        TypeError,
+        r"`rules\[0\]` initializer is the factory he_normal; pass he_normal\(\) \(called\)",
+    ),
 ]
 
 
@@ -126,6 +149,41 @@ CALL = [
         r"`in_axis` got a PRNG key; .* pass `wi.he_normal\(\)` \(called\), not `wi.he_normal`",
     ),
     ("normal used without ()", lambda: wi.normal(KEY, (3, 3)), TypeError, r"`stddev` got a PRNG key; .* \(called\)"),
+    (
+        "factory used without () and a raw PRNGKey",
+        lambda: wi.he_normal(jax.random.PRNGKey(0), (3, 4), jnp.float32),
+        TypeError,
+        r"`in_axis` got a PRNG key; .* \(called\)",
+    ),
+    (
+        "zeros called like a factory",
+        lambda: wi.zeros(),
+        TypeError,
+        r"`zeros` is already an initializer, .* not wi.zeros\(\)",
+    ),
+    ("ones called like a factory", lambda: wi.ones(), TypeError, r"pass wi.ones, not wi.ones\(\)"),
+    (
+        "traced dim",
+        lambda: jax.jit(lambda n: wi.he_normal()(KEY, (n, 2)))(3),
+        TypeError,
+        "`shape` must hold concrete ints",
+    ),
+    ("bool dim", lambda: wi.he_normal()(KEY, (True, 2)), TypeError, "`shape` must contain only ints"),
+    # The compute dtype flushes subnormals: a scale whose samples would be zeroed is refused, not drawn as zeros.
+    (
+        "subnormal std",
+        lambda: wi.normal(1e-39)(KEY, (3, 3)),
+        ValueError,
+        "`scale` 1e-39 is too small to sample in float32",
+    ),
+    ("subnormal uniform", lambda: wi.uniform(1e-39)(KEY, (3, 3)), ValueError, "too small to sample in float32"),
+    ("std whose samples flush", lambda: wi.normal(1e-36)(KEY, (3, 3)), ValueError, "at least 9.86e-32"),
+    (
+        "init_tree with key and target swapped",
+        lambda: wi.init_tree({f"l{i}": {"w": jnp.zeros((4, 4))} for i in range(20)}, KEY, [("w", wi.he_normal())]),
+        TypeError,
+        r"^`key` is a dict of 20 items and `target` a PRNG key: pass them in the order \(key, target, rules\).$",
+    ),
     (
         "Haiku-style call",
         lambda: wi.he_normal()([32, 64], jnp.float32),

@@ -159,6 +159,30 @@ def test_flax_reinit_keys_are_init_trees_and_it_runs_under_jit(key):
         chex.assert_trees_all_close(nnx.state(other, nnx.Param), nnx.state(eager, nnx.Param), atol=1e-6)
 
 
+def test_flax_reinit_takes_nnx_rngs_as_its_key(key):
+    """nnx code passes randomness as `nnx.Rngs`: its `params` stream gives the root key, eager and under nnx.jit."""
+    by_rngs = wi.flax.reinit(Block(nnx.Rngs(0)), nnx.Rngs(params=7), RULES)
+    by_key = wi.flax.reinit(Block(nnx.Rngs(0)), nnx.Rngs(params=7).params(), RULES)
+    chex.assert_trees_all_equal(nnx.state(by_rngs, nnx.Param), nnx.state(by_key, nnx.Param))
+    jitted = Block(nnx.Rngs(0))
+    nnx.jit(lambda m, rngs: wi.flax.reinit(m, rngs, RULES))(jitted, nnx.Rngs(params=7))
+    chex.assert_trees_all_close(nnx.state(jitted, nnx.Param), nnx.state(by_key, nnx.Param), atol=1e-6)
+
+
+def test_each_framework_refuses_the_others_modules(key):
+    """A module of the wrong framework is refused rather than read with guessed fans."""
+    flax_layer = nnx.Linear(4, 8, rngs=nnx.Rngs(0))
+    eqx_layer = eqx.nn.Linear(4, 8, key=key)
+    for call in (wi.equinox.reinit, lambda m, k, r: wi.equinox.plan(m, r)):
+        with pytest.raises(TypeError, match=r"^`module` must be an Equinox module; got a flax Linear; .*wi\.flax\."):
+            call(flax_layer, key, RULES)
+    for call in (wi.flax.reinit, lambda m, k, r: wi.flax.plan(m, r)):
+        with pytest.raises(TypeError, match=r"^`module` must be a Flax nnx module; got an equinox Linear; .*equinox"):
+            call(eqx_layer, key, RULES)
+    with pytest.raises(TypeError, match=r"got a dict of 1 item; for a params tree use wi.init_tree\.$"):
+        wi.equinox.reinit({"w": jnp.zeros((4, 4))}, key, RULES)
+
+
 def test_flax_reinit_leaves_other_variables_and_warns_on_unused_rules(key):
     module = nnx.Sequential(nnx.Linear(8, 8, rngs=nnx.Rngs(0)), nnx.BatchNorm(8, rngs=nnx.Rngs(0)))
     before = nnx.state(module, nnx.BatchStat)

@@ -5,6 +5,7 @@ import warnings
 
 import jax
 import jax.numpy as jnp
+import ml_dtypes
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -36,14 +37,16 @@ ANYTHING = st.one_of(
     st.sampled_from([0.0, -0.0, 1.0, -1.0, 0.5, 2.0, 1e-30, 1e30, 1e300, 5.0, 5.00001]),
     st.sampled_from([None, True, "0.5", (1.0,), np.float32(0.5), np.array(2.0)]),
 )
+# Every spelling jax.nn takes: jnp and NumPy scalar types (whose `dtype` is a descriptor), strings, np.dtype.
 DTYPES = [jnp.float32, jnp.bfloat16, jnp.float16, jnp.float64, jnp.complex64, jnp.int32, jnp.float8_e4m3fn]
+DTYPES += [np.float32, np.float16, np.float64, np.complex64, np.int32, ml_dtypes.bfloat16, "bfloat16", np.dtype("f4")]
 SHAPES = st.lists(st.integers(min_value=0, max_value=5), min_size=0, max_size=4).map(tuple) | st.sampled_from(
-    [(-1, 2), (2.5, 2), 3, "ab"]
+    [(-1, 2), (2.5, 2), 3, "ab", [2, 3], (np.int64(3), np.int32(2)), (jnp.int32(2), jnp.int32(2) * 2), (True, 2)]
 )
 
 
 def _check(out, init, shape, dtype, key):
-    assert out.shape == shape and out.dtype == jnp.dtype(jax.dtypes.canonicalize_dtype(dtype))
+    assert out.shape == tuple(int(d) for d in shape) and out.dtype == jnp.dtype(jax.dtypes.canonicalize_dtype(dtype))
     values = np.asarray(out).astype(np.complex128 if jnp.issubdtype(out.dtype, jnp.complexfloating) else np.float64)
     asked = np.asarray(getattr(init, "value", 0.0), np.complex128)  # constant(-inf) (a mask) is kept, as jax.nn does
     assert np.isfinite(values).all() or not np.isfinite(asked).all()

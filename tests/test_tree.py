@@ -133,7 +133,8 @@ def test_partial_reinit_keeps_unmatched_concrete_leaves(key):
 def test_first_match_wins_and_predicates(key):
     target = {"a": {"kernel": jnp.zeros((4, 4))}, "b": {"kernel": jnp.zeros((4, 4))}}
     rules = [(lambda path, leaf: path.startswith("a/"), wi.ones), ("kernel", wi.constant(2.0)), ("a", wi.zeros)]
-    with pytest.warns(UserWarning, match="rules matched no leaf: 'a'"):  # shadowed by the rules before it
+    shadowed = r"rules\[2\] 'a' matched no leaf it could take: rules\[0\] <predicate> comes first and took 'a/kernel'"
+    with pytest.warns(UserWarning, match=shadowed):
         out = wi.init_tree(key, target, rules)
     assert float(out["a"]["kernel"][0, 0]) == 1.0 and float(out["b"]["kernel"][0, 0]) == 2.0
 
@@ -141,10 +142,38 @@ def test_first_match_wins_and_predicates(key):
 def test_unused_rules_are_reported(key):
     target = {"kernel": jnp.zeros((2, 2))}
     rules = [("kernel", wi.ones), ("bias", wi.zeros)]
-    with pytest.warns(UserWarning, match="rules matched no leaf: 'bias'"):
+    with pytest.warns(UserWarning, match=r"^rules\[1\] 'bias' matched no leaf\.$"):
         wi.init_tree(key, target, rules, on_unused_rule="warn")
-    with pytest.raises(ValueError, match="rules matched no leaf: 'bias'"):
+    with pytest.raises(ValueError, match=r"^rules\[1\] 'bias' matched no leaf\.$"):
         wi.init_tree(key, target, rules, on_unused_rule="raise")
+
+
+def test_plan_footer_names_unused_and_shadowed_rules():
+    target = {"attn": {"query": {"kernel": jax.ShapeDtypeStruct((4, 4), jnp.float32)}}}
+    rules = [("kernel$", wi.he_normal()), ("attn/query/kernel$", wi.zeros), (r"convs/\d+/weight$", wi.ones)]
+    plan = wi.plan(target, rules)
+    assert plan.unused_rules == (
+        "rules[1] 'attn/query/kernel$' matched no leaf it could take: rules[0] 'kernel$' comes first and took "
+        "'attn/query/kernel'.",
+        r"rules[2] 'convs/\d+/weight$' matched no leaf.",
+    )
+    lines = str(plan).splitlines()
+    assert lines[-2:] == [f"note: {note}" for note in plan.unused_rules]  # written as typed: one backslash
+    assert not wi.plan(target, rules[:1]).unused_rules and "note:" not in str(wi.plan(target, rules[:1]))
+
+
+def test_empty_leaves_are_drawn_empty_as_a_direct_call_is(key):
+    target = {"e": jax.ShapeDtypeStruct((0,), jnp.float32), "m": jax.ShapeDtypeStruct((0, 4), jnp.float32)}
+    rules = [("e|m", wi.he_normal())]
+    out = wi.init_tree(key, target, rules)
+    chex.assert_shape([out["e"], out["m"]], [(0,), (0, 4)])
+    assert [(row.fans, row.law) for row in wi.plan(target, rules)] == [(None, None), (None, None)]
+    assert wi.he_normal()(key, (0,)).shape == (0,)
+
+
+def test_a_leaf_the_law_cannot_take_is_named():
+    with pytest.raises(ValueError, match=r"^cannot initialize 'b' \(3,\) float32: `shape` \(3,\) has rank 1"):
+        wi.plan({"b": jax.ShapeDtypeStruct((3,), jnp.float32)}, [("b", wi.he_normal())])
 
 
 BAD = [
@@ -201,7 +230,7 @@ def test_every_unmatched_abstract_leaf_is_named_up_to_twenty(key):
 
 
 def test_unused_rules_warn_by_default(key):
-    with pytest.warns(UserWarning, match="rules matched no leaf: 'kernal\\$'"):
+    with pytest.warns(UserWarning, match=r"rules\[1\] 'kernal\$' matched no leaf\."):
         wi.init_tree(key, {"kernel": jnp.zeros((2, 2))}, [("kernel$", wi.ones), ("kernal$", wi.zeros)])
 
 

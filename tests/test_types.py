@@ -13,7 +13,8 @@ def _mypy(cache, *paths):
 
 
 def test_package_and_readme_calls_check_clean_and_a_misuse_does_not(tmp_path):
-    result = _mypy(tmp_path / "cache", "jax_weightinit", ROOT / "tests" / "typing" / "readme_calls.py")
+    typing_dir = ROOT / "tests" / "typing"
+    result = _mypy(tmp_path / "cache", "jax_weightinit", typing_dir / "readme_calls.py", typing_dir / "rule_lists.py")
     assert result.returncode == 0, result.stdout[-4000:]
 
     misuse = tmp_path / "misuse.py"
@@ -21,3 +22,16 @@ def test_package_and_readme_calls_check_clean_and_a_misuse_does_not(tmp_path):
     result = _mypy(tmp_path / "cache", misuse)
     assert result.returncode == 1
     assert 'has no attribute "distribution"' in result.stdout and 'has no attribute "distrib"' in result.stdout
+
+    # Twins of rule_lists.py: the types are generic, not Any, so a wrong use still fails.
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text(
+        "import jax\nfrom flax import nnx\nimport jax_weightinit as wi\n\n"
+        "layer = nnx.Linear(2, 2, rngs=nnx.Rngs(0))\n"
+        "count: int = wi.flax.reinit(layer, jax.random.key(0), [])\n"
+        "rules: wi.Rules = [(3, wi.zeros)]\n"
+    )
+    result = _mypy(tmp_path / "cache", wrong)
+    assert result.returncode == 1
+    assert 'expression has type "Linear", variable has type "int"' in result.stdout, result.stdout
+    assert "wrong.py:7: error" in result.stdout, result.stdout

@@ -10,6 +10,8 @@ from . import placement, sampling, validation
 from .core import Initializer, bitwise, dtype_suffix
 from .typing import Array, ArrayLike, DTypeLike, Shape, Sharding
 
+_NO_VALUE: ArrayLike = object()  # type: ignore[assignment]  # `constant()` called with no value
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Constant(Initializer):
@@ -80,15 +82,15 @@ def _holds(dtype: np.dtype, value: object) -> bool:
 
 def _numeric_dtype(dtype: DTypeLike) -> np.dtype:
     try:
-        result = np.dtype(jax.dtypes.canonicalize_dtype(dtype))
+        result = np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"`dtype` must be a numeric dtype; got {dtype!r}.") from None
+        raise TypeError(f"`dtype` must be a numeric dtype; got {validation.describe(dtype)}.") from None
     if not (jnp.issubdtype(result, jnp.number) or result == np.bool_):
         raise TypeError(f"`dtype` must be a numeric dtype; got {result.name}.")
-    return result
+    return validation.canonical(result)
 
 
-def constant(value: ArrayLike, dtype: DTypeLike | None = None) -> Initializer:
+def constant(value: ArrayLike = _NO_VALUE, dtype: DTypeLike | None = None, **torch_style: object) -> Initializer:
     """Builds an initializer that fills arrays with `value`, as `jax.nn.initializers.constant` does.
 
     Args:
@@ -112,6 +114,9 @@ def constant(value: ArrayLike, dtype: DTypeLike | None = None) -> Initializer:
       Array([[1., 2., 3.],
              [1., 2., 3.]], dtype=float32)
     """
+    validation.torch_keywords("constant", torch_style, "constant", "value, dtype")
+    if value is _NO_VALUE:
+        raise TypeError("`constant` needs the `value` to fill with, as in wi.constant(0.5).")
     default = None if dtype is None else _numeric_dtype(dtype)
     if isinstance(value, jax.core.Tracer):  # a value computed under the caller's jit, as jax.nn allows
         if not (jnp.issubdtype(value.dtype, jnp.number) or value.dtype == jnp.bool_):
@@ -130,8 +135,32 @@ def constant(value: ArrayLike, dtype: DTypeLike | None = None) -> Initializer:
     return Constant(array, default)
 
 
-zeros = Constant(0)
-ones = Constant(1)
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Named(Constant):
+    """`zeros` and `ones`: initializers themselves, as in jax.nn, that say so when called like factories."""
+
+    name: str = ""
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __call__(
+        self,
+        key: Array = None,  # type: ignore[assignment]  # the key is ignored, as jax.nn's is
+        shape: Shape = None,  # type: ignore[assignment]
+        dtype: DTypeLike | None = None,
+        out_sharding: Sharding = None,
+    ) -> Array:
+        if shape is None:
+            raise TypeError(
+                f"`{self.name}` is already an initializer, called as {self.name}(key, shape, dtype): pass "
+                f"wi.{self.name}, not wi.{self.name}()."
+            )
+        return super().__call__(key, shape, dtype, out_sharding)
+
+
+zeros = _Named(0, name="zeros")
+ones = _Named(1, name="ones")
 
 
 def zeros_init() -> Initializer:

@@ -50,13 +50,17 @@ class RandomInitializer(Initializer):
         return sampling.sample(key, law, shape, dtype, out_sharding)
 
 
-# Where a normal's samples can land, in stds from its mean (a float32 sampler reaches 5.3; float64 8.2).
-REACH_STDS = 9.0
+# How far a normal's samples reach, in stds from its mean: Φ⁻¹ of the smallest uniform midpoint of the
+# compute dtype (2^-24 in float32, 2^-53 in float64), with room for the transform's few ulps.
+REACH_STDS = {np.dtype(np.float32): 5.2948, np.dtype(np.float64): 8.2096}
 
 
 def _check_range(law: Distribution, dtype: np.dtype) -> None:
-    """Refuses a law whose samples could overflow `dtype`: its support, or for normals loc ± `REACH_STDS` std."""
-    low, high = law.loc - REACH_STDS * law.scale, law.loc + REACH_STDS * law.scale
+    """Refuses a law `dtype` cannot hold: samples beyond its largest value, or a scale so small that the
+    compute dtype's flush of subnormals to zero would put an atom at 0."""
+    compute = sampling.compute_dtype(dtype)
+    reach_stds = REACH_STDS[compute]
+    low, high = law.loc - reach_stds * law.scale, law.loc + reach_stds * law.scale
     if law.low is not None and law.high is not None:
         low, high = (law.low, law.high) if law.family == "uniform" else (max(low, law.low), min(high, law.high))
     reach = max(abs(low), abs(high))
@@ -64,6 +68,14 @@ def _check_range(law: Distribution, dtype: np.dtype) -> None:
         raise ValueError(
             f"`dtype` {dtype.name} cannot hold samples of {law.family} law with loc={law.loc!r} and "
             f"scale={law.scale!r}; use a wider dtype."
+        )
+    info = jnp.finfo(compute)
+    smallest = float(info.smallest_normal) / float(info.eps)  # below this, over 1e-7 of samples would flush
+    if max(law.scale, abs(law.loc)) < smallest:
+        raise ValueError(
+            f"the {law.family} law's `scale` {law.scale:.3g} is too small to sample in {compute.name}, which flushes "
+            f"values below {float(info.smallest_normal):.3g} to zero; use a scale of at least {smallest:.3g}"
+            f"{' or float64 with jax_enable_x64' if compute != np.float64 else ''}."
         )
 
 
@@ -107,7 +119,7 @@ def dtype_suffix(dtype: np.dtype | None) -> str:
     return "" if dtype is None else f", dtype={np.dtype(dtype).name}"
 
 
-def uniform(scale: float = 1e-2, dtype: DTypeLike | None = None) -> RandomInitializer:
+def uniform(scale: float = 1e-2, dtype: DTypeLike | None = None, **torch_style: object) -> RandomInitializer:
     """Builds an initializer drawing from U[0, scale), as `jax.nn.initializers.uniform` does.
 
     Args:
@@ -123,11 +135,14 @@ def uniform(scale: float = 1e-2, dtype: DTypeLike | None = None) -> RandomInitia
       >>> init.distribution((2, 3)).std  # 10 / sqrt(12)
       2.886751345948129
     """
+    validation.torch_keywords("uniform", torch_style, "uniform", "scale, dtype")
     law = Distribution.uniform(0.0, validation.positive("scale", scale))
     return FixedLaw(law, validation.optional_dtype(dtype, allow_complex=False))
 
 
-def normal(stddev: float = 1e-2, dtype: DTypeLike | None = None, *, mean: float = 0.0) -> RandomInitializer:
+def normal(
+    stddev: float = 1e-2, dtype: DTypeLike | None = None, *, mean: float = 0.0, **torch_style: object
+) -> RandomInitializer:
     """Builds an initializer drawing from N(mean, stddev²), as `jax.nn.initializers.normal` does.
 
     Complex dtypes get real and imaginary parts i.i.d. N(mean, stddev²/2) around 0,
@@ -147,6 +162,7 @@ def normal(stddev: float = 1e-2, dtype: DTypeLike | None = None, *, mean: float 
       >>> w.dtype, bool(4.8 < float(w.astype(jnp.float32).std()) < 5.2)
       (dtype(bfloat16), True)
     """
+    validation.torch_keywords("normal", torch_style, "normal", "stddev, dtype, mean")
     law = Distribution.normal(validation.real("mean", mean), validation.positive("stddev", stddev))
     return FixedLaw(law, validation.optional_dtype(dtype), "normal" if law.loc == 0 else None)
 
@@ -160,6 +176,7 @@ def truncated_normal(
     mean: float = 0.0,
     absolute_bounds: bool = False,
     stddev_after_truncation: bool = False,
+    **torch_style: object,
 ) -> RandomInitializer:
     """Builds a truncated-normal initializer; by default exactly `jax.nn.initializers.truncated_normal`.
 
@@ -196,6 +213,9 @@ def truncated_normal(
       >>> round(wi.truncated_normal(0.1, stddev_after_truncation=True).distribution((4, 4)).std, 12)
       0.1
     """
+    validation.torch_keywords(
+        "truncated_normal", torch_style, "trunc_normal", "stddev, dtype, lower, upper, mean, absolute_bounds, ..."
+    )
     stddev = validation.positive("stddev", stddev)
     mean = validation.real("mean", mean)
     lower, upper = validation.bound("lower", lower), validation.bound("upper", upper)

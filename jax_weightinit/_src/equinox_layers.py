@@ -1,16 +1,19 @@
 """Equinox: the fans each layer uses for its own parameters, and layer-aware re-initialization."""
 
 import math
-from typing import Any, Literal
+import sys
+from typing import Any, Literal, TypeVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from . import layers, tree
+from . import layers, tree, validation
 from . import plan as plan_lib
 from .keys import path_string
 from .typing import Array
+
+M = TypeVar("M", bound=eqx.Module)
 
 _LAYERS = (eqx.nn.Linear, eqx.nn.Conv, eqx.nn.ConvTranspose, eqx.nn.Embedding)
 
@@ -48,13 +51,13 @@ def _is_param(x: Any) -> bool:
 
 
 def reinit(
-    module: Any,
+    module: M,
     key: Array,
-    rules: plan_lib.Rules,
+    rules: plan_lib.RulesArg,
     *,
     out_shardings: Any = None,
     on_unused_rule: Literal["ignore", "warn", "raise"] = "warn",
-) -> Any:
+) -> M:
     """Returns an Equinox module with its floating-point arrays re-initialized by rules, at each layer's own fans.
 
     Works like `init_tree` on the module's floating-point arrays (paths such as
@@ -93,12 +96,13 @@ def reinit(
       >>> abs(float(mlp.layers[1].weight.std()) - (2 / 256) ** 0.5) < 0.002  # fan_in 256 from (out, in)
       True
     """
+    _check_module(module, "reinit")
     params, static = eqx.partition(module, _is_param)
     new = tree.draw(key, params, rules, out_shardings, on_unused_rule, layers.adapter(layer_fans(module)))
     return eqx.combine(new, static)
 
 
-def plan(module: Any, rules: plan_lib.Rules, *, out_shardings: Any = None) -> plan_lib.Plan:
+def plan(module: Any, rules: plan_lib.RulesArg, *, out_shardings: Any = None) -> plan_lib.Plan:
     """States, for every floating-point array of `module`, what `reinit(module, key, rules)` will draw.
 
     Example:
@@ -108,6 +112,23 @@ def plan(module: Any, rules: plan_lib.Rules, *, out_shardings: Any = None) -> pl
       >>> row.path, row.shape, row.fans
       ('weight', (32, 16, 3, 3), (144, 288))
     """
+    _check_module(module, "plan")
     params = eqx.filter(module, _is_param)
     adapt = layers.adapter(layer_fans(module))
     return plan_lib.build(params, rules, out_shardings, jax.random.key(0), "ignore", adapt)[0]
+
+
+def _check_module(module: object, name: str) -> None:
+    if not isinstance(module, eqx.Module):
+        other = "wi.flax." + name if type(module).__module__.startswith("flax.") or _is_nnx(module) else None
+        hint = (
+            f"for a Flax nnx module use {other}"
+            if other
+            else f"for a params tree use wi.{'init_tree' if name == 'reinit' else 'plan'}"
+        )
+        raise TypeError(f"`module` must be an Equinox module; got {validation.describe(module)}; {hint}.")
+
+
+def _is_nnx(module: object) -> bool:
+    flax_nnx = sys.modules.get("flax.nnx")
+    return flax_nnx is not None and isinstance(module, flax_nnx.Module)

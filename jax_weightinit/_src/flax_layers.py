@@ -1,16 +1,18 @@
 """Flax nnx: the fans each layer uses for its own parameters, and layer-aware re-initialization."""
 
 import math
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import jax
 from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec
 
-from . import layers, tree
+from . import layers, tree, validation
 from . import plan as plan_lib
 from .fans import compute_fans
 from .typing import Array
+
+M = TypeVar("M", bound=nnx.Module)
 
 
 def _fans(module: nnx.Module) -> tuple[tuple[int, int], tuple[str, ...]] | None:
@@ -76,13 +78,13 @@ def _shardings(module: nnx.Module, out_shardings: Any) -> Any:
 
 
 def reinit(
-    module: nnx.Module,
-    key: Array,
-    rules: plan_lib.Rules,
+    module: M,
+    key: Array | nnx.Rngs,
+    rules: plan_lib.RulesArg,
     *,
     out_shardings: Any = None,
     on_unused_rule: Literal["ignore", "warn", "raise"] = "warn",
-) -> nnx.Module:
+) -> M:
     """Re-initializes a Flax nnx module's `nnx.Param`s by rules, each fan-scaled law at its layer's own fans.
 
     Works like `init_tree` on `nnx.state(module, nnx.Param)` — same paths, same per-path
@@ -111,7 +113,8 @@ def reinit(
 
     Args:
       module: a Flax nnx module, concrete or abstract.
-      key: the root PRNG key.
+      key: the root PRNG key, or an `nnx.Rngs`, whose `params` stream (else its
+        default) gives it.
       rules: ordered `(pattern, initializer)` pairs matched against paths such as
         `"layers/0/attn/query/kernel"`; the first match wins.
       out_shardings: as for `init_tree`.
@@ -131,14 +134,16 @@ def reinit(
       >>> abs(float(attn.query.kernel[...].std()) - (2 / 256) ** 0.5) < 0.002  # Flax's fans: 256 in
       True
     """
+    _check_module(module, "reinit")
+    root = key.params() if isinstance(key, nnx.Rngs) else key
     state = nnx.state(module, nnx.Param)
     shardings = _shardings(module, out_shardings)
-    new = tree.draw(key, state, rules, shardings, on_unused_rule, layers.adapter(layer_fans(module)))
+    new = tree.draw(root, state, rules, shardings, on_unused_rule, layers.adapter(layer_fans(module)))
     nnx.update(module, new)
     return module
 
 
-def plan(module: nnx.Module, rules: plan_lib.Rules, *, out_shardings: Any = None) -> plan_lib.Plan:
+def plan(module: nnx.Module, rules: plan_lib.RulesArg, *, out_shardings: Any = None) -> plan_lib.Plan:
     """States, for every `nnx.Param` of `module`, what `reinit(module, key, rules)` will draw; draws nothing.
 
     Example:
@@ -149,6 +154,15 @@ def plan(module: nnx.Module, rules: plan_lib.Rules, *, out_shardings: Any = None
       >>> row.path, row.shape, row.fans
       ('kernel', (256, 4, 64), (256, 256))
     """
+    _check_module(module, "plan")
     state = nnx.state(module, nnx.Param)
     adapt = layers.adapter(layer_fans(module))
     return plan_lib.build(state, rules, _shardings(module, out_shardings), jax.random.key(0), "ignore", adapt)[0]
+
+
+def _check_module(module: object, name: str) -> None:
+    if not isinstance(module, nnx.Module):
+        raise TypeError(
+            f"`module` must be a Flax nnx module; got {validation.describe(module)}; for an Equinox module use "
+            f"wi.equinox.{name}, for a params tree (linen, Haiku) wi.{'init_tree' if name == 'reinit' else 'plan'}."
+        )

@@ -57,7 +57,9 @@ class Orthogonal(_Structured):
         return jnp.moveaxis(q.reshape(*rest, cols), -1, self.column_axis)
 
 
-def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike | None = None) -> Initializer:
+def orthogonal(
+    scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike | None = None, **torch_style: object
+) -> Initializer:
     """Builds a Haar-random orthogonal initializer, as `jax.nn.initializers.orthogonal`.
 
     The array is viewed as a matrix whose columns run along `column_axis` and whose
@@ -83,6 +85,7 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike | Non
       >>> bool(jnp.allclose(w @ w.T, jnp.eye(3), atol=1e-6))
       True
     """
+    validation.torch_keywords("orthogonal", torch_style, "orthogonal", "scale, column_axis, dtype")
     column_axis = validation.integer("column_axis", column_axis)
     return Orthogonal(validation.positive("scale", scale), column_axis, validation.optional_dtype(dtype))
 
@@ -92,6 +95,7 @@ class DeltaOrthogonal(_Structured):
     scale: float = 1.0
     column_axis: int = -1
     dtype: np.dtype | None = None
+    allow_complex = True
 
     def _check(self, shape):
         if len(shape) not in (3, 4, 5):

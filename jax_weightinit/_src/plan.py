@@ -5,16 +5,17 @@ states is by construction what is drawn.
 """
 
 import dataclasses
+import math
 import re
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import jax
 import numpy as np
 from jax.sharding import PartitionSpec
 
-from . import generation, placement
+from . import generation, placement, validation
 from .constant import Constant
 from .core import RandomInitializer
 from .fans import compute_fans
@@ -25,8 +26,13 @@ from .scaling import Scaled, ScaledOutput
 from .typing import Array
 from .variance_scaling import FanScaled
 
-Pattern = str | Callable[[str, Any], bool]
-Rules = Sequence[tuple[Pattern, Callable]]
+Pattern: TypeAlias = str | Callable[[str, Any], bool]
+#: Ordered `(pattern, initializer)` pairs, for annotating a rule list: `rules: wi.Rules = [...]`; a list, so
+#: that `rules + presets.gpt2_rules(...)` type-checks as well as runs.
+Rules: TypeAlias = list[tuple[Pattern, Callable[..., Any]]]
+# What the functions take: mypy infers a list that mixes regexes and predicates as tuple[object, ...],
+# so the pattern's type is checked when the rules are read, with one clear error, rather than by mypy.
+RulesArg: TypeAlias = Sequence[tuple[object, Callable[..., Any]]]
 _MAX_LISTED = 20
 
 
@@ -60,7 +66,12 @@ class Plan(tuple):
 
     The table's columns: path, rule, initializer, shape, dtype, fan_in/out (and the layer
     they were read from), std, bounds, sharding; a column empty for every leaf is left out.
+    Its footer names each rule that matched no leaf, and for a rule shadowed by an earlier
+    one, the rule that took its leaves (also in `unused_rules`).
     """
+
+    #: One sentence per rule that matched no leaf.
+    unused_rules: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         header = ("path", "rule", "initializer", "shape", "dtype", "fan_in/out", "std", "bounds", "sharding")
@@ -68,7 +79,16 @@ class Plan(tuple):
         shown = [i for i in range(len(header)) if i < 3 or any(line[i] for line in rows)]  # drop empty columns
         cells = [[line[i] for i in shown] for line in [header, *rows]]
         widths = [max(len(line[i]) for line in cells) for i in range(len(shown))]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells)
+        lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
+        return "\n".join(lines + [f"note: {note}" for note in self.unused_rules])
+
+
+def _pattern_text(pattern: Pattern) -> str:
+    """A pattern as the user wrote it: a regex in quotes, with no doubled backslashes; a predicate by name."""
+    if isinstance(pattern, str):
+        return f"'{pattern}'" if "'" not in pattern else repr(pattern)
+    name = getattr(pattern, "__qualname__", "")
+    return "<predicate>" if not name or "<lambda>" in name else f"<predicate {name}>"
 
 
 def _cells(row: Row) -> tuple[str, ...]:
@@ -77,7 +97,7 @@ def _cells(row: Row) -> tuple[str, ...]:
     sharding = row.sharding.spec if isinstance(row.sharding, jax.sharding.NamedSharding) else row.sharding
     return (
         row.path,
-        "—" if row.pattern is None else (repr(row.pattern) if isinstance(row.pattern, str) else "<predicate>"),
+        "—" if row.pattern is None else _pattern_text(row.pattern),
         "keep" if row.init is None else describe(row.init),
         str(row.shape),
         row.dtype.name,
@@ -113,7 +133,7 @@ def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else repr(value)
 
 
-def plan(target: Any, rules: Rules, *, out_shardings: Any = None) -> Plan:
+def plan(target: Any, rules: RulesArg, *, out_shardings: Any = None) -> Plan:
     """States, for every leaf of `target`, what `init_tree(key, target, rules, ...)` will do with it.
 
     Initializes nothing. Each row has the leaf's `path`, the matching rule's `pattern`,
@@ -145,7 +165,7 @@ def plan(target: Any, rules: Rules, *, out_shardings: Any = None) -> Plan:
 
 def build(
     target: Any,
-    rules: Rules,
+    rules: RulesArg,
     out_shardings: Any,
     key: Array,
     on_unused_rule: Literal["ignore", "warn", "raise"],
@@ -163,7 +183,7 @@ def build(
     names = [path_string(p) for p, _ in flat]
     given = _given_shardings(out_shardings, flat, names)
 
-    used = [False] * len(checked)
+    taken_by: list[int | None] = []  # for each leaf, the rule that took it
     seen: set[str] = set()
     unmatched: list[str] = []
     rows: list[Row] = []
@@ -173,6 +193,7 @@ def build(
             raise ValueError(f"two leaves share the path {name!r}; rename one so their keys differ.")
         seen.add(name)
         match = next((j for j, (pattern, _) in enumerate(checked) if _matches(pattern, name, leaf)), None)
+        taken_by.append(match)
         if match is None:
             if isinstance(leaf, jax.ShapeDtypeStruct):
                 unmatched.append(f"{name!r} {leaf.shape}")
@@ -180,7 +201,6 @@ def build(
             continue
         if not _is_array(leaf):
             raise TypeError(f"the leaf {name!r} matched rule {match} but is a {type(leaf).__name__}, not an array.")
-        used[match] = True
         pattern, init = checked[match]
         init = init if adapt is None else adapt(name, init)
         shape = tuple(leaf.shape)
@@ -191,20 +211,50 @@ def build(
         if group not in checked_groups:
             _check_leaf(name, group, key)
             checked_groups.add(group)
-        fans, law = _fans_and_law(init, shape, group.dtype)
+        fans, law = _fans_and_law(name, init, shape, group.dtype)
         rows.append(Row(name, pattern, init, shape, group.dtype, sharding, fans, law))
 
     if unmatched:
         listed = ", ".join(unmatched[:_MAX_LISTED])
         more = f" and {len(unmatched) - _MAX_LISTED} more" if len(unmatched) > _MAX_LISTED else ""
         raise ValueError(f"abstract leaves match no rule: {listed}{more}; add rules for them.")
-    unused = [j for j, flag in enumerate(used) if not flag]
-    if unused and on_unused_rule != "ignore":
-        message = f"rules matched no leaf: {', '.join(repr(checked[j][0]) for j in unused)}."
+    notes = _unused_rules(checked, flat, names, taken_by)
+    if notes and on_unused_rule != "ignore":
+        message = " ".join(notes)
         if on_unused_rule == "raise":
             raise ValueError(message)
         warnings.warn(message, stacklevel=4)
-    return Plan(rows), [leaf for _, leaf in flat], treedef
+    result = Plan(rows)
+    result.unused_rules = tuple(notes)
+    return result, [leaf for _, leaf in flat], treedef
+
+
+def _unused_rules(
+    checked: list[tuple[Pattern, Callable]], flat: list, names: list[str], taken_by: list[int | None]
+) -> list[str]:
+    """A sentence for each rule that took no leaf: shadowed (naming the earlier rule and a leaf it took), or
+    matching nothing at all."""
+    taken = set(taken_by)
+    notes = []
+    for j, (pattern, _) in enumerate(checked):
+        if j in taken:
+            continue
+        shadowed = next(
+            (
+                (name, k)
+                for (_, leaf), name, k in zip(flat, names, taken_by, strict=True)
+                if k is not None and _matches(pattern, name, leaf)
+            ),
+            None,
+        )
+        rule = f"rules[{j}] {_pattern_text(pattern)}"
+        if shadowed is None:
+            notes.append(f"{rule} matched no leaf.")
+        else:
+            name, k = shadowed
+            earlier = f"rules[{k}] {_pattern_text(checked[k][0])}"
+            notes.append(f"{rule} matched no leaf it could take: {earlier} comes first and took {name!r}.")
+    return notes
 
 
 def groups(rows: Plan) -> dict[generation.Group, list[int]]:
@@ -222,14 +272,20 @@ def _kept(name: str, leaf: Any) -> Row:
     return Row(name, None, None, shape, dtype, None, None, None)
 
 
-def _fans_and_law(init: Callable, shape: tuple[int, ...], dtype: np.dtype):
+def _fans_and_law(name: str, init: Callable, shape: tuple[int, ...], dtype: np.dtype):
+    """The fans and law the plan states; none for an empty leaf, which is drawn empty as a direct call is."""
+    if math.prod(shape) == 0:
+        return None, None
     fans = None
     base = init.init if isinstance(init, Scaled) else init
-    if isinstance(base, LayerFans):
-        fans = base.fans
-    elif isinstance(base, FanScaled) and len(shape) >= 1:
-        fans = compute_fans(shape, base.in_axis, base.out_axis, base.batch_axis)
-    law = init.distribution(shape) if isinstance(init, RandomInitializer) and np.prod(shape) > 0 else None
+    try:
+        if isinstance(base, LayerFans):
+            fans = base.fans
+        elif isinstance(base, FanScaled) and len(shape) >= 1:
+            fans = compute_fans(shape, base.in_axis, base.out_axis, base.batch_axis)
+        law = init.distribution(shape) if isinstance(init, RandomInitializer) else None
+    except (TypeError, ValueError) as e:
+        raise type(e)(f"cannot initialize {name!r} {shape} {dtype.name}: {e}") from None
     return fans, law
 
 
@@ -237,10 +293,10 @@ def _matches(pattern: Pattern, path: str, leaf: Any) -> bool:
     return bool(re.search(pattern, path)) if isinstance(pattern, str) else bool(pattern(path, leaf))
 
 
-def _check_rules(rules: Rules) -> list[tuple[Pattern, Callable]]:
+def _check_rules(rules: RulesArg) -> list[tuple[Pattern, Callable]]:
     if isinstance(rules, dict | str) or not isinstance(rules, Sequence):
         raise TypeError(f"`rules` must be a sequence of (pattern, initializer) pairs; got {type(rules).__name__}.")
-    checked = []
+    checked: list[tuple[Any, Callable]] = []  # each pattern a str or a predicate, checked below
     for i, rule in enumerate(rules):
         if not (isinstance(rule, tuple | list) and len(rule) == 2):
             raise TypeError(f"`rules[{i}]` must be a (pattern, initializer) pair; got {rule!r}.")
@@ -256,6 +312,10 @@ def _check_rules(rules: Rules) -> list[tuple[Pattern, Callable]]:
             )
         if not callable(init):
             raise TypeError(f"`rules[{i}]` initializer must be callable as init(key, shape, dtype); got {init!r}.")
+        if validation.is_factory(init):
+            raise TypeError(
+                f"`rules[{i}]` initializer is the factory {init.__name__}; pass {init.__name__}() (called)."
+            )
         checked.append((pattern, init))
     return checked
 

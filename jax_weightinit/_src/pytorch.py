@@ -119,18 +119,24 @@ def dirac(groups: int = 1, dtype: DTypeLike | None = None) -> Initializer:
 
 def xavier_uniform(gain: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.xavier_uniform_`: U(±gain·sqrt(6 / (fan_in + fan_out))), torch fans."""
-    return fan_rule("torch_xavier_uniform", validation.positive("gain", gain), dtype=dtype, **TORCH_AXES)
+    gain = validation.positive("gain", gain)
+    call = f"pytorch.xavier_uniform(gain={gain:.6g})"
+    return fan_rule("torch_xavier_uniform", gain, dtype=dtype, call=call, **TORCH_AXES)
 
 
 def xavier_normal(gain: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.xavier_normal_`: N(0, gain²·2 / (fan_in + fan_out)), untruncated, torch fans."""
-    return fan_rule("torch_xavier_normal", validation.positive("gain", gain), dtype=dtype, **TORCH_AXES)
+    gain = validation.positive("gain", gain)
+    call = f"pytorch.xavier_normal(gain={gain:.6g})"
+    return fan_rule("torch_xavier_normal", gain, dtype=dtype, call=call, **TORCH_AXES)
 
 
 def _kaiming(rule: str, a: float, mode: str, nonlinearity: str, dtype) -> RandomInitializer:
     mode = validation.choice("mode", mode, ("fan_in", "fan_out"))
-    gain = calculate_gain(nonlinearity, validation.real("a", a))
-    return fan_rule(rule, gain, mode, dtype=dtype, **TORCH_AXES)
+    slope = validation.real("a", a)
+    gain = calculate_gain(nonlinearity, slope)
+    call = f"pytorch.{rule.removeprefix('torch_')}(a={slope:.6g}, mode={mode!r}, nonlinearity={nonlinearity!r})"
+    return fan_rule(rule, gain, mode, dtype=dtype, call=call, **TORCH_AXES)
 
 
 def kaiming_uniform(

@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from math import sqrt
 
-from .core import RandomInitializer
+from .core import RandomInitializer, dtype_suffix
 from .laws import Distribution
 from .typing import Axes, DTypeLike
 from .variance_scaling import FanScaled
@@ -63,6 +63,8 @@ class FanRule(FanScaled):
 
     rule: str = "xavier"
     params: tuple = ()
+    #: The call that built it, such as "pytorch.kaiming_normal(a=0, ...)", shown by repr; "" for the formula.
+    call: str = dataclasses.field(default="", compare=False)
 
     @property
     def complex_family(self) -> str | None:  # type: ignore[override]
@@ -72,6 +74,8 @@ class FanRule(FanScaled):
         return RULES[self.rule][0](fan_in, fan_out, *self.params)
 
     def __repr__(self) -> str:
+        if self.call:
+            return self.call[:-1] + dtype_suffix(self.dtype) + ")"
         params = "".join(f", {p:.6g}" if isinstance(p, float) else f", {p!r}" for p in self.params)
         return f"fan_rule({self.rule!r}{params}{self.axes_suffix()})"
 
@@ -83,8 +87,16 @@ def fan_rule(
     out_axis: Axes = -1,
     batch_axis: Axes = (),
     dtype: DTypeLike | None = None,
+    call: str = "",
 ) -> RandomInitializer:
-    """Builds a `FanRule`, checking its axes and dtype."""
+    """Builds a `FanRule`, checking its axes and dtype; `call` is what its repr shows."""
     return FanRule.build(
-        in_axis, out_axis, batch_axis, dtype, allow_complex=bool(RULES[rule][1]), rule=rule, params=tuple(params)
+        in_axis,
+        out_axis,
+        batch_axis,
+        dtype,
+        allow_complex=bool(RULES[rule][1]),
+        rule=rule,
+        params=tuple(params),
+        call=call,
     )

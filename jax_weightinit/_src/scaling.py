@@ -87,7 +87,9 @@ def scaled(init: Callable, factor: float) -> Initializer:
     """
     factor = validation.positive("factor", factor)
     if isinstance(init, type) or not callable(init):
-        raise TypeError(f"`init` must be an initializer such as wi.he_normal(); got {init!r}.")
+        raise TypeError(f"`init` must be an initializer such as wi.he_normal(); got {validation.describe(init)}.")
+    if validation.is_factory(init):
+        raise TypeError(f"`init` is the factory {init.__name__}; pass an initializer: {init.__name__}() (called).")
     if isinstance(init, RandomInitializer):
         inner = init.init if isinstance(init, Scaled) else init
         total = factor * init.factor if isinstance(init, Scaled) else factor

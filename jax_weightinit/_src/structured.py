@@ -177,7 +177,7 @@ class Sparse(_Structured):
             raise ValueError(f"`shape` must be 2-D (rows, columns) for a sparse initializer; got {shape!r}.")
 
     def _reach(self):
-        return "stddev", REACH_STDS * self.stddev
+        return "stddev", REACH_STDS[np.dtype(np.float64)] * self.stddev
 
     def _build(self, key, shape, dtype):
         rows = shape[0]

@@ -14,7 +14,7 @@ from .typing import Array
 def init_tree(
     key: Array,
     target: Any,
-    rules: plan_lib.Rules,
+    rules: plan_lib.RulesArg,
     *,
     out_shardings: Any = None,
     on_unused_rule: Literal["ignore", "warn", "raise"] = "warn",
@@ -67,12 +67,16 @@ def init_tree(
 def draw(
     key: Array,
     target: Any,
-    rules: plan_lib.Rules,
+    rules: plan_lib.RulesArg,
     out_shardings: Any,
     on_unused_rule: Literal["ignore", "warn", "raise"],
     adapt: Adapt | None = None,
 ) -> Any:
     """`init_tree`, with `adapt` applied to each matched initializer as `plan.build` does."""
+    if validation.looks_like_key(target) and not validation.looks_like_key(key):
+        raise TypeError(
+            f"`key` is {validation.describe(key)} and `target` a PRNG key: pass them in the order (key, target, rules)."
+        )
     key = validation.key(key)
     rows, leaves, treedef = plan_lib.build(target, rules, out_shardings, key, on_unused_rule, adapt)
     groups = plan_lib.groups(rows)

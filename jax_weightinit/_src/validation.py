@@ -1,5 +1,6 @@
 """Argument checks shared by every initializer: one sentence per error."""
 
+import inspect
 import math
 import numbers
 import operator
@@ -21,18 +22,43 @@ def choice(name: str, value: object, allowed: Sequence[str]) -> str:
     return value
 
 
+def attribute(value: object, name: str) -> object:
+    """`value.name` for an instance, None for a class or a value without it.
+
+    On a class such as `np.float32`, `dtype` is a descriptor, not a dtype, so user values
+    are read through here rather than with a bare `getattr`.
+    """
+    return None if isinstance(value, type) else getattr(value, name, None)
+
+
 def _is_key(value: object) -> bool:
-    dt = getattr(value, "dtype", None)
-    return dt is not None and jnp.issubdtype(dt, jax.dtypes.prng_key)
+    dt = attribute(value, "dtype")
+    try:
+        return dt is not None and bool(jnp.issubdtype(dt, jax.dtypes.prng_key))  # type: ignore[arg-type]
+    except TypeError:  # a `dtype` attribute that is no dtype
+        return False
+
+
+def looks_like_key(value: object) -> bool:
+    """A typed key, or what `jax.random.PRNGKey` returns (uint32[2], or uint32[4] for rbg): for hints only."""
+    dt = attribute(value, "dtype")
+    raw = isinstance(dt, np.dtype) and dt == np.uint32 and attribute(value, "shape") in ((2,), (4,))
+    return raw or _is_key(value)
 
 
 # A factory used as an initializer (`kernel_init=wi.he_normal`) receives the key as its first argument.
 UNCALLED = "; an initializer factory was called with a key: pass `wi.he_normal()` (called), not `wi.he_normal`"
 
 
+def is_factory(value: object) -> bool:
+    """Whether `value` is one of the library's functions rather than an initializer (`wi.he_normal`, not
+    `wi.he_normal()`); initializers are objects, never plain functions."""
+    return inspect.isfunction(value) and getattr(value, "__module__", "").startswith("jax_weightinit.")
+
+
 def real(name: str, value: object) -> float:
     """Returns `value` as a finite Python float, or raises."""
-    if _is_key(value):
+    if looks_like_key(value):
         raise TypeError(f"`{name}` got a PRNG key{UNCALLED}.")
     if isinstance(value, bool) or not isinstance(value, numbers.Real | np.ndarray | jax.Array | np.generic):
         raise TypeError(f"`{name}` must be a real number; got {value!r}.")
@@ -76,22 +102,45 @@ def integer(name: str, value: object, low: int | None = None) -> int:
 
 
 def shape(value: object) -> tuple[int, ...]:
-    """Returns `value` as a tuple of non-negative Python ints, or raises."""
-    if isinstance(value, numbers.Integral) or not isinstance(value, Sequence | np.ndarray) or np.ndim(value) != 1:
-        raise TypeError(f"`shape` must be a sequence of non-negative ints, such as (256, 512); got {value!r}.")
-    dims = []
-    for dim in value:
-        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral | np.integer):
-            raise TypeError(f"`shape` must contain only ints; got {tuple(value)!r}.")
-        if dim < 0:
-            raise ValueError(f"`shape` must contain only non-negative dims; got {tuple(value)!r}.")
-        dims.append(operator.index(dim))
-    return tuple(dims)
+    """Returns `value` as a tuple of non-negative Python ints, or raises.
+
+    Accepts what `jax.nn.initializers` accepts: a sequence (or 1-D integer array) of
+    Python, NumPy or concrete JAX ints; bools and traced dims are refused.
+    """
+    if isinstance(value, jax.core.Tracer) or any(isinstance(d, jax.core.Tracer) for d in _items(value)):
+        raise TypeError(
+            f"`shape` must hold concrete ints, not traced values; got {describe(value)}; "
+            "mark the argument it comes from static (jax.jit's static_argnums)."
+        )
+    if isinstance(value, numbers.Integral) or not isinstance(value, Sequence | np.ndarray | jax.Array):
+        raise TypeError(f"`shape` must be a sequence of non-negative ints, such as (256, 512); got {describe(value)}.")
+    if isinstance(value, jax.Array):
+        value = np.asarray(value)  # concrete (tracers are refused above); iterating it under a trace would trace
+    if np.ndim(value) != 1:  # type: ignore[arg-type]
+        raise TypeError(f"`shape` must be a sequence of non-negative ints, such as (256, 512); got {describe(value)}.")
+    dims = tuple(_dim(d, value) for d in value)  # type: ignore[union-attr]
+    if any(d < 0 for d in dims):
+        raise ValueError(f"`shape` must contain only non-negative dims; got {dims!r}.")
+    return dims
+
+
+def _items(value: object) -> tuple[object, ...]:
+    return tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) else ()
+
+
+def _dim(dim: object, value: object) -> int:
+    """One dim as a Python int: a Python or NumPy int, or a 0-d integer array (what `x.shape[0] * 2` gives)."""
+    dt = attribute(dim, "dtype")
+    is_int_array = isinstance(dim, np.ndarray | jax.Array) and dim.ndim == 0 and jnp.issubdtype(dt, jnp.integer)  # type: ignore[arg-type]
+    if isinstance(dim, bool | np.bool_) or not (isinstance(dim, numbers.Integral) or is_int_array):
+        shown = tuple(value) if isinstance(value, Sequence) else describe(value)
+        raise TypeError(f"`shape` must contain only ints; got {shown!r}.")
+    return operator.index(dim)  # type: ignore[arg-type]
 
 
 def axes(name: str, value: Axes) -> tuple[int, ...]:
     """Returns an axis or sequence of axes as a tuple of ints (not yet normalized)."""
-    if _is_key(value):
+    if looks_like_key(value):
         raise TypeError(f"`{name}` got a PRNG key{UNCALLED}.")
     items = (value,) if isinstance(value, numbers.Integral) else value
     if not isinstance(items, Sequence) or any(
@@ -134,21 +183,36 @@ def dtype(value: DTypeLike | None, *, allow_complex: bool = True) -> np.dtype:
         raise TypeError(f"`dtype` must be {allowed}; got {result.name}.")
     elif not _signed_with_zero(result):
         raise TypeError(f"`dtype` {result.name} cannot represent 0 or negative values; use a signed float dtype.")
-    canonical = np.dtype(jax.dtypes.canonicalize_dtype(result))
-    if canonical != result:
+    return canonical(result)
+
+
+def canonical(value: np.dtype) -> np.dtype:
+    """`value` as JAX will hold it, warning as `jax.random` does when x64 is off and a 64-bit dtype narrows."""
+    result = np.dtype(jax.dtypes.canonicalize_dtype(value))
+    if result != value:
         warnings.warn(
-            f"Explicitly requested dtype {result.name} is not available without jax_enable_x64, and will be "
-            f"truncated to dtype {canonical.name}.",
+            f"Explicitly requested dtype {value.name} is not available without jax_enable_x64, and will be "
+            f"truncated to dtype {result.name}.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
-    return canonical
+    return result
 
 
 def _signed_with_zero(dtype: np.dtype) -> bool:
     """Whether `dtype` holds 0 and -1, as every law here needs (float8_e8m0fnu, a scale type, does not)."""
     with np.errstate(invalid="ignore"):
         return bool(np.asarray([0.0, -1.0]).astype(dtype).astype(np.float64).tolist() == [0.0, -1.0])
+
+
+def torch_keywords(name: str, keywords: dict[str, object], pytorch_name: str, allowed: str) -> None:
+    """Refuses torch.nn.init's keywords on a jax.nn name, pointing to the `wi.pytorch` factory that takes them."""
+    if keywords:
+        given = ", ".join(sorted(keywords))
+        raise TypeError(
+            f"`{name}` takes jax.nn's arguments ({allowed}), not {given}; for torch.nn.init's use "
+            f"wi.pytorch.{pytorch_name}."
+        )
 
 
 def optional_dtype(value: DTypeLike | None, *, allow_complex: bool = True) -> np.dtype | None:
@@ -160,13 +224,13 @@ def key(value: object) -> Array:
     """Returns `value` if it is a PRNG key (typed or legacy uint32), else raises a TypeError."""
     if isinstance(value, numbers.Number):
         raise TypeError(f"`key` must be a PRNG key such as jax.random.key({value!r}); got the number {value!r}.")
-    dt = getattr(value, "dtype", None)
-    if dt is not None and jnp.issubdtype(dt, jax.dtypes.prng_key):
+    dt = attribute(value, "dtype")
+    if _is_key(value):
         batch = tuple(value.shape)  # type: ignore[attr-defined]
         if batch != ():
             raise ValueError(f"`key` must be a single key; got a key array of shape {batch}; use jax.vmap for a batch.")
         return value  # type: ignore[return-value]
-    if dt == np.uint32 and getattr(value, "ndim", None) == 1:
+    if isinstance(dt, np.dtype) and dt == np.uint32 and attribute(value, "ndim") == 1:
         # A legacy raw key has the default implementation's shape: 2 words for threefry, 4 for rbg.
         words = 2 if jax.config.jax_default_prng_impl == "threefry2x32" else 4  # type: ignore[attr-defined]
         if value.shape[0] == words:  # type: ignore[attr-defined]
@@ -180,13 +244,21 @@ def key(value: object) -> Array:
             f"`key` must be a PRNG key, but got the shape-like {value!r}; Haiku calls initializers as "
             "init(shape, dtype): wrap it with wi.to_haiku(init)."
         )
-    raise TypeError(f"`key` must be a PRNG key from jax.random.key(seed); got {_describe(value)}.")
+    raise TypeError(f"`key` must be a PRNG key from jax.random.key(seed); got {describe(value)}.")
 
 
-def _describe(value: object) -> str:
-    if hasattr(value, "dtype") and hasattr(value, "shape"):
-        return f"an array of dtype {value.dtype} and shape {tuple(value.shape)}"  # type: ignore[attr-defined]
-    return repr(value)
+def describe(value: object) -> str:
+    """Names a user value briefly: an array by its dtype and shape, a container by its type and size."""
+    dt, shape_value = attribute(value, "dtype"), attribute(value, "shape")
+    if dt is not None and shape_value is not None:
+        return f"an array of dtype {dt} and shape {tuple(shape_value)}"  # type: ignore[arg-type]
+    text = repr(value)
+    if len(text) <= 80:
+        return text
+    size = f" of {len(value)} item{'' if len(value) == 1 else 's'}" if isinstance(value, Sequence | dict) else ""
+    package = type(value).__module__.partition(".")[0]
+    kind = type(value).__name__ if package == "builtins" else f"{package} {type(value).__name__}"
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}{size}"
 
 
 def call(

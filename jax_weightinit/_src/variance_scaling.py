@@ -170,12 +170,9 @@ def _preset(scale: float, mode: Mode, family: Family, name: str, doc: str) -> Fa
         dtype: DTypeLike | None = None,
         **torch_style: object,
     ) -> RandomInitializer:
-        if torch_style:
-            prefix, kind = name.split("_")
-            raise TypeError(
-                f"`{name}` takes jax.nn's arguments (in_axis, out_axis, batch_axis, dtype), not "
-                f"{', '.join(sorted(torch_style))}; for torch.nn.init's use wi.pytorch.{_TORCH_NAMES[prefix]}_{kind}."
-            )
+        prefix, kind = name.split("_")
+        pytorch_name = f"{_TORCH_NAMES[prefix]}_{kind}"
+        validation.torch_keywords(name, torch_style, pytorch_name, "in_axis, out_axis, batch_axis, dtype")
         return variance_scaling(scale, mode, family, in_axis, out_axis, batch_axis, dtype)
 
     factory.__name__ = factory.__qualname__ = name
