@@ -99,6 +99,16 @@ def test_contract_holds_for_every_key_kind_across_chunks(key_kind, mode):
         chex.assert_trees_all_equal(leaf, init(wi.key_for(key, name), leaf.shape, leaf.dtype))
 
 
+def test_a_foreign_initializer_gets_exactly_its_jitted_value(key):
+    """What is promised outside the library: the leaf is `jax.jit(init)` at the leaf's key, bit for bit."""
+    init = jax.nn.initializers.normal(0.3)
+    out = wi.init_tree(key, {"w": jax.ShapeDtypeStruct((64, 64), jnp.float32)}, [("w", init)])
+    expected = jax.jit(init, static_argnums=(1, 2))(wi.key_for(key, "w"), (64, 64), jnp.float32)
+    assert np.asarray(out["w"]).tobytes() == np.asarray(expected).tobytes()
+    other = jax.jit(init, static_argnums=(1, 2))(wi.key_for(key, "v"), (64, 64), jnp.float32)
+    assert np.asarray(out["w"]).tobytes() != np.asarray(other).tobytes()  # the twin: another path's key differs
+
+
 def test_contract_twin_a_different_key_gives_other_values(key):
     out = wi.init_tree(key, abstract(), RULES)
     leaf = out["layers"][0]["mlp"]["kernel"]

@@ -267,9 +267,10 @@ def groups(rows: Plan) -> dict[generation.Group, list[int]]:
 
 
 def _kept(name: str, leaf: Any) -> Row:
-    shape = tuple(getattr(leaf, "shape", ()))
-    dtype = np.dtype(getattr(leaf, "dtype", np.dtype(type(leaf)) if isinstance(leaf, int | float) else object))
-    return Row(name, None, None, shape, dtype, None, None, None)
+    if _is_array(leaf):
+        return Row(name, None, None, tuple(leaf.shape), np.dtype(leaf.dtype), None, None, None)
+    dtype = np.dtype(type(leaf)) if isinstance(leaf, int | float) and not isinstance(leaf, bool) else np.dtype(object)
+    return Row(name, None, None, (), np.dtype(bool) if isinstance(leaf, bool) else dtype, None, None, None)
 
 
 def _fans_and_law(name: str, init: Callable, shape: tuple[int, ...], dtype: np.dtype):
@@ -321,7 +322,8 @@ def _check_rules(rules: RulesArg) -> list[tuple[Pattern, Callable]]:
 
 
 def _is_array(leaf: Any) -> bool:
-    return hasattr(leaf, "shape") and hasattr(leaf, "dtype")
+    """An array, a tracer or a ShapeDtypeStruct (not a class such as np.float32, whose `dtype` is a descriptor)."""
+    return validation.attribute(leaf, "shape") is not None and validation.attribute(leaf, "dtype") is not None
 
 
 def _is_sharding(value: Any) -> bool:
@@ -373,7 +375,7 @@ def _own_sharding(leaf: Any) -> jax.sharding.Sharding | None:
         sharding = getattr(jax.typeof(leaf), "sharding", None)
         shards = isinstance(sharding, jax.sharding.NamedSharding) and any(e is not None for e in sharding.spec)
         return sharding if shards else None
-    sharding = getattr(leaf, "sharding", None)
+    sharding = validation.attribute(leaf, "sharding")
     return sharding if isinstance(sharding, jax.sharding.NamedSharding) else None
 
 

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import checkify
 
-from . import sampling
+from . import sampling, validation
 from .typing import ArrayLike
 
 #: Default false-alarm probability of each assertion (PyTorch's init tests use 1e-4).
@@ -98,7 +98,8 @@ def assert_ks(samples: ArrayLike, cdf: Callable, *, alpha: float = ALPHA, name: 
       >>> testing.assert_ks(w, init.distribution((512, 512)).cdf)
     """
     check_alpha(alpha)
-    dtype = np.dtype(samples.dtype) if hasattr(samples, "dtype") else np.dtype(np.float64)
+    given = validation.attribute(samples, "dtype")
+    dtype = np.dtype(given) if given is not None else np.dtype(np.float64)  # type: ignore[call-overload]
     traced = isinstance(samples, jax.core.Tracer)
     xp = jnp if traced else np
     if jnp.issubdtype(dtype, jnp.floating) and dtype.itemsize <= 2:

@@ -25,6 +25,10 @@ def init_tree(
     leaf.dtype)` exactly, for the first `(pattern, init)` in `rules` with
     `re.search(pattern, p)` (or `pattern(p, leaf)` for a predicate): eager, under the
     caller's `jit`, and sharded. `plan` states, without drawing, what each leaf gets.
+    That holds bit for bit for this library's initializers, whose eager and jitted
+    calls agree; an initializer from elsewhere is run compiled, so its leaf is exactly
+    `jax.jit(init)(key_for(key, p), shape, dtype)`, which XLA may round differently
+    from an eager call (jax.nn's `normal` fuses its multiply: 1 ulp apart).
     All leaves' keys are derived in one batched computation, and leaves that share
     (initializer, shape, dtype, sharding) are drawn in chunks by one generator each, so
     under `jit` the program grows with the number of layer kinds, not of layers; chunks
