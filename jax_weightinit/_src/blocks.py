@@ -22,13 +22,26 @@ from . import placement
 from .keys import impl_name
 from .typing import Array
 
-# Bits drawn per step, per device. Arrays whose shard needs no more bits than this are
-# drawn whole, as before: a loop would only add overhead.
-BLOCK_BYTES = 4 * 2**20
+# The policy per platform, chosen when the program is lowered (`jax.lax.platform_dependent`),
+# so that a program exported for several platforms, or traced on a CPU host for a TPU, is
+# right on each. XLA:CPU's threefry is a rolled loop that streams whole arrays through
+# memory: there blocks of 4 MiB of bits stay in cache and are 2-3x faster than one draw.
+# On GPU and TPU jax.random's draw is one fused elementwise program, and a loop would only
+# add launches: a shard is drawn whole unless its bits pass 1 GiB, against device memory
+# (the jax#19893 array's 4 GiB shards), and then in blocks of 256 MiB.
+BLOCK_BYTES = 4 * 2**20  # per step, per device, on CPU; a shard with no more bits than this is drawn whole
+ACCELERATOR_WHOLE_BYTES = 2**30
+ACCELERATOR_BLOCK_BYTES = 256 * 2**20
+
+
+def shard_bytes(shape: tuple[int, ...], sharding) -> int:
+    """The bytes of random bits (4 per element) one device draws for its shard."""
+    return 4 * math.prod(placement.shard_shape(sharding, shape))
 
 
 def applies(key: Array, shape: tuple[int, ...], compute: np.dtype, sharding) -> bool:
-    """Whether an array is drawn in blocks: it is large, `_bits` reproduces its bits exactly, and its layout is known.
+    """Whether an array may be drawn in blocks on some platform: it is larger than a CPU block, `_bits`
+    reproduces its bits exactly, and its layout is known.
 
     The layout is known when a sharding is given, when the call is eager, or when there is
     one device. Under a trace with no sharding on several devices the caller's `jit` may
@@ -36,12 +49,11 @@ def applies(key: Array, shape: tuple[int, ...], compute: np.dtype, sharding) -> 
     a block loop: it would draw the whole array on every device. Such draws stay whole,
     so that the partitioner gives each device only its shard.
     """
-    local = placement.shard_shape(sharding, shape)
     return (
         (sharding is not None or not isinstance(key, jax.core.Tracer) or jax.device_count() == 1)
         and len(shape) > 0
         and compute == np.float32
-        and math.prod(local) * 4 > BLOCK_BYTES
+        and shard_bytes(shape, sharding) > BLOCK_BYTES
         and math.prod(shape[1:]) < 2**32
         and shape[0] < 2**32
         and (sharding is None or isinstance(sharding, NamedSharding))
@@ -82,21 +94,21 @@ def _bits(key_data: Array, shape: tuple[int, ...], start: tuple[Array, ...], blo
     return b1 ^ b2
 
 
-def draw(key: Array, shape: tuple[int, ...], sharding, fill) -> Array:
+def draw(key: Array, shape: tuple[int, ...], sharding, fill, block_bytes: int = BLOCK_BYTES) -> Array:
     """The array of `shape` whose bits are `jax.random.bits(key, shape)`, mapped by `fill(bits) -> values`.
 
-    Each device fills its shard of `sharding` in row blocks of about `BLOCK_BYTES` of bits.
+    Each device fills its shard of `sharding` in row blocks of about `block_bytes` of bits.
     """
     data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
     local = placement.shard_shape(sharding, shape)
     if sharding is None:
-        return _fill_shard(data, shape, local, (0,) * len(shape), fill)
+        return _fill_shard(data, shape, local, (0,) * len(shape), fill, block_bytes)
     spec = tuple(sharding.spec) + (None,) * (len(shape) - len(sharding.spec))
     sizes = dict(sharding.mesh.shape)
 
     def shard(data):
         offsets = tuple(_shard_index(entry, sizes) * n for entry, n in zip(spec, local, strict=True))
-        return _fill_shard(data, shape, local, offsets, fill)
+        return _fill_shard(data, shape, local, offsets, fill, block_bytes)
 
     return jax.shard_map(shard, mesh=sharding.mesh, in_specs=P(), out_specs=P(*spec))(data)
 
@@ -117,8 +129,8 @@ def _steps(rows: int, most: int) -> tuple[int, int, int]:
     return rows // step, rows % step, step
 
 
-def _fill_shard(data: Array, shape, local: tuple[int, ...], offsets, fill) -> Array:
-    full, tail, step = _steps(local[0], max(1, BLOCK_BYTES // (4 * math.prod(local[1:]))))
+def _fill_shard(data: Array, shape, local: tuple[int, ...], offsets, fill, block_bytes: int) -> Array:
+    full, tail, step = _steps(local[0], max(1, block_bytes // (4 * math.prod(local[1:]))))
     offsets = tuple(jnp.asarray(o, jnp.uint32) for o in offsets)
 
     def block(out, row, rows):

@@ -41,6 +41,7 @@ class RandomInitializer(Initializer):
         """
         key, shape, dtype = validation.call(key, shape, dtype, self.dtype, self.complex_family is not None)
         out_sharding = placement.resolve(out_sharding, shape)
+        placement.check_key(key, out_sharding)
         if math.prod(shape) == 0:
             return sampling.full(0, shape, dtype, out_sharding)
         law = self.distribution(shape)

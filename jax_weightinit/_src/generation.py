@@ -20,6 +20,8 @@ from typing import Any, cast
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from . import blocks, placement, sampling
 from . import keys as keys_lib
@@ -90,29 +92,42 @@ def generate(groups: dict[Group, tuple[int, int]], keys: Array) -> list[Array]:
     """
     traced = isinstance(keys, jax.core.Tracer)
     leaves: list[Array] = []
-    previous: Array | None = None
+    previous: tuple[Array, Any] | None = None  # the last leaf drawn by our own sampler, and its sharding
     for group, (start, stop) in groups.items():
         ours = _vectorized(group, keys)
         size = chunk_size(group) if ours else 0
         with placement.entered(group.sharding):
             for first in range(start, stop, max(size, 1)):
-                batch = _after(keys, previous) if traced and previous is not None else keys
+                batch = _after(keys, *previous) if traced and previous is not None else keys
                 if size:
                     drawn = list(jnp.unstack(_chunk(group, batch, first, min(size, stop - first))))
                 else:
                     drawn = [_leaf(group, batch, first)]
                 leaves.extend(drawn)
-                previous = drawn[-1] if ours else previous
+                previous = (drawn[-1], group.sharding) if ours else previous
     return leaves
 
 
-def _after(keys: Array, leaf: Array) -> Array:
+def _after(keys: Array, leaf: Array, sharding: Any) -> Array:
     """`keys`, unchanged, but computed from `leaf`: a data dependency XLA keeps, so `leaf` is drawn first.
 
     `leaf` comes from one of the library's own samplers, which never produce NaN, so the
-    added flag is always zero.
+    added flag is always zero. On a mesh each device reads only its own shard of `leaf`
+    (a `shard_map` whose result is declared replicated, which it is: every device adds
+    zero), so the ordering costs no collective: a host never waits on another's init.
     """
-    flag = jnp.isnan(leaf).any().astype(jnp.uint32)
+    data = jax.random.key_data(keys) if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key) else keys
+
+    def add_flag(data: Array, local: Array) -> Array:
+        return data + jnp.isnan(local).any().astype(jnp.uint32)
+
+    if isinstance(sharding, NamedSharding) and sharding.mesh.size > 1:
+        spec = P(*sharding.spec)
+        data = jax.shard_map(add_flag, mesh=sharding.mesh, in_specs=(P(), spec), out_specs=P(), check_vma=False)(
+            data, leaf
+        )
+    else:
+        data = add_flag(data, leaf)
     if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
-        return jax.random.wrap_key_data(jax.random.key_data(keys) + flag, impl=jax.random.key_impl(keys))
-    return keys + flag
+        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(keys))
+    return data

@@ -59,6 +59,28 @@ def resolve(value: Sharding, shape: tuple[int, ...], what: str = "`out_sharding`
     return value
 
 
+def check_key(key: Array, sharding: jax.sharding.Sharding | None) -> None:
+    """Refuses a key committed to other devices than `sharding`'s (one local device, say), which `jit` cannot mix.
+
+    An uncommitted key, or one replicated over the sharding's devices (in a multi-process
+    run, a global array), is what each device's shard is drawn from.
+    """
+    if sharding is None or isinstance(key, jax.core.Tracer) or not getattr(key, "committed", False):
+        return
+    try:
+        wanted = sharding.device_set
+    except (AttributeError, ValueError):  # an abstract mesh names no devices
+        return
+    held = key.sharding.device_set
+    if held != wanted:
+        ids = sorted(d.id for d in held)
+        raise ValueError(
+            f"`key` is committed to device{'s' if len(ids) > 1 else ''} {ids} but the output spans {len(wanted)} "
+            "devices; pass an uncommitted key such as jax.random.key(seed), or one replicated over the mesh with "
+            "jax.device_put(key, NamedSharding(mesh, P()))."
+        )
+
+
 def _check_fits(sharding: jax.sharding.Sharding, shape: tuple[int, ...], what: str) -> None:
     if not isinstance(sharding, NamedSharding):
         try:

@@ -146,9 +146,24 @@ def draw(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Arr
 
 @functools.partial(jax.jit, static_argnames=("case", "shape", "dtype", "sharding", "blocked"))
 def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sharding, blocked: bool) -> jax.Array:
-    if blocked:
-        return blocks.draw(key, shape, sharding, lambda bits: draw(from_bits(bits, params.dtype), params, case, dtype))
-    return placement.place(lambda k, p: draw(unit_uniform(k, shape, p.dtype), p, case, dtype), sharding, key, params)
+    def whole(k, p):
+        return placement.place(lambda k, p: draw(unit_uniform(k, shape, p.dtype), p, case, dtype), sharding, k, p)
+
+    if not blocked:
+        return whole(key, params)
+
+    def in_blocks(block_bytes):
+        def drawn(k, p):
+            return blocks.draw(
+                k, shape, sharding, lambda bits: draw(from_bits(bits, p.dtype), p, case, dtype), block_bytes
+            )
+
+        return drawn
+
+    # Blocks or not, the values are the same bits; which is faster depends on the platform (see `blocks`).
+    large = blocks.shard_bytes(shape, sharding) > blocks.ACCELERATOR_WHOLE_BYTES
+    accelerator = in_blocks(blocks.ACCELERATOR_BLOCK_BYTES) if large else whole
+    return jax.lax.platform_dependent(key, params, cpu=in_blocks(blocks.BLOCK_BYTES), default=accelerator)
 
 
 def sample(key, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:

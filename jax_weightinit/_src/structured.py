@@ -48,6 +48,7 @@ class _Structured(Initializer):
                 f"its largest value {float(jnp.finfo(dtype).max):.3g}; use a wider dtype."
             )
         out_sharding = placement.resolve(out_sharding, shape)
+        placement.check_key(key, out_sharding)
         if math.prod(shape) == 0:
             return sampling.full(0, shape, dtype, out_sharding)
         with placement.entered(out_sharding):

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 import jax
 
-from . import generation, validation
+from . import generation, placement, validation
 from . import plan as plan_lib
 from .keys import leaf_keys
 from .layers import Adapt
@@ -83,6 +83,8 @@ def draw(
         )
     key = validation.key(key)
     rows, leaves, treedef = plan_lib.build(target, rules, out_shardings, key, on_unused_rule, adapt)
+    for sharding in {row.sharding for row in rows if row.init is not None}:
+        placement.check_key(key, sharding)
     groups = plan_lib.groups(rows)
     if groups:
         order = [i for members in groups.values() for i in members]

@@ -189,3 +189,22 @@ def test_jit_out_shardings_alone_still_draws_only_local_shards(mesh_kind, key):
     memory = jitted.lower(key).compile().memory_analysis()
     assert memory.temp_size_in_bytes < 8192 * 4096 * 4 // 2, memory
     chex.assert_trees_all_equal(np.asarray(jitted(key)), np.asarray(wi.he_normal()(key, shape)))
+
+
+@pytest.mark.parametrize("mesh_kind", MESHES)
+def test_a_key_committed_to_one_device_is_refused_and_a_replicated_one_draws(mesh_kind, key):
+    """jit cannot mix a key on device 0 with an 8-device output; the error says which key to pass instead."""
+    mesh = mesh_of(mesh_kind)
+    sharding = NamedSharding(mesh, SPEC)
+    committed = jax.device_put(key, jax.devices()[0])
+    tree = {"w": jax.ShapeDtypeStruct(SHAPE, jnp.float32, sharding=sharding)}
+    calls = [
+        lambda k: wi.he_normal()(k, SHAPE, out_sharding=sharding),
+        lambda k: wi.orthogonal()(k, SHAPE, out_sharding=sharding),
+        lambda k: wi.init_tree(k, tree, [("w", wi.he_normal())])["w"],
+    ]
+    replicated = jax.device_put(key, NamedSharding(mesh, P()))
+    for call in calls:
+        with pytest.raises(ValueError, match=r"^`key` is committed to device \[0\] but the output spans 8 devices; "):
+            call(committed)
+        chex.assert_trees_all_equal(np.asarray(call(replicated)), np.asarray(call(key)))

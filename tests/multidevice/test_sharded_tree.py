@@ -1,5 +1,7 @@
 """`init_tree` on 8 devices: the leaves' own shardings, every form of `out_shardings`, and the outer `jit`."""
 
+import re
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -133,3 +135,46 @@ def test_model_scale_tree_under_jit_generates_only_local_shards(key):
     total = sum(x.size * 4 for x in jax.tree.leaves(abstract))
     memory = compiled.memory_analysis()
     assert memory.output_size_in_bytes < total / 4, memory
+
+
+COLLECTIVES = ("all-reduce", "all-gather", "collective-permute", "all-to-all", "reduce-scatter")
+
+
+def collectives(explicit, key):
+    """How many of each collective the compiled `init_tree` of a mixed sharded tree holds."""
+    mesh = mesh_of(explicit)
+
+    def leaf(shape, spec, dtype=jnp.float32):
+        return jax.ShapeDtypeStruct(shape, dtype, sharding=NamedSharding(mesh, spec))
+
+    tree = {
+        f"layers/{i}": {
+            "kernel": leaf((256, 512), KERNEL),
+            "bias": leaf((512,), BIAS),
+            "w16": leaf((128, 256), P(None, "model"), jnp.bfloat16),
+        }
+        for i in range(6)
+    }
+    tree["big"] = {"kernel": leaf((4096, 4096), KERNEL)}  # a blocked leaf
+    rules = [("kernel$|w16$", wi.he_normal()), ("bias$", wi.zeros)]
+    with jax.set_mesh(mesh):
+        text = jax.jit(lambda k: wi.init_tree(k, tree, rules)).lower(key).compile().as_text()
+    return {name: len(re.findall(rf"\b{name}(-start)?\(", text)) for name in COLLECTIVES}
+
+
+@pytest.mark.parametrize("explicit", [False, True], ids=["Auto mesh", "Explicit mesh"])
+def test_compiled_init_tree_has_no_collective(explicit, key):
+    """Init is embarrassingly parallel: each device (each host) draws its shards with no traffic at all."""
+    assert collectives(explicit, key) == dict.fromkeys(COLLECTIVES, 0)
+
+
+def test_a_global_ordering_dependency_is_caught(monkeypatch, key):
+    """Twin: chunks ordered by a reduction over the whole leaf (as before) compile to all-reduces."""
+    from jax_weightinit._src import generation
+
+    def global_order(keys, leaf, sharding):
+        flag = jnp.isnan(leaf).any().astype(jnp.uint32)
+        return jax.random.wrap_key_data(jax.random.key_data(keys) + flag, impl=jax.random.key_impl(keys))
+
+    monkeypatch.setattr(generation, "_after", global_order)
+    assert collectives(False, key)["all-reduce"] > 0

@@ -1,0 +1,83 @@
+"""What is compiled for GPU and TPU, read on this CPU machine through `jax.export`.
+
+Blocking is chosen per platform when the program is lowered: XLA:CPU draws large arrays
+in 4 MiB row blocks (a loop), GPU and TPU draw a shard whole, as jax.random does, until
+its bits pass 1 GiB. Counted here as `stablehlo.while` loops in the exported module.
+"""
+
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from registry import FAN_SCALED, FIXED
+
+import jax_weightinit as wi
+from jax_weightinit._src import blocks
+
+SEED = jax.ShapeDtypeStruct((), jnp.uint32)
+MID = {"64 MiB": (4096, 4096), "256 MiB": (8192, 8192)}
+RANDOM = {**{name: factory() for name, factory in FAN_SCALED.items()}, **FIXED, "sparse": wi.sparse(0.5)}
+
+
+def loops(f, platform: str) -> int:
+    """The `while` loops in `f(seed)` lowered for `platform`."""
+    exported = jax.export.export(jax.jit(f), platforms=(platform,))(SEED)
+    return len(re.findall(r"stablehlo\.while", exported.mlir_module()))
+
+
+def drawn(init, shape):
+    return lambda seed: init(jax.random.key(seed), shape)
+
+
+@pytest.mark.parametrize("platform", ["cuda", "tpu"])
+@pytest.mark.parametrize("name", sorted(RANDOM))
+def test_accelerators_draw_mid_sized_arrays_whole_as_jax_random_does(name, platform):
+    sizes = MID if name in ("he_normal", "uniform(0.5)", "truncated_normal(0.2)") else {"64 MiB": MID["64 MiB"]}
+    for shape in sizes.values():
+        assert loops(drawn(RANDOM[name], shape), platform) == 0
+
+
+@pytest.mark.parametrize("platform", ["cuda", "tpu"])
+def test_a_small_init_tree_compiles_to_no_loop_on_accelerators(platform):
+    target = {
+        f"layers/{i}": {
+            "kernel": jax.ShapeDtypeStruct((512, 512), jnp.float32),
+            "bias": jax.ShapeDtypeStruct((512,), jnp.float32),
+        }
+        for i in range(4)
+    }
+    target["embed"] = jax.ShapeDtypeStruct((4096, 4096), jnp.bfloat16)  # a leaf drawn alone, 64 MiB of bits
+    rules = [("kernel$|embed$", wi.he_normal()), ("bias$", wi.zeros)]
+    assert loops(lambda seed: wi.init_tree(jax.random.key(seed), target, rules), platform) == 0
+
+
+@pytest.mark.parametrize("platform", ["cuda", "tpu"])
+def test_a_16_gib_array_is_still_drawn_in_blocks_on_accelerators(platform):
+    assert loops(drawn(wi.he_normal(), (65536, 65536)), platform) == 1
+
+
+def test_cpu_still_draws_64_mib_in_blocks():
+    """On CPU threefry is itself a loop; the block loop comes on top of it."""
+    ours = loops(drawn(wi.he_normal(), MID["64 MiB"]), "cpu")
+    assert ours == loops(drawn(jax.nn.initializers.he_normal(), MID["64 MiB"]), "cpu") + 1
+
+
+def test_blocking_everywhere_is_caught(monkeypatch):
+    """Twin: a build that blocks on every platform (the policy before) compiles a loop for cuda."""
+    monkeypatch.setattr(blocks, "ACCELERATOR_WHOLE_BYTES", 0)
+    monkeypatch.setattr(blocks, "ACCELERATOR_BLOCK_BYTES", blocks.BLOCK_BYTES)
+    assert loops(drawn(wi.he_normal(), (4096, 4096 + 8)), "cuda") == 1  # a shape no test above compiled
+
+
+def test_values_on_cpu_are_the_bits_of_the_whole_draw():
+    """Whichever branch runs, the values are those of one whole-array draw: blocked on CPU, checked here."""
+    key, shape = jax.random.key(3), (2048, 1024)  # 8 MiB of bits: two CPU blocks
+    law = wi.he_normal().distribution(shape)
+    from jax_weightinit._src import sampling
+
+    case, params = sampling.prepare(law, np.dtype(np.float32))
+    u = sampling.unit_uniform(key, shape, np.dtype(np.float32))
+    whole = jax.jit(sampling.draw, static_argnums=(2, 3))(u, params, case, np.dtype(np.float32))
+    assert np.asarray(wi.he_normal()(key, shape)).tobytes() == np.asarray(whole).tobytes()
