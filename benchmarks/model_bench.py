@@ -12,7 +12,8 @@ compile. Cases:
   abstract `nnx.State`, when Flax is installed.
 - `llama7b LAYERS DIM HIDDEN VOCAB`: a Llama-7B-shaped abstract tree in bfloat16 on a 2x4
   (fsdp, tp) mesh, lowered and compiled only: per-device bytes from `memory_analysis()`.
-- `big ROWS COLS`: one float32 `lecun_normal` array sharded 8 ways (jax#19893), compiled only.
+- `big ROWS COLS`: one float32 `lecun_normal` array split over every device (jax#19893: 8 ways on
+  8 CPU devices; whole on one GPU), compiled only.
 """
 
 import json
@@ -233,10 +234,11 @@ def llama_jax_nn(key, target):
 
 def big_case(rows, cols):
     key = jax.random.key(0)
-    mesh = jax.make_mesh((8,), ("x",))
+    ways = jax.device_count()
+    mesh = jax.make_mesh((ways,), ("x",))
     sharding = NamedSharding(mesh, P(None, "x"))
     shape = (rows, cols)
-    share = rows * cols * 4 // 8
+    share = rows * cols * 4 // ways
     fns = {
         "jax_weightinit": jax.jit(lambda k: wi.lecun_normal()(k, shape, jnp.float32, out_sharding=sharding)),
         "jax.nn": jax.jit(lambda k: jax.nn.initializers.lecun_normal()(k, shape, jnp.float32, out_sharding=sharding)),

@@ -1,6 +1,7 @@
 """Benchmarks of large batched inits, side by side with the alternatives and the hardware limit.
 
     python benchmarks/run.py [--quick] [--out DIR]
+    python benchmarks/run.py --device      # on a lent GPU or TPU: benchmarks/device_bench.py
 
 Every case is timed for each implementation in the same run: `jax_weightinit`, `jax.nn.initializers`
 (the same law), `raw_bits` (`jax.random.bits` for the same key and count: the generator's limit),
@@ -356,7 +357,12 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated groups: elementwise,orthogonal,model,sharded")
     parser.add_argument("--shapes", default="", help="only elementwise shapes whose label contains this text")
     parser.add_argument("--modes", default="", help="comma-separated elementwise modes: jit,eager (default: both)")
+    parser.add_argument("--device", action="store_true", help="the accelerator run (device_bench.py), under 8 minutes")
     args = parser.parse_args(argv)
+    if args.device:
+        import device_bench
+
+        return device_bench.main()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     groups = set(args.only.split(",")) if args.only else {"elementwise", "orthogonal", "model", "sharded"}

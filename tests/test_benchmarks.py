@@ -45,3 +45,22 @@ def test_normal_transforms_benchmark_writes_every_variant(tmp_path):
     ours = rows["AS 241, value plus correction (this library)"]
     assert ours["max_ulps"] < 3 and ours["max_half_cell"] < 0.6 and ours["monotone"] and ours["odd"]
     assert rows["√2·erf_inv(2u − 1), XLA (the previous sampler)"]["max_ulps"] > 90
+
+
+def test_device_command_refuses_cpu_and_runs_its_cases_small(tmp_path):
+    """The accelerator command is prepared and runs; here on CPU at small sizes (CI has no accelerator)."""
+    result = subprocess.run([sys.executable, str(RUN), "--device"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2 and "runs on a GPU or TPU" in result.stdout, result.stdout + result.stderr
+    smoke = (
+        "import pathlib, sys; sys.path.insert(0, sys.argv[1]); import device_bench; "
+        "sys.exit(device_bench.main(1, [('64x64', (64, 64), False), ('batch 2x32x32', (2, 32, 32), True)], "
+        "[('tree', 2, 0), ('big', 64, 1024)], pathlib.Path(sys.argv[2])))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", smoke, str(RUN.parent), str(tmp_path)], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert {r["impl"] for r in data["records"]} == {"jax_weightinit", "jax.nn", "raw_bits"}
+    assert {r["case"] for r in data["model"]} == {"tree", "big"} and "device_kind" in data["machine"]
+    assert "# Benchmark results on" in (tmp_path / "results.md").read_text()

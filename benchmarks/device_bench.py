@@ -1,0 +1,94 @@
+"""The benchmark for a lent accelerator, as one command: `python benchmarks/run.py --device`.
+
+Runs on the default backend (a GPU or TPU; refuses CPU, which `run.py` itself covers) in
+under 8 minutes: the elementwise initializers at 4096² and 8192² and a vmapped batch of
+64 1024² layers, float32 and bfloat16, under `jit`, with jax.nn and raw bits side by side
+in the same run; whole-model init of 6- and 32-layer trees in fresh processes; and the
+compiled temporaries of the jax#19893 array (32768×262144 float32 `lecun_normal`, split
+over every device), compiled only. Writes `benchmarks/results-<platform>/` with the
+device named. CI never runs it.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import run  # benchmarks/run.py: the same timing, records and tables
+
+SHAPES = [
+    ("4096x4096", (4096, 4096), False),
+    ("8192x8192", (8192, 8192), False),
+    ("batch 64x1024x1024", (64, 1024, 1024), True),
+]
+NAMES = ("glorot_uniform", "he_normal", "lecun_normal", "normal", "uniform")
+
+
+MODEL_CASES = (("tree", 6), ("tree", 32), ("big", 32768, 262144))
+
+
+def elementwise(records, repeats: int, shapes=SHAPES) -> None:
+    key = jax.random.key(0)
+    for name in NAMES:
+        ours, theirs, _, _ = run.INITS[name]
+        for label, shape, batched in shapes:
+            for dtype in (jnp.float32, jnp.bfloat16):
+
+                def make(init, shape=shape, dtype=dtype, batched=batched):
+                    if batched:
+                        return jax.jit(
+                            lambda k: jax.vmap(lambda kk: init(kk, shape[1:], dtype))(jax.random.split(k, shape[0]))
+                        )
+                    return jax.jit(lambda k: init(k, shape, dtype))
+
+                impls = {
+                    "jax_weightinit": make(ours),
+                    "jax.nn": make(theirs),
+                    "raw_bits": jax.jit(lambda k, shape=shape: jax.random.bits(k, shape, jnp.uint32)),
+                }
+                results = run.timeit_interleaved({impl: (lambda fn=fn: fn(key)) for impl, fn in impls.items()}, repeats)
+                for impl, (times, first) in results.items():
+                    run.record(records, f"{name} {label}", impl, shape, jnp.dtype(dtype).name, times, first, mode="jit")
+
+
+def model_cases(cases=MODEL_CASES) -> list[dict]:
+    """Fresh processes on the default backend, so that cold figures include every compile."""
+    script = pathlib.Path(__file__).with_name("model_bench.py")
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    records = []
+    for case in cases:
+        done = subprocess.run([sys.executable, str(script), *map(str, case)], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"model case {case} failed:\n{done.stderr[-3000:]}", file=sys.stderr, flush=True)
+            continue
+        records.extend(json.loads(line) for line in done.stdout.splitlines() if line.startswith("{"))
+        print(f"  model case {case}: done", flush=True)
+    return records
+
+
+def main(repeats: int = 9, shapes=SHAPES, cases=MODEL_CASES, out: pathlib.Path | None = None) -> int:
+    """Writes `benchmarks/results-<platform>/`, or `out`: `shapes`, `cases` and `out` serve the smoke test."""
+    platform = jax.default_backend()
+    if platform == "cpu" and out is None:
+        print("--device runs on a GPU or TPU; this machine's default backend is cpu (use run.py without it).")
+        return 2
+    out = out or pathlib.Path(__file__).with_name(f"results-{platform}")
+    out.mkdir(exist_ok=True)
+    records: list[dict] = []
+    print(f"elementwise on {jax.devices()[0].device_kind}", flush=True)
+    elementwise(records, repeats, shapes)
+    model = model_cases(cases)
+    info = {**run.machine(), "device_kind": jax.devices()[0].device_kind}
+    (out / "results.json").write_text(json.dumps({"machine": info, "records": records, "model": model}, indent=1))
+    header = "\n".join(f"- {k}: {v}" for k, v in info.items())
+    title = f"# Benchmark results on {info['device_kind']}"
+    (out / "results.md").write_text(f"{title}\n\n{header}\n\n{run.table(records)}\n\n{run.model_tables(model)}\n")
+    print(f"wrote {out / 'results.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
