@@ -20,13 +20,13 @@ And whole-model recipes, as rule lists for `init_tree`, `plan`, `wi.flax.reinit`
   with gain β on the FFN, value and output projections, gain 1 on query and key.
 """
 
-from ._src.presets import equinox_linear as equinox_linear
-from ._src.presets import flax_conv_kernel as flax_conv_kernel
-from ._src.presets import flax_dense_kernel as flax_dense_kernel
-from ._src.presets import flax_embed as flax_embed
-from ._src.presets import haiku_linear as haiku_linear
-from ._src.presets import keras_dense as keras_dense
-from ._src.presets import torch_linear as torch_linear
+from ._src.layer_defaults import equinox_linear as equinox_linear
+from ._src.layer_defaults import flax_conv_kernel as flax_conv_kernel
+from ._src.layer_defaults import flax_dense_kernel as flax_dense_kernel
+from ._src.layer_defaults import flax_embed as flax_embed
+from ._src.layer_defaults import haiku_linear as haiku_linear
+from ._src.layer_defaults import keras_dense as keras_dense
+from ._src.layer_defaults import torch_linear as torch_linear
 from ._src.recipes import deepnet_constants as deepnet_constants
 from ._src.recipes import deepnet_rules as deepnet_rules
 from ._src.recipes import gpt2_rules as gpt2_rules

@@ -53,7 +53,7 @@ def test_device_command_refuses_cpu_and_runs_its_cases_small(tmp_path):
     assert result.returncode == 2 and "runs on a GPU or TPU" in result.stdout, result.stdout + result.stderr
     smoke = (
         "import pathlib, sys; sys.path.insert(0, sys.argv[1]); import device_bench; "
-        "sys.exit(device_bench.main(1, [('64x64', (64, 64), False), ('batch 2x32x32', (2, 32, 32), True)], "
+        "sys.exit(device_bench.main(1, [('batch 2x32x32', (2, 32, 32), True)], "
         "[('tree', 2, 0), ('big', 64, 1024)], pathlib.Path(sys.argv[2])))"
     )
     result = subprocess.run(

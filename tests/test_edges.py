@@ -169,6 +169,26 @@ def test_complex_sampling_compiles_once_for_every_scale(key):
     np.testing.assert_allclose(np.asarray(draws[3]) * 0.2, np.asarray(draws[1]), rtol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "factory, shape",
+    [(wi.orthogonal, (8, 8)), (wi.delta_orthogonal, (3, 3, 8, 8)), (pytorch.orthogonal, (8, 2, 3))],
+    ids=["orthogonal", "delta_orthogonal", "pytorch.orthogonal"],
+)
+def test_orthogonal_scales_are_data_one_compile_serves_them_all(factory, shape, key):
+    """A scale is a number the program reads, not a constant it is compiled for: ten scales, one program."""
+    from jax_weightinit._src import structured
+
+    scales = [1 + i * 1e-3 for i in range(10)]
+    before = structured._compiled_build._cache_size()
+    draws = [np.asarray(factory(s)(key, shape), np.float64) for s in scales]
+    assert structured._compiled_build._cache_size() - before <= 1
+    base = draws[0] / scales[0]
+    for s, w in zip(scales, draws, strict=True):
+        np.testing.assert_allclose(w, s * base, rtol=2e-6, atol=1e-7)  # the same matrix, scaled
+    other = np.asarray(factory(1.0)(jax.random.key(1), shape), np.float64)
+    assert np.abs(other - base).max() > 0.1  # the twin: another key is another matrix
+
+
 TARGET = {"a": jax.ShapeDtypeStruct((2, 2), jnp.float32)}
 # (what, call, error, message): NumPy values are read as Python ones, and every misuse names what is wrong.
 VALIDATION = [

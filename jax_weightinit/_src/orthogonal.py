@@ -14,8 +14,8 @@ from .structured import _centre, _Structured, at_least_2d
 from .typing import Array, DTypeLike
 
 
-@functools.partial(jax.jit, static_argnames=("rows", "cols", "scale", "dtype"))
-def haar(key: Array, rows: int, cols: int, scale: float, dtype: np.dtype) -> Array:
+@functools.partial(jax.jit, static_argnames=("rows", "cols", "dtype"))
+def haar(key: Array, rows: int, cols: int, scale: float | Array, dtype: np.dtype) -> Array:
     """`scale` times a Haar-random (rows, cols) matrix with orthonormal rows or columns.
 
     QR of a Gaussian matrix with the signs (phases) of R's diagonal moved into Q,
@@ -23,7 +23,7 @@ def haar(key: Array, rows: int, cols: int, scale: float, dtype: np.dtype) -> Arr
     """
     compute = sampling.compute_dtype(dtype)
     n, m = max(rows, cols), min(rows, cols)
-    factor = np.asarray(scale, compute)
+    factor = jnp.asarray(scale, compute)
     if jnp.issubdtype(dtype, jnp.complexfloating):
         parts = jax.random.normal(key, (2, n, m), compute)
         z = jax.lax.complex(parts[0], parts[1])
@@ -42,6 +42,7 @@ class Orthogonal(_Structured):
     column_axis: int = -1
     dtype: np.dtype | None = None
     allow_complex = True
+    data_fields = ("scale",)
 
     def _check(self, shape):
         at_least_2d(shape, "an orthogonal initializer")
@@ -96,6 +97,7 @@ class DeltaOrthogonal(_Structured):
     column_axis: int = -1
     dtype: np.dtype | None = None
     allow_complex = True
+    data_fields = ("scale",)
 
     def _check(self, shape):
         if len(shape) not in (3, 4, 5):

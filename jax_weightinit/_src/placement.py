@@ -73,7 +73,7 @@ def check_key(key: Array, sharding: jax.sharding.Sharding | None) -> None:
         return
     held = key.sharding.device_set
     if held != wanted:
-        ids = sorted(d.id for d in held)
+        ids = sorted(d.id for d in held)  # type: ignore[attr-defined]
         raise ValueError(
             f"`key` is committed to device{'s' if len(ids) > 1 else ''} {ids} but the output spans {len(wanted)} "
             "devices; pass an uncommitted key such as jax.random.key(seed), or one replicated over the mesh with "

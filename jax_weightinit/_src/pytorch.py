@@ -164,6 +164,7 @@ def kaiming_normal(
 class _TorchOrthogonal(_Structured):
     gain: float = 1.0
     dtype: np.dtype | None = None
+    data_fields = ("gain",)
 
     def _check(self, shape):
         at_least_2d(shape, "orthogonal")

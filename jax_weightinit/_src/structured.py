@@ -33,6 +33,9 @@ class _Structured(Initializer):
 
     dtype: np.dtype | None
     allow_complex = False
+    #: Fields that are numbers the program reads as data, not constants it is compiled for, so that
+    #: `orthogonal(s)` compiles once for every `s`.
+    data_fields: tuple[str, ...] = ()
 
     def __call__(
         self, key: Array, shape: Shape, dtype: DTypeLike | None = None, out_sharding: Sharding = None
@@ -52,7 +55,10 @@ class _Structured(Initializer):
         if math.prod(shape) == 0:
             return sampling.full(0, shape, dtype, out_sharding)
         with placement.entered(out_sharding):
-            return _compiled_build(_Exactly(self), key, shape, dtype, out_sharding)
+            compute = sampling.compute_dtype(dtype)
+            data = {name: np.asarray(getattr(self, name), compute) for name in self.data_fields}
+            shell = dataclasses.replace(self, **dict.fromkeys(self.data_fields, 0.0))  # type: ignore[type-var]
+            return _compiled_build(_Exactly(shell), key, data, shape, dtype, out_sharding)
 
     def _check(self, shape: tuple[int, ...]) -> None:
         pass
@@ -82,10 +88,13 @@ class _Exactly:
         return hash(self._identity())
 
 
-@functools.partial(jax.jit, static_argnums=(0, 2, 3, 4))
-def _compiled_build(init: _Exactly, key: Array, shape: tuple[int, ...], dtype: np.dtype, sharding) -> Array:
-    """One compiled program per (initializer, shape, dtype, sharding), not op-by-op dispatch."""
-    return placement.place(lambda k: init.init._build(k, shape, dtype).astype(dtype), sharding, key)
+@functools.partial(jax.jit, static_argnums=(0, 3, 4, 5))
+def _compiled_build(init: _Exactly, key: Array, data: dict, shape: tuple[int, ...], dtype: np.dtype, sharding) -> Array:
+    """One compiled program per (initializer but its data fields, shape, dtype, sharding), not op-by-op dispatch."""
+    # A constant under the caller's trace would be folded into the arithmetic (see `sampling.draw`).
+    numbers = jax.lax.optimization_barrier(data)
+    built = dataclasses.replace(init.init, **numbers)  # type: ignore[type-var]
+    return placement.place(lambda k: built._build(k, shape, dtype).astype(dtype), sharding, key)
 
 
 def _centre(shape: tuple[int, ...], spatial: int, even: str) -> tuple[int, ...]:
