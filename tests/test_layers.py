@@ -179,7 +179,9 @@ def test_each_framework_refuses_the_others_modules(key):
     for call in (wi.flax.reinit, lambda m, k, r: wi.flax.plan(m, r)):
         with pytest.raises(TypeError, match=r"^`module` must be a Flax nnx module; got an equinox Linear; .*equinox"):
             call(eqx_layer, key, RULES)
-    with pytest.raises(TypeError, match=r"got a dict of 1 item; for a params tree use wi.init_tree\.$"):
+    with pytest.raises(
+        TypeError, match=r"got a dict of 1 item; for a params tree \(linen, Haiku\) use wi.init_tree\.$"
+    ):
         wi.equinox.reinit({"w": jnp.zeros((4, 4))}, key, RULES)
 
 

@@ -8,7 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from . import layers, tree, validation
+from . import layers, tree
 from . import plan as plan_lib
 from .keys import path_string
 from .typing import Array
@@ -119,16 +119,6 @@ def plan(module: Any, rules: plan_lib.RulesArg, *, out_shardings: Any = None) ->
 
 
 def _check_module(module: object, name: str) -> None:
-    if not isinstance(module, eqx.Module):
-        other = "wi.flax." + name if type(module).__module__.startswith("flax.") or _is_nnx(module) else None
-        hint = (
-            f"for a Flax nnx module use {other}"
-            if other
-            else f"for a params tree use wi.{'init_tree' if name == 'reinit' else 'plan'}"
-        )
-        raise TypeError(f"`module` must be an Equinox module; got {validation.describe(module)}; {hint}.")
-
-
-def _is_nnx(module: object) -> bool:
-    flax_nnx = sys.modules.get("flax.nnx")
-    return flax_nnx is not None and isinstance(module, flax_nnx.Module)
+    flax_nnx = sys.modules.get("flax.nnx")  # an nnx module can only exist if its user imported Flax
+    nnx_module = None if flax_nnx is None else flax_nnx.Module
+    layers.check_module(module, name, eqx.Module, "an Equinox module", (nnx_module, "flax"))

@@ -1,13 +1,14 @@
 """Flax nnx: the fans each layer uses for its own parameters, and layer-aware re-initialization."""
 
 import math
+import sys
 from typing import Any, Literal, TypeVar
 
 import jax
 from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec
 
-from . import layers, tree, validation
+from . import layers, tree
 from . import plan as plan_lib
 from .fans import compute_fans
 from .typing import Array
@@ -161,8 +162,6 @@ def plan(module: nnx.Module, rules: plan_lib.RulesArg, *, out_shardings: Any = N
 
 
 def _check_module(module: object, name: str) -> None:
-    if not isinstance(module, nnx.Module):
-        raise TypeError(
-            f"`module` must be a Flax nnx module; got {validation.describe(module)}; for an Equinox module use "
-            f"wi.equinox.{name}, for a params tree (linen, Haiku) wi.{'init_tree' if name == 'reinit' else 'plan'}."
-        )
+    equinox = sys.modules.get("equinox")  # an Equinox module can only exist if its user imported Equinox
+    eqx_module = None if equinox is None else equinox.Module
+    layers.check_module(module, name, nnx.Module, "a Flax nnx module", (eqx_module, "equinox"))

@@ -104,3 +104,23 @@ def einsum_fans(einsum_str: str, kernel_shape: Shape) -> tuple[int, int]:
         d for label, d in zip(kernel, kernel_shape, strict=True) if label in out and label not in inputs
     )
     return fan_in, fan_out
+
+
+def check_module(module: object, name: str, expected: type, framework: str, other: tuple[type | None, str]) -> None:
+    """Refuses a module that is not `framework`'s, naming the function that takes it.
+
+    Args:
+      module: what the user passed.
+      name: the function called, 'reinit' or 'plan'.
+      expected: `framework`'s module class.
+      framework: its name as users say it ("a Flax nnx module").
+      other: (the other framework's module class, if imported, and its namespace in `wi`).
+    """
+    if isinstance(module, expected):
+        return
+    other_type, other_namespace = other
+    if other_type is not None and isinstance(module, other_type):
+        hint = f"use wi.{other_namespace}.{name}"
+    else:
+        hint = f"for a params tree (linen, Haiku) use wi.{'init_tree' if name == 'reinit' else 'plan'}"
+    raise TypeError(f"`module` must be {framework}; got {validation.describe(module)}; {hint}.")

@@ -48,7 +48,7 @@ class Orthogonal(_Structured):
         at_least_2d(shape, "an orthogonal initializer")
         validation.resolve_axes("column_axis", (self.column_axis,), len(shape))
 
-    def _reach(self):
+    def _reach(self, compute):
         return "scale", self.scale
 
     def _build(self, key, shape, dtype):
@@ -108,7 +108,7 @@ class DeltaOrthogonal(_Structured):
             )
         validation.resolve_axes("column_axis", (self.column_axis,), 2)  # an axis of the (in, out) centre
 
-    def _reach(self):
+    def _reach(self, compute):
         return "scale", self.scale
 
     def _build(self, key, shape, dtype):

@@ -269,8 +269,8 @@ def groups(rows: Plan) -> dict[generation.Group, list[int]]:
 def _kept(name: str, leaf: Any) -> Row:
     if _is_array(leaf):
         return Row(name, None, None, tuple(leaf.shape), np.dtype(leaf.dtype), None, None, None)
-    dtype = np.dtype(type(leaf)) if isinstance(leaf, int | float) and not isinstance(leaf, bool) else np.dtype(object)
-    return Row(name, None, None, (), np.dtype(bool) if isinstance(leaf, bool) else dtype, None, None, None)
+    kind = type(leaf) if isinstance(leaf, bool | int | float) else object  # np.dtype(bool) is bool, not int
+    return Row(name, None, None, (), np.dtype(kind), None, None, None)
 
 
 def _fans_and_law(name: str, init: Callable, shape: tuple[int, ...], dtype: np.dtype):

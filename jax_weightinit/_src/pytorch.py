@@ -169,7 +169,7 @@ class _TorchOrthogonal(_Structured):
     def _check(self, shape):
         at_least_2d(shape, "orthogonal")
 
-    def _reach(self):
+    def _reach(self, compute):
         return "gain", self.gain
 
     def _build(self, key, shape, dtype):

@@ -43,7 +43,7 @@ class _Structured(Initializer):
         """Builds an array of `shape` and `dtype` (default: the factory's, else the default float)."""
         key, shape, dtype = validation.call(key, shape, dtype, self.dtype, self.allow_complex)
         self._check(shape)
-        reach = self._reach()
+        reach = self._reach(sampling.compute_dtype(dtype))
         if reach is not None and reach[1] > float(jnp.finfo(dtype).max):
             name, value = reach
             raise ValueError(
@@ -55,16 +55,16 @@ class _Structured(Initializer):
         if math.prod(shape) == 0:
             return sampling.full(0, shape, dtype, out_sharding)
         with placement.entered(out_sharding):
-            compute = sampling.compute_dtype(dtype)
-            data = {name: np.asarray(getattr(self, name), compute) for name in self.data_fields}
+            data = {name: np.asarray(getattr(self, name), sampling.compute_dtype(dtype)) for name in self.data_fields}
             shell = dataclasses.replace(self, **dict.fromkeys(self.data_fields, 0.0))  # type: ignore[type-var]
             return _compiled_build(_Exactly(shell), key, data, shape, dtype, out_sharding)
 
     def _check(self, shape: tuple[int, ...]) -> None:
         pass
 
-    def _reach(self) -> tuple[str, float] | None:
-        """(the parameter that sets the entries' magnitude, the largest magnitude), or None when bounded by 1."""
+    def _reach(self, compute: np.dtype) -> tuple[str, float] | None:
+        """(the parameter that sets the entries' magnitude, the largest magnitude when computed in `compute`),
+        or None when bounded by 1."""
         return None
 
     def _build(self, key: Array, shape: tuple[int, ...], dtype: np.dtype) -> Array:
@@ -109,7 +109,7 @@ class Identity(_Structured):
     def _check(self, shape):
         at_least_2d(shape, "an identity initializer")
 
-    def _reach(self):
+    def _reach(self, compute):
         return "scale", abs(self.scale)
 
     def _build(self, key, shape, dtype):
@@ -186,8 +186,8 @@ class Sparse(_Structured):
         if len(shape) != 2:
             raise ValueError(f"`shape` must be 2-D (rows, columns) for a sparse initializer; got {shape!r}.")
 
-    def _reach(self):
-        return "stddev", REACH_STDS[np.dtype(np.float64)] * self.stddev
+    def _reach(self, compute):
+        return "stddev", REACH_STDS[compute] * self.stddev
 
     def _build(self, key, shape, dtype):
         rows = shape[0]

@@ -133,8 +133,8 @@ def _dim(dim: object, value: object) -> int:
     dt = attribute(dim, "dtype")
     is_int_array = isinstance(dim, np.ndarray | jax.Array) and dim.ndim == 0 and jnp.issubdtype(dt, jnp.integer)  # type: ignore[arg-type]
     if isinstance(dim, bool | np.bool_) or not (isinstance(dim, numbers.Integral) or is_int_array):
-        shown = tuple(value) if isinstance(value, Sequence) else describe(value)
-        raise TypeError(f"`shape` must contain only ints; got {shown!r}.")
+        shown = repr(tuple(value)) if isinstance(value, Sequence) else describe(value)
+        raise TypeError(f"`shape` must contain only ints; got {shown}.")
     return operator.index(dim)  # type: ignore[arg-type]
 
 

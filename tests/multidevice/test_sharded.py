@@ -208,3 +208,19 @@ def test_a_key_committed_to_one_device_is_refused_and_a_replicated_one_draws(mes
         with pytest.raises(ValueError, match=r"^`key` is committed to device \[0\] but the output spans 8 devices; "):
             call(committed)
         chex.assert_trees_all_equal(np.asarray(call(replicated)), np.asarray(call(key)))
+
+
+@pytest.mark.parametrize("mesh_kind", MESHES)
+def test_shards_compile_per_platform_through_export(mesh_kind):
+    """On a mesh too: 8 MiB shards are blocked for CPU and drawn whole for GPU/TPU; 4 GiB shards block everywhere."""
+    mesh = mesh_of(mesh_kind)
+    sharding = NamedSharding(mesh, P("data", "model"))
+
+    def loops(shape, platform):
+        f = jax.jit(lambda seed: wi.he_normal()(jax.random.key(seed), shape, out_sharding=sharding))
+        with jax.set_mesh(mesh):
+            exported = jax.export.export(f, platforms=(platform,))(jax.ShapeDtypeStruct((), jnp.uint32))
+        return exported.mlir_module().count("stablehlo.while")
+
+    assert [loops((4096, 4096), p) for p in ("cpu", "cuda", "tpu")] == [2, 0, 0]  # CPU: threefry's loop + blocks
+    assert [loops((131072, 65536), p) for p in ("cuda", "tpu")] == [1, 1]  # the jax#19893 scale: 4 GiB shards
