@@ -90,7 +90,19 @@ REFUSED = [
     ("constant unknown dtype", lambda: wi.constant(1, dtype="foo"), TypeError, "must be a numeric dtype"),
     ("constant object dtype", lambda: wi.constant(1, dtype=object), TypeError, "must be a numeric dtype"),
     ("normal(12380) in float16, just past", lambda: wi.normal(12380.0)(KEY, (4,), jnp.float16), ValueError, "float16"),
+    (
+        "sparse(0.1, 12380) in float16",
+        lambda: wi.sparse(0.1, 12380.0)(KEY, (4, 4), jnp.float16),
+        ValueError,
+        "`stddev`",
+    ),
 ]
+
+
+def test_sparse_reaches_as_far_as_its_float32_sampler(key):
+    """Its nonzero entries are N(0, stddev²) drawn at float32: 5.2947 std, so stddev 12,370 fits float16."""
+    w = np.asarray(wi.sparse(0.1, 12370.0)(key, (256, 256), jnp.float16), np.float64)
+    assert np.isfinite(w).all() and (w == 0).mean() >= 0.1 and 0.9 * 12370 < w[w != 0].std() < 1.1 * 12370
 
 
 def test_delta_orthogonal_draws_complex_as_jax_nn_does(key):
