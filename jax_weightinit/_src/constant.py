@@ -48,6 +48,11 @@ class Constant(Initializer):
         out_sharding: Sharding = None,
     ) -> Array:
         """Returns `jnp.full(shape, value, dtype)`."""
+        shape, dtype = self.checked(shape, dtype)
+        return sampling.full(self.value, shape, dtype, placement.resolve(out_sharding, shape))
+
+    def checked(self, shape: Shape, dtype: DTypeLike | None = None) -> tuple[tuple[int, ...], np.dtype]:
+        """(shape, dtype) of a call with `shape` and `dtype`, or the error that call raises."""
         shape = validation.shape(shape)
         dtype = self.dtype if dtype is None else dtype
         dtype = validation.dtype(None) if dtype is None else _numeric_dtype(dtype)
@@ -62,7 +67,7 @@ class Constant(Initializer):
                 raise ValueError(
                     f"the constant's value of shape {self.value.shape} does not broadcast to `shape` {shape}."
                 )
-        return sampling.full(self.value, shape, dtype, placement.resolve(out_sharding, shape))
+        return shape, dtype
 
 
 def _holds(dtype: np.dtype, value: object) -> bool:

@@ -42,13 +42,28 @@ class RandomInitializer(Initializer):
         key, shape, dtype = validation.call(key, shape, dtype, self.dtype, self.complex_family is not None)
         out_sharding = placement.resolve(out_sharding, shape)
         placement.check_key(key, out_sharding)
-        if math.prod(shape) == 0:
+        law = self._law(shape, dtype)
+        if law is None:
             return sampling.full(0, shape, dtype, out_sharding)
-        law = self.distribution(shape)
-        _check_range(law, dtype)  # a complex dtype's parts have its real counterpart's range
         if jnp.issubdtype(dtype, jnp.complexfloating) and self.complex_family is not None:
             return sampling.sample_complex(key, self.complex_family, law.std, shape, dtype, out_sharding)
         return sampling.sample(key, law, shape, dtype, out_sharding)
+
+    def checked(
+        self, shape: Shape, dtype: DTypeLike | None = None
+    ) -> tuple[tuple[int, ...], np.dtype, Distribution | None]:
+        """(shape, dtype, law) of a call with `shape` and `dtype`, or the error that call raises; the law is None
+        for an empty shape, which is drawn empty."""
+        shape = validation.shape(shape)
+        dtype = validation.dtype(self.dtype if dtype is None else dtype, allow_complex=self.complex_family is not None)
+        return shape, dtype, self._law(shape, dtype)
+
+    def _law(self, shape: tuple[int, ...], dtype: np.dtype) -> Distribution | None:
+        if math.prod(shape) == 0:
+            return None
+        law = self.distribution(shape)
+        _check_range(law, dtype)  # a complex dtype's parts have its real counterpart's range
+        return law
 
 
 # How far a normal's samples reach, in stds from its mean: Φ⁻¹ of the smallest uniform midpoint of the

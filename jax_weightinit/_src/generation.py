@@ -1,21 +1,23 @@
-"""Generation: the leaves of a whole model drawn group by group, in chunks, straight into their shards.
+"""Generation: the initialized leaves of a whole model, drawn by as few compiled programs as it allows.
 
-A group is the leaves that share one initializer, shape, dtype and sharding. Each
-chunk of a group is one compiled function, used eagerly through `jit`'s cache and
-inlined as it is under the caller's `jit`, so the program grows with the number of
-chunks, not of leaves. For the library's own elementwise laws with threefry keys, a
-chunk is the leaves whose bits fit in `CHUNK_BYTES` per device, drawn as one stack by
-one vectorized generator (`sampling.sample_many`) and split: bit for bit the per-leaf
-result. A leaf too large for a chunk is drawn alone by its sampler, in blocks. Other
-initializers, complex dtypes and other key implementations (whose bits differ under
-`vmap`) are drawn one leaf at a time.
+Unsharded leaves of the library's elementwise laws and scalar constants are drawn by one
+program per model layout (`segments`), whatever their laws' numbers. The rest — sharded
+leaves, other initializers, complex and float64 leaves, other key implementations — go
+by group: leaves that share one sampler (a law's sampling case, or an initializer), shape,
+dtype and sharding, each group drawn by one compiled function, used eagerly through
+`jit`'s cache and inlined as it is under the caller's `jit`. For the library's laws with
+threefry keys, a group's chunk is the leaves whose bits fit in `CHUNK_BYTES` per device,
+drawn as one stack by one vectorized generator with each leaf's law numbers as data, and
+split: bit for bit the per-leaf result. A leaf too large for a chunk is drawn alone by its
+sampler, in blocks. Other initializers and other key implementations (whose bits differ
+under `vmap`) are drawn one leaf at a time.
 """
 
 import dataclasses
 import functools
 import math
-from collections.abc import Callable
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -23,10 +25,17 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from . import blocks, placement, sampling
-from . import keys as keys_lib
+from . import blocks, keys, placement, sampling, segments
+from .constant import Constant
 from .core import RandomInitializer
+from .laws import Distribution
 from .typing import Array
+
+# An eager call with more leaves in segments and constants than this draws them with programs of fixed shapes,
+# which serve every model (one per sampling case and dtype, one small one per leaf shape to cut leaves out);
+# a smaller model compiles one program for its own layout, which cuts its leaves out inside at about 7 ms of
+# compile per leaf, and is the quicker of the two up to about this size (`benchmarks/cold_bench.py`).
+FIXED_FROM_LEAVES = 128
 
 # Per-device bytes of random bits (4 per element, whatever the output dtype) one chunk
 # draws. A chunk holds a few times this in temporaries, and chunks run one after another.
@@ -35,23 +44,213 @@ CHUNK_BYTES = blocks.BLOCK_BYTES
 
 
 @dataclasses.dataclass(frozen=True)
-class Group:
-    """Leaves that share one compiled generator: one initializer, shape, dtype and sharding."""
+class Leaf:
+    """What `generate` needs of one leaf of a plan."""
 
+    path: str
     init: Callable
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    sharding: Any
+    law: Distribution | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+    """Leaves that share one compiled generator: the library's sampler for `case` (with each leaf's law numbers
+    as data), or else the initializer `init`; one shape, dtype and sharding."""
+
+    case: str | None
+    init: Callable | None
     shape: tuple[int, ...]
     dtype: np.dtype
     sharding: Any
 
 
-def _vectorized(group: Group, keys: Array) -> bool:
+def generate(key: Array, leaves: Sequence[Leaf]) -> list[Array]:
+    """Draws every leaf: `leaf.init(key_for(key, leaf.path), leaf.shape, leaf.dtype)` on `leaf.sharding`, in order.
+
+    Under a trace the parts run one after another (see `_after`), so the temporaries
+    stay near one segment or chunk whatever the model's size.
+    """
+    flat = _flat_draws(key)
+    routes = [_route(leaf, flat) for leaf in leaves]
+    fixed = not isinstance(key, jax.core.Tracer) and sum(route != "other" for route in routes) > FIXED_FROM_LEAVES
+    in_segments = [i for i, route in enumerate(routes) if isinstance(route, tuple)]
+    packed = segments.layout_segments([routes[i] for i in in_segments], fixed)  # type: ignore[misc]
+    members = [[in_segments[j] for j in indices] for _, indices in packed]
+    order = [i for indices in members for i in indices]
+    constant = [i for i, route in enumerate(routes) if route == "constant"]
+    groups: dict[Group, list[int]] = {}
+    for i, route in enumerate(routes):
+        if route == "other":
+            groups.setdefault(_group(leaves[i]), []).append(i)
+    others = [i for indices in groups.values() for i in indices]
+    params = [np.stack([_numbers(leaves[i]) for i in indices]) for indices in members]
+    words = keys.digests([leaves[i].path for i in order + others])
+
+    out: list[Any] = [None] * len(leaves)
+    if fixed:
+        all_keys = segments.leaf_keys(key, _padded(words, segments.bucket(len(words), 256)), keys.impl_name(key))
+        drawn = _eager_segments([segment for segment, _ in packed], all_keys, params)
+        filled = _eager_constants([leaves[i] for i in constant])
+    else:
+        layout = segments.Layout(
+            keys.impl_name(key),
+            tuple(segment for segment, _ in packed),
+            tuple((leaves[i].shape, leaves[i].dtype) for i in constant),
+        )
+        values = tuple(_value(leaves[i]) for i in constant)
+        drawn, filled, all_keys = segments.run(layout, key, words, tuple(params), values)
+    for i, leaf in zip(order + constant, drawn + filled, strict=True):
+        out[i] = leaf
+    previous = (drawn[-1], None) if drawn else None
+    start = len(order) if fixed else 0  # where the other leaves' keys begin
+    for group, indices in groups.items():
+        stop = start + len(indices)
+        numbers = np.stack([_numbers(leaves[i]) for i in indices])
+        group_leaves, previous = _draw_group(group, all_keys, numbers, start, stop, previous)
+        for i, leaf in zip(indices, group_leaves, strict=True):
+            out[i] = leaf
+        start = stop
+    return out
+
+
+def _padded(table: np.ndarray, rows: int, fill: float = 0) -> np.ndarray:
+    """`table` with rows of `fill` appended up to `rows` rows."""
+    pad = np.full((rows - table.shape[0], *table.shape[1:]), fill, table.dtype)
+    return np.concatenate([table, pad])
+
+
+def _eager_segments(packed: list[segments.Segment], all_keys: Array, params: list[np.ndarray]) -> list[Array]:
+    """The leaves of every segment, drawn eagerly: one program per sampling case and dtype, whatever the model,
+    and one small program per leaf shape to cut the leaf out of its segment's buffer."""
+    drawn: list[Array] = []
+    used = 0
+    for segment, table in zip(packed, params, strict=True):
+        count = len(segment.shapes)
+        starts = segment.row_starts
+        big = np.iinfo(np.int32).max  # padding leaves start past every row, so no row belongs to them
+        buffer = segments.eager_segment(
+            segment.case,
+            segment.dtype,
+            all_keys,
+            _padded(np.arange(used, used + count, dtype=np.int32), segments.CAPACITY),
+            _padded(table, segments.CAPACITY),
+            _padded(np.asarray(starts[:-1], np.int32), segments.CAPACITY, big),
+            np.int32(starts[-1]),
+        )
+        drawn.extend(
+            segments.extract(buffer, np.int32(r), shape) for r, shape in zip(starts, segment.shapes, strict=False)
+        )
+        used += count
+    return drawn
+
+
+def _eager_constants(leaves: list[Leaf]) -> list[Array]:
+    """The constant leaves, filled eagerly: per dtype one buffer from a table of values, cut into leaves."""
+    by_kind: dict[tuple[np.dtype, np.dtype], list[int]] = {}
+    for i, leaf in enumerate(leaves):
+        by_kind.setdefault((_value_dtype(_value(leaf)), leaf.dtype), []).append(i)
+    out: list[Any] = [None] * len(leaves)
+    for (value_dtype, dtype), indices in by_kind.items():
+        rows = [-(-math.prod(leaves[i].shape) // segments.ROW) for i in indices]
+        starts = np.cumsum([0, *rows])
+        values = np.asarray([_value(leaves[i]) for i in indices], value_dtype)
+        size = segments.bucket(len(indices), 64)
+        buffer = segments.eager_constants(
+            dtype,
+            segments.bucket(int(starts[-1]), 64),
+            _padded(values, size),
+            _padded(starts[:-1].astype(np.int32), size, np.iinfo(np.int32).max),
+        )
+        for i, r in zip(indices, starts, strict=False):
+            out[i] = segments.extract(buffer, np.int32(r), leaves[i].shape)
+    return out
+
+
+def _value_dtype(value: bool | int | float | complex) -> np.dtype:
+    """The dtype `jit` gives a Python number passed to it."""
+    return np.dtype(jax.dtypes.canonicalize_dtype(np.dtype(type(value))))
+
+
+def _flat_draws(key: Array) -> bool:
+    """Whether leaves may be drawn as segments: threefry bits by counter (see `blocks`), and a known layout.
+
+    Under a trace on several devices the caller's `jit` may shard an unsharded leaf through
+    its `out_shardings`; a segment's rows would then be drawn whole on every device, so
+    such leaves are drawn by group, where the partitioner gives each device its shard.
+    """
+    return (
+        keys.impl_name(key) == "threefry2x32"
+        and bool(jax.config.jax_threefry_partitionable)  # type: ignore[attr-defined]
+        and not (isinstance(key, jax.core.Tracer) and jax.device_count() > 1)
+    )
+
+
+def _route(leaf: Leaf, flat: bool) -> tuple[str, np.dtype, tuple[int, ...]] | str:
+    """(case, dtype, shape) for a leaf drawn in a segment; else 'constant' or 'other'."""
+    if leaf.sharding is not None:
+        return "other"
+    if isinstance(leaf.init, Constant) and _fits(leaf.init.value):
+        return "constant"
+    if not isinstance(leaf.init, RandomInitializer):
+        return "other"
+    if math.prod(leaf.shape) == 0:
+        return "constant"  # drawn empty, as a direct call does
+    if not (flat and _sampled(leaf) and math.prod(leaf.shape) <= segments.MAX_ELEMENTS):
+        return "other"
+    case, params = sampling.prepare(leaf.law, leaf.dtype)  # type: ignore[arg-type]
+    if case == "grid" or params.dtype != np.float32:
+        return "other"
+    return case, leaf.dtype, leaf.shape
+
+
+def _fits(value: object) -> bool:
+    """Whether `value` is a Python number that `jit` takes as an argument (an int within its integer dtype)."""
+    if isinstance(value, bool | float | complex):
+        return True
+    if not isinstance(value, int):
+        return False
+    info = np.iinfo(_value_dtype(value))
+    return int(info.min) <= value <= int(info.max)
+
+
+def _value(leaf: Leaf) -> bool | int | float | complex:
+    """A constant leaf's value, passed to the program as a Python number, as `Constant` passes it to `jit`."""
+    return leaf.init.value if isinstance(leaf.init, Constant) else 0  # type: ignore[return-value]
+
+
+def _group(leaf: Leaf) -> Group:
+    """The group that draws `leaf`: the library's sampler for its law's case when it has one, else its initializer."""
+    if _sampled(leaf):
+        case, _ = sampling.prepare(leaf.law, leaf.dtype)  # type: ignore[arg-type]
+        return Group(case, None, leaf.shape, leaf.dtype, leaf.sharding)
+    return Group(None, leaf.init, leaf.shape, leaf.dtype, leaf.sharding)
+
+
+def _sampled(leaf: Leaf) -> bool:
+    """Whether `leaf` is drawn by `sampling.sample` from its law (a random initializer, not empty, not complex)."""
+    return (
+        isinstance(leaf.init, RandomInitializer)
+        and leaf.law is not None
+        and not np.issubdtype(leaf.dtype, np.complexfloating)
+    )
+
+
+def _numbers(leaf: Leaf) -> np.ndarray:
+    """The law numbers `sampling.prepare` gives for a sampled leaf; none for the others."""
+    if not _sampled(leaf):
+        return np.zeros(0, np.float32)
+    return sampling.prepare(leaf.law, leaf.dtype)[1]  # type: ignore[arg-type]
+
+
+def _vectorized(group: Group, keys_: Array) -> bool:
     """Whether `group` is drawn by the library's own elementwise sampler, whose bits `vmap` keeps."""
     return (
-        isinstance(group.init, RandomInitializer)
-        and math.prod(group.shape) > 0
-        and not np.issubdtype(group.dtype, np.complexfloating)
-        and (group.sharding is None or isinstance(group.sharding, jax.sharding.NamedSharding))
-        and keys_lib.impl_name(keys) == "threefry2x32"
+        group.case is not None
+        and (group.sharding is None or isinstance(group.sharding, NamedSharding))
+        and keys.impl_name(keys_) == "threefry2x32"
     )
 
 
@@ -64,51 +263,57 @@ def chunk_size(group: Group) -> int:
     return CHUNK_BYTES // max(1, 4 * math.prod(local))
 
 
-@functools.partial(jax.jit, static_argnums=(0, 3))
-def _chunk(group: Group, keys: Array, start: Array, size: int) -> Array:
-    """The leaves drawn with `keys[start:start + size]`, stacked along a new leading axis."""
-    batch = jax.lax.dynamic_slice_in_dim(keys, start, size)
-    law = cast(RandomInitializer, group.init).distribution(group.shape)  # `_vectorized` chose this path
-    return sampling.sample_many(batch, law, group.shape, group.dtype, group.sharding)
+@functools.partial(jax.jit, static_argnums=(0, 5))
+def _chunk(group: Group, keys_: Array, params: Array, key_start: Array, start: Array, size: int) -> Array:
+    """The leaves drawn with `keys_[key_start:key_start + size]` and `params[start:start + size]`, stacked along a
+    new leading axis."""
+    batch = jax.lax.dynamic_slice_in_dim(keys_, key_start, size)
+    numbers = jax.lax.dynamic_slice_in_dim(params, start, size)
+    assert group.case is not None  # `_vectorized` chose this path
+    return sampling.sample_many(batch, group.case, numbers, group.shape, group.dtype, group.sharding)
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _leaf(group: Group, keys: Array, start: Array) -> Array:
-    """The leaf drawn with `keys[start]`; the library's own samplers place (and block) it themselves."""
-    key = jax.lax.dynamic_index_in_dim(keys, start, keepdims=False)
-    if isinstance(group.init, RandomInitializer):
-        return group.init(key, group.shape, group.dtype, out_sharding=group.sharding)
-    return placement.place(lambda k: group.init(k, group.shape, group.dtype), group.sharding, key)
+def _leaf(group: Group, keys_: Array, params: Array, key_start: Array, start: Array) -> Array:
+    """The leaf drawn with `keys_[key_start]`; the library's own samplers place (and block) it themselves."""
+    key = jax.lax.dynamic_index_in_dim(keys_, key_start, keepdims=False)
+    if group.case is not None:
+        numbers = jax.lax.dynamic_index_in_dim(params, start, keepdims=False)
+        return sampling.sample_prepared(key, group.case, numbers, group.shape, group.dtype, group.sharding)
+    init = group.init
+    assert init is not None
+    if isinstance(init, RandomInitializer):
+        return init(key, group.shape, group.dtype, out_sharding=group.sharding)
+    return placement.place(lambda k: init(k, group.shape, group.dtype), group.sharding, key)
 
 
-def generate(groups: dict[Group, tuple[int, int]], keys: Array) -> list[Array]:
-    """Draws every leaf: for a group over `keys[start:stop]`, `group.init(keys[i], group.shape, group.dtype)`.
+def _draw_group(
+    group: Group, keys_: Array, params: np.ndarray, start: int, stop: int, previous: tuple[Array, Any] | None
+) -> tuple[list[Array], tuple[Array, Any] | None]:
+    """The leaves of `group`, drawn with `keys_[start:stop]` and one row of `params` each, and the new `previous`.
 
-    Returns the leaves in the order of `keys`. A chunk of a group is drawn as one stack
-    of at most `CHUNK_BYTES` per device and then split, so the stack adds at most that
-    to peak memory — provided chunks run one after another. Under a trace XLA would
-    otherwise run them all at once (and drops `optimization_barrier`s on CPU), so each
-    chunk's keys are made to depend on the previous chunk's last leaf (`_after`).
+    A chunk is drawn as one stack of at most `CHUNK_BYTES` per device and then split, so
+    the stack adds at most that to peak memory — provided chunks run one after another.
+    Under a trace XLA would otherwise run them all at once (and drops
+    `optimization_barrier`s on CPU), so each chunk's keys are made to depend on the
+    previous part's last leaf (`_after`).
     """
-    traced = isinstance(keys, jax.core.Tracer)
-    leaves: list[Array] = []
-    previous: tuple[Array, Any] | None = None  # the last leaf drawn by our own sampler, and its sharding
-    for group, (start, stop) in groups.items():
-        ours = _vectorized(group, keys)
-        size = chunk_size(group) if ours else 0
-        with placement.entered(group.sharding):
-            for first in range(start, stop, max(size, 1)):
-                batch = _after(keys, *previous) if traced and previous is not None else keys
-                if size:
-                    drawn = list(jnp.unstack(_chunk(group, batch, first, min(size, stop - first))))
-                else:
-                    drawn = [_leaf(group, batch, first)]
-                leaves.extend(drawn)
-                previous = (drawn[-1], group.sharding) if ours else previous
-    return leaves
+    traced = isinstance(keys_, jax.core.Tracer)
+    size = chunk_size(group) if _vectorized(group, keys_) else 0
+    out: list[Array] = []
+    with placement.entered(group.sharding):
+        for first in range(start, stop, max(size, 1)):
+            batch = _after(keys_, *previous) if traced and previous is not None else keys_
+            if size:
+                count = min(size, stop - first)
+                out.extend(jnp.unstack(_chunk(group, batch, params, first, first - start, count)))
+            else:
+                out.append(_leaf(group, batch, params, first, first - start))
+            previous = (out[-1], group.sharding) if group.case is not None else previous
+    return out, previous
 
 
-def _after(keys: Array, leaf: Array, sharding: Any) -> Array:
+def _after(keys_: Array, leaf: Array, sharding: Any) -> Array:
     """`keys`, unchanged, but computed from `leaf`: a data dependency XLA keeps, so `leaf` is drawn first.
 
     `leaf` comes from one of the library's own samplers, which never produce NaN, so the
@@ -116,7 +321,8 @@ def _after(keys: Array, leaf: Array, sharding: Any) -> Array:
     (a `shard_map` whose result is declared replicated, which it is: every device adds
     zero), so the ordering costs no collective: a host never waits on another's init.
     """
-    data = jax.random.key_data(keys) if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key) else keys
+    typed = jnp.issubdtype(keys_.dtype, jax.dtypes.prng_key)
+    data = jax.random.key_data(keys_) if typed else keys_
 
     def add_flag(data: Array, local: Array) -> Array:
         return data + jnp.isnan(local).any().astype(jnp.uint32)
@@ -128,6 +334,4 @@ def _after(keys: Array, leaf: Array, sharding: Any) -> Array:
         )
     else:
         data = add_flag(data, leaf)
-    if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
-        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(keys))
-    return data
+    return jax.random.wrap_key_data(data, impl=jax.random.key_impl(keys_)) if typed else data

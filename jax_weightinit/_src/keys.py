@@ -83,16 +83,28 @@ def impl_name(key: Array) -> str:
 
 def leaf_keys(key: Array, paths: Sequence[str]) -> Array:
     """`key_for(key, p)` for every path `p`, as one array of keys, derived in one batched computation."""
-    words = np.stack([digest(p) for p in paths])
-    return (_batched_fold if impl_name(key) in _BATCHED_FOLD else _mapped_fold)(key, words)
+    return _folded(key, digests(paths), impl_name(key))
 
 
-@jax.jit
-def _batched_fold(key: Array, words: Array) -> Array:
-    return jax.vmap(_fold, in_axes=(None, 0))(key, words)
+def digests(paths: Sequence[str]) -> np.ndarray:
+    """The digests of `paths`, one row of 8 words each."""
+    return np.stack([digest(p) for p in paths]) if paths else np.zeros((0, 8), np.uint32)
 
 
-@jax.jit
-def _mapped_fold(key: Array, words: Array) -> Array:
+def fold_words(key: Array, words: Array, impl: str) -> Array:
+    """`key` with each row of `words` folded in, as `key_for` folds a path's digest: one key per row.
+
+    Call it inside a traced function; `impl` is `key`'s implementation name.
+    """
+    if impl in _BATCHED_FOLD:
+        return jax.vmap(_fold_looped, in_axes=(None, 0))(key, words)
     # One leaf at a time, as `key_for` does, but in one compiled loop rather than op by op.
-    return jax.lax.map(lambda w: _fold(key, w), words)
+    return jax.lax.map(lambda w: _fold_looped(key, w), words)
+
+
+def _fold_looped(key: Array, words: Array) -> Array:
+    """`_fold`, as a loop over the words: one copy of the PRNG's hash in the program rather than eight."""
+    return jax.lax.fori_loop(0, words.shape[-1], lambda i, k: jax.random.fold_in(k, words[i]), key)
+
+
+_folded = jax.jit(fold_words, static_argnums=2)

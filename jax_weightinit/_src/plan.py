@@ -15,7 +15,7 @@ import jax
 import numpy as np
 from jax.sharding import PartitionSpec
 
-from . import generation, placement, validation
+from . import placement, validation
 from .constant import Constant
 from .core import RandomInitializer
 from .fans import compute_fans
@@ -187,7 +187,7 @@ def build(
     seen: set[str] = set()
     unmatched: list[str] = []
     rows: list[Row] = []
-    checked_groups: set[generation.Group] = set()
+    checked_leaves: set[tuple] = set()
     for (_, leaf), name, sharding in zip(flat, names, given, strict=True):
         if name in seen:
             raise ValueError(f"two leaves share the path {name!r}; rename one so their keys differ.")
@@ -207,12 +207,12 @@ def build(
         sharding = placement.resolve(
             sharding if sharding is not None else _own_sharding(leaf), shape, f"`out_shardings` for {name!r}"
         )
-        group = generation.Group(init, shape, np.dtype(leaf.dtype), sharding)
-        if group not in checked_groups:
-            _check_leaf(name, group, key)
-            checked_groups.add(group)
-        fans, law = _fans_and_law(name, init, shape, group.dtype)
-        rows.append(Row(name, pattern, init, shape, group.dtype, sharding, fans, law))
+        dtype = np.dtype(leaf.dtype)
+        if (init, shape, dtype, sharding) not in checked_leaves:
+            _check_leaf(name, init, shape, dtype, key)
+            checked_leaves.add((init, shape, dtype, sharding))
+        fans, law = _fans_and_law(name, init, shape, dtype)
+        rows.append(Row(name, pattern, init, shape, dtype, sharding, fans, law))
 
     if unmatched:
         listed = ", ".join(unmatched[:_MAX_LISTED])
@@ -255,15 +255,6 @@ def _unused_rules(
             earlier = f"rules[{k}] {_pattern_text(checked[k][0])}"
             notes.append(f"{rule} matched no leaf it could take: {earlier} comes first and took {name!r}.")
     return notes
-
-
-def groups(rows: Plan) -> dict[generation.Group, list[int]]:
-    """The plan's initialized leaves by group: (initializer, shape, dtype, sharding) -> leaf indices."""
-    out: dict[generation.Group, list[int]] = {}
-    for i, row in enumerate(rows):
-        if row.init is not None:
-            out.setdefault(generation.Group(row.init, row.shape, row.dtype, row.sharding), []).append(i)
-    return out
 
 
 def _kept(name: str, leaf: Any) -> Row:
@@ -379,16 +370,20 @@ def _own_sharding(leaf: Any) -> jax.sharding.Sharding | None:
     return sharding if isinstance(sharding, jax.sharding.NamedSharding) else None
 
 
-def _check_leaf(name: str, group: generation.Group, key: Array) -> None:
-    """Traces one call so that a dtype or shape the leaf cannot have names the leaf."""
+def _check_leaf(name: str, init: Callable, shape: tuple[int, ...], dtype: np.dtype, key: Array) -> None:
+    """Checks that `init` can produce the leaf, so that a dtype or shape the leaf cannot have names the leaf.
+
+    The library's own initializers check on the host; any other is traced once.
+    """
     try:
-        out = jax.eval_shape(lambda k: group.init(k, group.shape, group.dtype), key)
+        if isinstance(init, RandomInitializer | Constant):
+            out: Any = jax.ShapeDtypeStruct(*init.checked(shape, dtype)[:2])
+        else:
+            out = jax.eval_shape(lambda k: init(k, shape, dtype), key)
     except (TypeError, ValueError) as e:
         hint = ""
         if "multiple values for argument 'dtype'" in str(e):
             hint = "; initializers are called as init(key, shape, dtype): give the dtype to the factory instead"
-        raise type(e)(f"cannot initialize {name!r} {group.shape} {group.dtype.name}: {e}{hint}") from None
-    if out.shape != group.shape or out.dtype != group.dtype:
-        raise ValueError(
-            f"the initializer for {name!r} returned {out.shape} {out.dtype}, not {group.shape} {group.dtype}."
-        )
+        raise type(e)(f"cannot initialize {name!r} {shape} {dtype.name}: {e}{hint}") from None
+    if out.shape != shape or out.dtype != dtype:
+        raise ValueError(f"the initializer for {name!r} returned {out.shape} {out.dtype}, not {shape} {dtype}.")

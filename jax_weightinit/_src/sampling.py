@@ -173,23 +173,28 @@ def sample(key, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, shar
     are arguments, so layers of one shape share a compiled sampler whatever their fans.
     """
     case, params = prepare(law, dtype)
-    blocked = blocks.applies(key, shape, params.dtype, sharding)
+    return sample_prepared(key, case, params, shape, dtype, sharding)
+
+
+def sample_prepared(key, case: str, params, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
+    """`sample`, from the case and numbers `prepare` gives."""
+    blocked = blocks.applies(key, shape, np.dtype(params.dtype), sharding)
     with placement.entered(sharding):
         return _sample(key, params, case, shape, dtype, sharding, blocked)
 
 
-def sample_many(keys, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
-    """Draws a stack of arrays, the i-th equal to `sample(keys[i], law, shape, dtype, sharding)` bit for bit.
+def sample_many(keys, case: str, params, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
+    """Draws a stack of arrays, the i-th equal to `sample_prepared(keys[i], case, params[i], shape, dtype,
+    sharding)` bit for bit.
 
     The bits of all keys come from one vectorized generator, so the program has one
     generator loop per call rather than one per key. Call it inside a traced function.
     """
-    case, params = prepare(law, dtype)
 
-    def stack(ks):
-        return draw(jax.vmap(lambda k: unit_uniform(k, shape, params.dtype))(ks), params, case, dtype)
+    def one(k, p):
+        return draw(unit_uniform(k, shape, p.dtype), p, case, dtype)
 
-    return placement.place(stack, placement.stacked(sharding), keys)
+    return placement.place(jax.vmap(one), placement.stacked(sharding), keys, params)
 
 
 @functools.partial(jax.jit, static_argnames=("family", "shape", "dtype", "sharding"))

@@ -6,7 +6,6 @@ import jax
 
 from . import generation, placement, validation
 from . import plan as plan_lib
-from .keys import leaf_keys
 from .layers import Adapt
 from .typing import Array
 
@@ -85,14 +84,12 @@ def draw(
     rows, leaves, treedef = plan_lib.build(target, rules, out_shardings, key, on_unused_rule, adapt)
     for sharding in {row.sharding for row in rows if row.init is not None}:
         placement.check_key(key, sharding)
-    groups = plan_lib.groups(rows)
-    if groups:
-        order = [i for members in groups.values() for i in members]
-        spans, start = {}, 0
-        for group, members in groups.items():
-            spans[group] = (start, start + len(members))
-            start += len(members)
-        drawn = generation.generate(spans, leaf_keys(key, [rows[i].path for i in order]))
-        for i, leaf in zip(order, drawn, strict=True):
-            leaves[i] = leaf
+    drawn = [i for i, row in enumerate(rows) if row.init is not None]
+    for i, leaf in zip(drawn, generation.generate(key, [_leaf(rows[i]) for i in drawn]), strict=True):
+        leaves[i] = leaf
     return jax.tree_util.tree_unflatten(treedef, leaves)
+
+
+def _leaf(row: plan_lib.Row) -> generation.Leaf:
+    assert row.init is not None
+    return generation.Leaf(row.path, row.init, row.shape, row.dtype, row.sharding, row.law)

@@ -1,0 +1,275 @@
+"""Whole-model draws in few programs: every leaf still its direct call, and what gets compiled, counted.
+
+`init_tree` draws the unsharded leaves of the library's elementwise laws as rows of flat
+segments, and fills constants from data (`_src/segments.py`): through one program per model
+layout for small models and under a trace, through programs of fixed shapes for larger eager
+ones. Both are checked leaf by leaf against `init(key_for(key, path), shape, dtype)`, with
+segments shrunk so that a small tree spans many segments, blocks and leaf-capacity splits;
+each check has a twin that plants a defect and must be caught.
+"""
+
+import contextlib
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jax_weightinit as wi
+from jax_weightinit._src import blocks, generation, segments
+
+LAWS = [
+    ("normal", wi.normal(0.02)),
+    ("scaled", wi.scaled(wi.normal(0.02), 0.25)),
+    ("trunc", wi.truncated_normal(0.5)),
+    ("far_tail", wi.truncated_normal(1.0, lower=5.0, upper=6.0)),
+    ("uniform", wi.uniform(3.0)),
+    ("he_uniform", wi.he_uniform()),
+]
+CONSTANTS = [
+    ("zeros", wi.zeros),
+    ("ones", wi.ones),
+    ("tenth", wi.constant(0.1)),
+    ("flag", wi.constant(True)),
+    ("neg", wi.constant(-3)),
+    ("cplx", wi.constant(1 - 2j)),
+]
+SHAPES = [(), (3,), (128,), (129,), (7, 300), (16, 16, 3), (300, 100)]
+DTYPES = [jnp.float32, jnp.bfloat16]
+
+
+def tree():
+    """Every law in every dtype and shape (2-D and up for fan-scaled ones), and every constant."""
+    layer = {}
+    for j, (name, _) in enumerate(LAWS):
+        for i, shape in enumerate(SHAPES):
+            if name == "he_uniform" and len(shape) < 2:
+                continue
+            layer[f"{name}_{i}"] = jax.ShapeDtypeStruct(shape, DTYPES[(i + j) % len(DTYPES)])
+    for j, (name, _) in enumerate(CONSTANTS):
+        dtype = {"neg": jnp.int32, "cplx": jnp.complex64}.get(name, DTYPES[j % len(DTYPES)])
+        for i, shape in enumerate(SHAPES[:4]):
+            layer[f"{name}_{i}"] = jax.ShapeDtypeStruct(shape, dtype)
+    return {"layers": [layer]}
+
+
+RULES = [(rf"/{name}_\d+$", init) for name, init in LAWS + CONSTANTS]
+
+
+EXPECTED: dict[tuple[bytes, str], np.ndarray] = {}
+
+
+def expected(key, name, shape, dtype) -> np.ndarray:
+    """`init(key_for(key, name), shape, dtype)` for the rule matching `name`, computed once per key and path."""
+    cached = (np.asarray(jax.random.key_data(key)).tobytes(), name)
+    if cached not in EXPECTED:
+        init = next(i for pattern, i in RULES if re.search(pattern, name))
+        EXPECTED[cached] = np.asarray(init(wi.key_for(key, name), shape, dtype))
+    return EXPECTED[cached]
+
+
+def mismatches(key, out) -> list[str]:
+    """The paths whose leaf is not its initializer's direct call at its path key, bit for bit."""
+    bad = []
+    for path, leaf in jax.tree_util.tree_flatten_with_path(out)[0]:
+        name = wi.path_string(path)
+        want = expected(key, name, leaf.shape, leaf.dtype)
+        if leaf.dtype != want.dtype or not np.array_equal(np.asarray(leaf), want, equal_nan=True):
+            bad.append(name)
+    return bad
+
+
+def in_segments(target) -> set[str]:
+    """The paths `init_tree` draws in segments (eagerly, with a threefry key)."""
+    rows = wi.plan(target, RULES)
+    leaves = [generation.Leaf(r.path, r.init, r.shape, r.dtype, r.sharding, r.law) for r in rows]
+    return {leaf.path for leaf in leaves if isinstance(generation._route(leaf, True), tuple)}
+
+
+@contextlib.contextmanager
+def small_segments():
+    """Segments of 64 KiB (128 rows), at most 8 leaves, in blocks of 32 rows: a small tree spans many of each.
+
+    The fixed-shape programs are compiled for the segment size, so caches are cleared around it.
+    """
+    saved = {
+        (segments, "SEGMENT_BYTES"): 64 * 2**10,
+        (segments, "ONE_SEGMENT_BYTES"): 128 * 2**10,
+        (segments, "SEGMENT_ROWS"): 128,
+        (segments, "MAX_ELEMENTS"): 16 * 2**10,
+        (segments, "CAPACITY"): 8,
+        (blocks, "BLOCK_BYTES"): 16 * 2**10,
+    }
+    old = {k: getattr(*k) for k in saved}
+    jax.clear_caches()
+    try:
+        for (module, name), value in saved.items():
+            setattr(module, name, value)
+        yield
+    finally:
+        for (module, name), value in old.items():
+            setattr(module, name, value)
+        jax.clear_caches()
+
+
+PROGRAMS = {"one program per layout": 10**9, "fixed-shape programs": 0}
+
+
+def draw(mode, key, target):
+    def run(k):
+        return wi.init_tree(k, target, RULES)
+
+    if mode == "eager":
+        return run(key)
+    if mode == "jit":
+        return jax.jit(run)(key)
+    keys = jax.random.split(key, 2)
+    return jax.tree.map(lambda x: x[1], jax.vmap(run)(keys))  # the second key's draw
+
+
+def key_of(mode, key):
+    return jax.random.split(key, 2)[1] if mode == "vmap" else key
+
+
+CASES = [
+    (mode, programs, size)
+    for programs in PROGRAMS
+    for mode in (["eager", "jit", "vmap"] if programs == "one program per layout" else ["eager"])
+    for size in ["default sizes", "small segments"]
+    if not (mode == "vmap" and size == "small segments")
+]
+
+
+@pytest.mark.parametrize(("mode", "programs", "size"), CASES, ids=["-".join(case) for case in CASES])
+def test_every_leaf_drawn_in_segments_is_its_direct_call(mode, programs, size, key, monkeypatch):
+    """Fixed-shape programs serve eager calls only (under a trace the layout is compiled), hence no jit/vmap rows."""
+    monkeypatch.setattr(generation, "FIXED_FROM_LEAVES", PROGRAMS[programs])
+    with small_segments() if size == "small segments" else contextlib.nullcontext():
+        out = draw(mode, key, tree())
+        assert mismatches(key_of(mode, key), out) == []
+
+
+def test_twin_a_counter_off_by_one_is_caught(key, monkeypatch):
+    """Twin: segments that count each leaf's elements from 1 instead of 0 give other values, and are caught."""
+
+    class Shifted:
+        @staticmethod
+        def bind(k0, k1, high, low):
+            return jax.extend.random.threefry2x32_p.bind(k0, k1, high, low + jnp.uint32(1))
+
+    monkeypatch.setattr(segments, "threefry2x32_p", Shifted)
+    jax.clear_caches()
+    try:
+        bad = mismatches(key, wi.init_tree(key, tree(), RULES))
+    finally:
+        jax.clear_caches()
+    assert len(in_segments(tree())) >= 25
+    assert set(bad) == in_segments(tree())
+
+
+def test_twin_a_five_percent_std_error_is_caught(key, monkeypatch):
+    """Twin: law numbers that scale every segment leaf's std by 1.05 are caught, leaf by leaf."""
+    numbers = generation._numbers
+
+    def planted(leaf):
+        out = numbers(leaf).copy()
+        if out.size:
+            out[1] *= 1.05  # the scale
+        return out
+
+    monkeypatch.setattr(generation, "_numbers", planted)
+    bad = set(mismatches(key, wi.init_tree(key, tree(), RULES)))
+    assert in_segments(tree()) <= bad  # and the leaves drawn by group, which take law numbers as data too
+    assert not {name for name in bad if re.search(r"/(zeros|ones|tenth|flag|neg|cplx)_\d+$", name)}
+
+
+class Compiles:
+    """Counts XLA compiles while active."""
+
+    def __init__(self):
+        self.count = 0
+        self.active = False
+        jax.monitoring.register_event_duration_secs_listener(self._listen)
+
+    def _listen(self, event, duration, **kwargs):
+        if self.active and event == "/jax/core/compile/backend_compile_duration":
+            self.count += 1
+
+    @contextlib.contextmanager
+    def counting(self):
+        self.count, self.active = 0, True
+        try:
+            yield self
+        finally:
+            self.active = False
+
+
+COMPILES = Compiles()
+
+
+def stack(depth, stds):
+    target = {"layers": [{"w": jax.ShapeDtypeStruct((64, 64), jnp.float32)} for _ in range(depth)]}
+    rules = [(f"layers/{i}/w$", wi.normal(stds(i))) for i in range(depth)]
+    return target, rules
+
+
+def cold_compiles(key, target, rules, jitted=False):
+    jax.clear_caches()
+    with COMPILES.counting() as seen:
+        run = jax.jit(lambda k: wi.init_tree(k, target, rules)) if jitted else lambda k: wi.init_tree(k, target, rules)
+        jax.block_until_ready(run(key))
+    return seen.count
+
+
+@pytest.mark.parametrize("jitted", [False, True], ids=["eager", "jit"])
+def test_per_layer_stds_compile_no_more_than_one_shared_law(jitted, key):
+    distinct = cold_compiles(key, *stack(24, lambda i: 0.02 / (i + 1) ** 0.5), jitted)
+    shared = cold_compiles(key, *stack(24, lambda i: 0.02), jitted)
+    assert distinct == shared
+
+
+def test_twin_laws_compiled_as_constants_are_caught(key, monkeypatch):
+    """Twin: grouping leaves by initializer (as before segments) with the laws baked in compiles once per std."""
+    monkeypatch.setattr(generation, "_flat_draws", lambda key: False)
+    monkeypatch.setattr(
+        generation, "_group", lambda leaf: generation.Group(None, leaf.init, leaf.shape, leaf.dtype, leaf.sharding)
+    )
+    distinct = cold_compiles(key, *stack(24, lambda i: 0.02 / (i + 1) ** 0.5))
+    shared = cold_compiles(key, *stack(24, lambda i: 0.02))
+    assert distinct >= shared + 23
+
+
+def model(depth):
+    layer = {
+        "q": {"kernel": jax.ShapeDtypeStruct((32, 32), jnp.float32), "bias": jax.ShapeDtypeStruct((32,), jnp.float32)},
+        "up": {"kernel": jax.ShapeDtypeStruct((32, 128), jnp.float32)},
+        "norm": {"scale": jax.ShapeDtypeStruct((32,), jnp.float32)},
+    }
+    target = {"layers": [layer] * depth, "embed": jax.ShapeDtypeStruct((100, 32), jnp.float32)}
+    rules = wi.presets.gpt2_rules(depth, residual=r"up/kernel$", weights=r"(kernel|embed)$")
+    return target, rules
+
+
+@pytest.mark.parametrize(("programs", "new"), [("fixed-shape programs", 0), ("one program per layout", 1)])
+def test_a_deeper_model_of_the_same_layer_kinds_compiles_at_most_one_program(programs, new, key, monkeypatch):
+    """Eager: fixed-shape programs serve a deeper model with nothing new; one program per layout compiles one,
+    never one per layer."""
+    monkeypatch.setattr(generation, "FIXED_FROM_LEAVES", PROGRAMS[programs])
+    cold_compiles(key, *model(4))
+    with COMPILES.counting() as seen:
+        jax.block_until_ready(wi.init_tree(key, *model(12)))
+    assert seen.count == new
+
+
+def test_constants_of_many_shapes_compile_one_program(key, monkeypatch):
+    """Eager, small model: zeros and ones of 12 shapes are filled by the model's one program."""
+    monkeypatch.setattr(generation, "FIXED_FROM_LEAVES", 10**9)
+    target = {f"b{n}": jax.ShapeDtypeStruct((n,), jnp.float32) for n in range(1, 13)}
+    rules = [(r"b([1-6])$", wi.zeros), (r"b\d+$", wi.ones)]
+    jax.block_until_ready(wi.init_tree(key, target, rules))  # the key's own programs, compiled once
+    target = {f"c{n}": jax.ShapeDtypeStruct((n, 2), jnp.float32) for n in range(1, 13)}
+    rules = [(r"c([1-6])$", wi.zeros), (r"c\d+$", wi.ones)]
+    with COMPILES.counting() as seen:
+        jax.block_until_ready(wi.init_tree(key, target, rules))
+    assert seen.count == 1
