@@ -204,6 +204,22 @@ def test_orthogonal_scales_are_data_one_compile_serves_them_all(factory, shape, 
     assert np.abs(other - base).max() > 0.1  # the twin: another key is another matrix
 
 
+def test_sparse_stddevs_are_data_one_compile_serves_them_all(key):
+    """`sparse(p, s)`: ten stds, one program; the non-zero entries are exactly `normal(s)`'s draw there."""
+    from jax_weightinit._src import structured
+
+    stds = [0.5 + i * 1e-3 for i in range(10)]
+    before = structured._compiled_build._cache_size()
+    draws = [np.asarray(wi.sparse(0.5, s)(key, (16, 8))) for s in stds]
+    assert structured._compiled_build._cache_size() - before <= 1
+    for s, w in zip(stds, draws, strict=True):
+        dense = np.asarray(wi.normal(s)(key, (16, 8)))
+        np.testing.assert_array_equal(w[w != 0], dense[w != 0])
+        assert ((w == 0).sum(axis=0) == 8).all()
+    other = np.asarray(wi.sparse(0.5, stds[0])(jax.random.key(1), (16, 8)))
+    assert not np.array_equal(other, draws[0])  # the twin: another key is another draw
+
+
 TARGET = {"a": jax.ShapeDtypeStruct((2, 2), jnp.float32)}
 # (what, call, error, message): NumPy values are read as Python ones, and every misuse names what is wrong.
 VALIDATION = [

@@ -32,7 +32,8 @@ from .laws import Distribution
 from .typing import Array
 
 # An eager call with more leaves in segments and constants than this draws them with programs of fixed shapes,
-# which serve every model (one per sampling case and dtype, one small one per leaf shape to cut leaves out);
+# which serve every model (one per sampling case and dtype, and one small one per leaf shape to cut a leaf out
+# or fill a constant);
 # a smaller model compiles one program for its own layout, which cuts its leaves out inside at about 7 ms of
 # compile per leaf, and is the quicker of the two up to about this size (`benchmarks/cold_bench.py`).
 FIXED_FROM_LEAVES = 128
@@ -93,7 +94,8 @@ def generate(key: Array, leaves: Sequence[Leaf]) -> list[Array]:
     if fixed:
         all_keys = segments.leaf_keys(key, _padded(words, segments.bucket(len(words), 256)), keys.impl_name(key))
         drawn = _eager_segments([segment for segment, _ in packed], all_keys, params)
-        filled = _eager_constants([leaves[i] for i in constant])
+        # One small fill program per constant shape and dtype, cached across models.
+        filled = [sampling.full(_value(leaves[i]), leaves[i].shape, leaves[i].dtype) for i in constant]
     else:
         layout = segments.Layout(
             keys.impl_name(key),
@@ -122,11 +124,16 @@ def _padded(table: np.ndarray, rows: int, fill: float = 0) -> np.ndarray:
     return np.concatenate([table, pad])
 
 
+def _empty(dtype: np.dtype) -> Array:
+    return jnp.zeros((segments.SEGMENT_ROWS, segments.ROW), dtype)
+
+
 def _eager_segments(packed: list[segments.Segment], all_keys: Array, params: list[np.ndarray]) -> list[Array]:
     """The leaves of every segment, drawn eagerly: one program per sampling case and dtype, whatever the model,
     and one small program per leaf shape to cut the leaf out of its segment's buffer."""
     drawn: list[Array] = []
     used = 0
+    buffers: dict[np.dtype, Array] = {}  # per dtype, the last segment's buffer, reused once its leaves are cut out
     for segment, table in zip(packed, params, strict=True):
         count = len(segment.shapes)
         starts = segment.row_starts
@@ -139,34 +146,18 @@ def _eager_segments(packed: list[segments.Segment], all_keys: Array, params: lis
             _padded(table, segments.CAPACITY),
             _padded(np.asarray(starts[:-1], np.int32), segments.CAPACITY, big),
             np.int32(starts[-1]),
+            buffers.pop(segment.dtype) if segment.dtype in buffers else _empty(segment.dtype),
         )
-        drawn.extend(
+        leaves = [
             segments.extract(buffer, np.int32(r), shape) for r, shape in zip(starts, segment.shapes, strict=False)
-        )
+        ]
+        # One segment at a time: dispatched at once, segments and cuts contend for the cores and caches (a
+        # quarter slower on a 2-core CPU).
+        jax.block_until_ready(leaves)
+        drawn.extend(leaves)
+        buffers[segment.dtype] = buffer
         used += count
     return drawn
-
-
-def _eager_constants(leaves: list[Leaf]) -> list[Array]:
-    """The constant leaves, filled eagerly: per dtype one buffer from a table of values, cut into leaves."""
-    by_kind: dict[tuple[np.dtype, np.dtype], list[int]] = {}
-    for i, leaf in enumerate(leaves):
-        by_kind.setdefault((_value_dtype(_value(leaf)), leaf.dtype), []).append(i)
-    out: list[Any] = [None] * len(leaves)
-    for (value_dtype, dtype), indices in by_kind.items():
-        rows = [-(-math.prod(leaves[i].shape) // segments.ROW) for i in indices]
-        starts = np.cumsum([0, *rows])
-        values = np.asarray([_value(leaves[i]) for i in indices], value_dtype)
-        size = segments.bucket(len(indices), 64)
-        buffer = segments.eager_constants(
-            dtype,
-            segments.bucket(int(starts[-1]), 64),
-            _padded(values, size),
-            _padded(starts[:-1].astype(np.int32), size, np.iinfo(np.int32).max),
-        )
-        for i, r in zip(indices, starts, strict=False):
-            out[i] = segments.extract(buffer, np.int32(r), leaves[i].shape)
-    return out
 
 
 def _value_dtype(value: bool | int | float | complex) -> np.dtype:

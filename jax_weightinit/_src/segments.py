@@ -139,11 +139,19 @@ def _draw(segment: Segment, key_data: Array, table: Array) -> list[Array]:
 
 
 def fill(
-    case: str, dtype: np.dtype, key_data: Array, table: Array, first_rows: Array, rows: int, filled: Array | int
+    case: str,
+    dtype: np.dtype,
+    key_data: Array,
+    table: Array,
+    first_rows: Array,
+    rows: int,
+    filled: Array | int,
+    into: Array | None = None,
 ) -> Array:
     """A segment's buffer of `rows` rows, its first `filled` drawn (the rest zero or drawn): row r belongs to the
     last leaf whose first row is at most r, and draws that leaf's elements r·ROW … r·ROW + ROW - 1 counted from
-    its own first row, with that leaf's key data and law numbers."""
+    its own first row, with that leaf's key data and law numbers. On CPU the rows are written into `into` when
+    given (else zeros), so that a donated buffer is reused rather than a new one allocated and cleared."""
     compute = sampling.compute_dtype(dtype)
 
     def values(start: Array, count: int) -> Array:
@@ -152,9 +160,9 @@ def fill(
         base = ((row - first_rows[leaf]).astype(jnp.uint32) * np.uint32(ROW))[:, None]
         counter = base + jnp.arange(ROW, dtype=jnp.uint32)[None, :]
         words = key_data[leaf]
-        k0 = jnp.broadcast_to(words[:, :1], counter.shape)
-        k1 = jnp.broadcast_to(words[:, 1:], counter.shape)
-        b1, b2 = threefry2x32_p.bind(k0, k1, jnp.zeros_like(counter), counter)
+        # Keys stay one per row: broadcast to every element, XLA:CPU's threefry loop would stream them through
+        # memory with the counters and run about 3x slower.
+        b1, b2 = threefry2x32_p.bind(words[:, :1], words[:, 1:], jnp.zeros_like(counter), counter)
         numbers = table[leaf].T[:, :, None]  # each law number per row, broadcast along the row
         return sampling.draw(sampling.from_bits(b1 ^ b2, compute), numbers, case, dtype)
 
@@ -168,7 +176,8 @@ def fill(
             return jax.lax.dynamic_update_slice_in_dim(out, values(start, step), start, 0)
 
         count = (filled + step - 1) // step
-        return jax.lax.fori_loop(0, count, block, jnp.zeros((rows, ROW), dtype))
+        start = jnp.zeros((rows, ROW), dtype) if into is None else into
+        return jax.lax.fori_loop(0, count, block, start)
 
     def whole(key_data, table):
         return values(jnp.int32(0), rows)
@@ -193,15 +202,23 @@ def leaf_keys(key: Array, words: Array, impl: str) -> Array:
     return keys.fold_words(key, words, impl)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
+@functools.partial(jax.jit, static_argnums=(0, 1), donate_argnums=7)
 def eager_segment(
-    case: str, dtype: np.dtype, all_keys: Array, indices: Array, table: Array, first_rows: Array, filled: Array
+    case: str,
+    dtype: np.dtype,
+    all_keys: Array,
+    indices: Array,
+    table: Array,
+    first_rows: Array,
+    filled: Array,
+    buffer: Array,
 ) -> Array:
     """An eager segment's buffer of `SEGMENT_ROWS` rows: leaf j takes the key `all_keys[indices[j]]`, the law
     numbers `table[j]` and the rows from `first_rows[j]` (tables padded to `CAPACITY` leaves); the first
-    `filled` rows are drawn. One program per sampling case and dtype serves every model."""
+    `filled` rows are drawn into `buffer`, which is donated (the previous segment's, once its leaves are cut out).
+    One program per sampling case and dtype serves every model."""
     key_data = jax.random.key_data(all_keys)[indices]
-    return fill(case, dtype, key_data, table, first_rows, SEGMENT_ROWS, filled)
+    return fill(case, dtype, key_data, table, first_rows, SEGMENT_ROWS, filled, buffer)
 
 
 @functools.partial(jax.jit, static_argnums=2)
@@ -210,12 +227,3 @@ def extract(buffer: Array, start: Array, shape: tuple[int, ...]) -> Array:
     size = math.prod(shape)
     rows = jax.lax.dynamic_slice_in_dim(buffer, start, -(-size // ROW))
     return rows.reshape(-1)[:size].reshape(shape)
-
-
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def eager_constants(dtype: np.dtype, rows: int, values: Array, first_rows: Array) -> Array:
-    """A buffer of `rows` rows in which row r holds the value of the last constant whose first row is at most r,
-    converted to `dtype` as `jnp.full` converts it."""
-    row = jnp.arange(rows, dtype=jnp.int32)
-    leaf = jnp.searchsorted(first_rows, row, side="right", method="scan_unrolled") - 1
-    return jnp.broadcast_to(values.astype(dtype)[leaf][:, None], (rows, ROW))

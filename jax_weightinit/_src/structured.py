@@ -181,6 +181,7 @@ class Sparse(_Structured):
     sparsity: float = 0.1
     stddev: float = 0.01
     dtype: np.dtype | None = None
+    data_fields = ("stddev",)
 
     def _check(self, shape):
         if len(shape) != 2:
@@ -192,7 +193,10 @@ class Sparse(_Structured):
     def _build(self, key, shape, dtype):
         rows = shape[0]
         zeros = math.ceil(self.sparsity * rows)
-        values = sampling.sample(key, Distribution.normal(0.0, self.stddev), shape, np.dtype(dtype))
+        # N(0, stddev²)'s numbers are N(0, 1)'s with the scale replaced: the stddev stays data.
+        case, params = sampling.prepare(Distribution.normal(0.0, 1.0), np.dtype(dtype))
+        params = jnp.asarray(params).at[1].set(self.stddev)
+        values = sampling.sample_prepared(key, case, params, shape, np.dtype(dtype))
         order = jax.random.uniform(jax.random.fold_in(key, 1), shape)
         rank = jnp.argsort(jnp.argsort(order, axis=0), axis=0)
         return jnp.where(rank < zeros, jnp.zeros((), dtype), values)
