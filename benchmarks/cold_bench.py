@@ -2,6 +2,7 @@
 
     python benchmarks/cold_bench.py FRAMEWORK LAYERS IMPL MODE    # one figure, one JSON line
     python benchmarks/cold_bench.py --rounds 3 --layers 2,6,12     # the table, rounds interleaved
+    python benchmarks/cold_bench.py --rounds 3 --stds              # 24 layers, per-layer stds vs one law
 
 FRAMEWORK is `nnx` or `equinox`; the model is d=256, 4 heads, an MLP of 4·d, LayerNorms, token
 and position embeddings and a head (6 layers: 101 parameters in nnx). IMPL is
@@ -26,6 +27,7 @@ import sys
 import time
 
 import jax
+import jax.numpy as jnp
 
 import jax_weightinit as wi
 
@@ -130,6 +132,23 @@ def equinox_case(layers: int, impl: str, mode: str):
     return time.perf_counter() - start, len(leaves)
 
 
+def stds_case(layers: int, impl: str, mode: str):
+    """`init_tree` on `layers` same-shape (256, 256) kernels: `distinct` gives layer i N(0, (0.02 / sqrt(i + 1))²)
+    (depth-scaled stds, as GPT-2's residual scaling, DeepNet or Fixup recipes give), `shared` one N(0, 0.02²)."""
+    target = {"layers": [{"kernel": jax.ShapeDtypeStruct((D, D), jnp.float32)} for _ in range(layers)]}
+    stds = [0.02 / (i + 1) ** 0.5 if impl == "distinct" else 0.02 for i in range(layers)]
+    rules = [(rf"layers/{i}/kernel$", wi.normal(std)) for i, std in enumerate(stds)]
+    start = time.perf_counter()
+    key = jax.random.key(0)
+    run = (
+        (lambda k: wi.init_tree(k, target, rules))
+        if mode == "eager"
+        else jax.jit(lambda k: wi.init_tree(k, target, rules))
+    )
+    jax.block_until_ready(run(key))
+    return time.perf_counter() - start, layers
+
+
 def per_leaf(key, params, rules):
     """Each leaf drawn by the jax.nn initializer its GPT-2 rule stands for, at `fold_in(key, i)`."""
     import re
@@ -149,7 +168,7 @@ def per_leaf(key, params, rules):
 
 
 def one(framework: str, layers: int, impl: str, mode: str) -> dict:
-    seconds, params = {"nnx": nnx_case, "equinox": equinox_case}[framework](layers, impl, mode)
+    seconds, params = {"nnx": nnx_case, "equinox": equinox_case, "stds": stds_case}[framework](layers, impl, mode)
     return {"framework": framework, "layers": layers, "params": params, "impl": impl, "mode": mode, "cold_s": seconds}
 
 
@@ -172,6 +191,19 @@ def table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def stds_table(records: list[dict]) -> str:
+    lines = ["| mode | per-layer stds s | one shared law s | ratio |", "|---|---|---|---|"]
+    for mode in sorted({r["mode"] for r in records}):
+        got = {
+            impl: statistics.median(r["cold_s"] for r in records if r["mode"] == mode and r["impl"] == impl)
+            for impl in ("distinct", "shared")
+        }
+        lines.append(
+            f"| {mode} | {got['distinct']:.2f} | {got['shared']:.2f} | {got['distinct'] / got['shared']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("case", nargs="*", help="FRAMEWORK LAYERS IMPL MODE: one figure in this process")
@@ -180,17 +212,23 @@ def main(argv=None) -> int:
     parser.add_argument("--frameworks", default="nnx,equinox")
     parser.add_argument("--impls", default=",".join(IMPLS))
     parser.add_argument("--modes", default="eager,jit")
+    parser.add_argument(
+        "--stds", action="store_true", help="24 same-shape layers, per-layer stds against one shared law"
+    )
     args = parser.parse_args(argv)
     if args.case:
         framework, layers, impl, mode = args.case
         print(json.dumps(one(framework, int(layers), impl, mode)), flush=True)
         return 0
     records = []
+    frameworks, layer_counts, impls = args.frameworks.split(","), args.layers.split(","), args.impls.split(",")
+    if args.stds:
+        frameworks, layer_counts, impls = ["stds"], ["24"], ["distinct", "shared"]
     for round_ in range(args.rounds):  # rounds interleaved: every cell sees the same machine load
-        for framework in args.frameworks.split(","):
-            for layers in map(int, args.layers.split(",")):
+        for framework in frameworks:
+            for layers in map(int, layer_counts):
                 for mode in args.modes.split(","):
-                    for impl in args.impls.split(","):
+                    for impl in impls:
                         if impl == "abstract only" and mode != "eager":
                             continue  # the abstract model is the same under either
                         done = subprocess.run(
@@ -205,7 +243,7 @@ def main(argv=None) -> int:
                         records.append(json.loads(done.stdout.splitlines()[-1]))
                         r = records[-1]
                         print(f"  round {round_} {framework} {layers} {mode:5s} {impl:16s} {r['cold_s']:.2f} s")
-    print(table(records))
+    print(stds_table(records) if args.stds else table(records))
     print(json.dumps(records))
     return 0
 
