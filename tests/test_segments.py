@@ -273,3 +273,21 @@ def test_constants_of_many_shapes_compile_one_program(key, monkeypatch):
     with COMPILES.counting() as seen:
         jax.block_until_ready(wi.init_tree(key, target, rules))
     assert seen.count == 1
+
+
+def large_model_temp(key) -> float:
+    """Compiled temporaries ÷ output of a jitted 96 MiB model (24 kernels of 1024²), compiled, not run."""
+    target = {"layers": [{"w": jax.ShapeDtypeStruct((1024, 1024), jnp.float32)} for _ in range(24)]}
+    compiled = jax.jit(lambda k: wi.init_tree(k, target, [("w$", wi.he_normal())])).lower(key).compile()
+    memory = compiled.memory_analysis()
+    return memory.temp_size_in_bytes / memory.output_size_in_bytes
+
+
+def test_a_large_model_is_drawn_by_group_with_temporaries_under_half_its_size(key):
+    assert large_model_temp(key) <= 0.5
+
+
+def test_twin_a_large_model_in_segments_holds_them_all(key, monkeypatch):
+    """Twin: the same model drawn in segments keeps every segment's buffer alive, about its own size."""
+    monkeypatch.setattr(segments, "MODEL_BYTES", 2**40)
+    assert large_model_temp(key) > 0.5

@@ -76,6 +76,9 @@ def generate(key: Array, leaves: Sequence[Leaf]) -> list[Array]:
     """
     flat = _flat_draws(key)
     routes = [_route(leaf, flat) for leaf in leaves]
+    if sum(4 * math.prod(route[2]) for route in routes if isinstance(route, tuple)) > segments.MODEL_BYTES:
+        # A large model: its compile is amortized, and by group it keeps its temporaries to one chunk.
+        routes = ["other" if isinstance(route, tuple) else route for route in routes]
     fixed = not isinstance(key, jax.core.Tracer) and sum(route != "other" for route in routes) > FIXED_FROM_LEAVES
     in_segments = [i for i, route in enumerate(routes) if isinstance(route, tuple)]
     packed = segments.layout_segments([routes[i] for i in in_segments], fixed)  # type: ignore[misc]

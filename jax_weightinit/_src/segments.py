@@ -38,6 +38,10 @@ ROW = 128
 # `ONE_SEGMENT_BYTES` of bits are one segment, more are split into segments of at most `SEGMENT_BYTES`, so the
 # temporaries stay under 64 MiB, or a third of the output beyond that.
 ONE_SEGMENT_BYTES = 64 * 2**20
+# A model with more bits than this in such leaves is drawn by group (`generation`): its compile is amortized, and
+# XLA keeps every segment's buffer alive until the end of a program (a jitted 100 MiB model held 112 MiB of
+# temporaries in segments, 16 MiB by group, and drew no faster).
+MODEL_BYTES = 64 * 2**20
 SEGMENT_BYTES = 32 * 2**20
 #: The most elements of a leaf drawn in a segment; a larger leaf is drawn alone by its sampler, whose compile it
 #: amortizes (and its counters fit threefry's low word, as a segment's do).

@@ -28,10 +28,13 @@ def init_tree(
     calls agree; an initializer from elsewhere is run compiled, so its leaf is exactly
     `jax.jit(init)(key_for(key, p), shape, dtype)`, which XLA may round differently
     from an eager call (jax.nn's `normal` fuses its multiply: 1 ulp apart).
-    All leaves' keys are derived in one batched computation, and leaves that share
-    (initializer, shape, dtype, sharding) are drawn in chunks by one generator each, so
-    under `jit` the program grows with the number of layer kinds, not of layers; chunks
-    run one after another, so no stacked copy of the model is ever alive.
+    All leaves' keys are derived in one batched computation; the unsharded leaves of the
+    library's elementwise laws are drawn as rows of flat segments, one sampler per
+    sampling case and dtype with each leaf's law numbers as data, and constants are
+    filled from data, so a model compiles a few programs whatever its depth and its
+    per-layer stds (`generation`, `segments`). Other leaves are drawn by group, in
+    chunks. Segments and chunks run one after another, so the temporaries stay near one
+    segment or chunk, never a copy of the model.
 
     Args:
       key: the root PRNG key.
