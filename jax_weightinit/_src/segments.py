@@ -1,10 +1,10 @@
-"""One program per model: small leaves drawn as segments of one flat draw, constants filled from data.
+"""A few programs per small model: leaves drawn as segments of one flat draw, constants filled from data.
 
-XLA compiles a sampler (threefry, then the law's transform) in about 0.1 s on a CPU core,
+XLA compiles a sampler (threefry, then the law's transform) in 0.1-0.4 s on a CPU core,
 and a program holds one copy per call site, so a model drawn leaf by leaf, or group by
 group, compiles for seconds before it draws for milliseconds. Here every unsharded leaf
-whose law the library samples elementwise is laid out as whole rows of `ROW` elements in
-a segment of at most `SEGMENT_BYTES` of bits, one segment list per sampling case and dtype;
+of a small model (`MODEL_BYTES`) whose law the library samples elementwise is laid out as
+whole rows of `ROW` elements in a segment, one segment per sampling case and dtype;
 each segment is filled by one sampler whose element takes its row's key and law numbers
 (gathered per row, as data) and its counter within its own leaf. With a threefry key and
 `jax_threefry_partitionable` the bits of element n of a leaf are threefry2x32(key, (0, n))
@@ -14,8 +14,8 @@ are filled from their values, passed as data.
 
 The program's structure (`Layout`: each segment's case, dtype and leaf shapes, each
 constant's shape and dtype) is all it is compiled for: layers with different stds, or two
-models with the same layout, share it. Segments run one after another, so a model's
-temporaries stay near one segment.
+models with the same layout, share it. Eager calls on larger small models use programs of
+fixed shapes instead (`eager_segment`, `extract`), which serve every model.
 """
 
 import dataclasses
@@ -33,10 +33,10 @@ from .typing import Array
 # Elements per row: a leaf takes whole rows (its last row padded), so every row belongs to one leaf and its key,
 # counter base and law numbers are per-row data, gathered once per row rather than once per element.
 ROW = 128
-# Bits (4 bytes per element) per segment. A segment's buffer is the temporary the draw adds to its output, and
-# each segment is one more sampler to compile (about 0.4 s on a CPU core): leaves of one kind with at most
-# `ONE_SEGMENT_BYTES` of bits are one segment, more are split into segments of at most `SEGMENT_BYTES`, so the
-# temporaries stay under 64 MiB, or a third of the output beyond that.
+# Bits (4 bytes per element) per segment. A segment's buffer is a temporary beside the output, and each segment
+# is one more sampler to compile (about 0.4 s on a CPU core): under a trace, leaves of one kind with at most
+# `ONE_SEGMENT_BYTES` of bits are one segment, more are split into segments of at most `SEGMENT_BYTES` (the
+# size of an eager segment's buffer).
 ONE_SEGMENT_BYTES = 64 * 2**20
 # A model with more bits than this in such leaves is drawn by group (`generation`): its compile is amortized, and
 # XLA keeps every segment's buffer alive until the end of a program (a jitted 100 MiB model held 112 MiB of
