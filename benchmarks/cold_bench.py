@@ -204,6 +204,33 @@ def stds_table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def measure(rounds: int, frameworks: list, layer_counts: list, impls: list, modes: list) -> list[dict]:
+    """Every cell once per round, each in a fresh process; rounds interleaved, so every cell sees the same load."""
+    records = []
+    for round_ in range(rounds):
+        for framework in frameworks:
+            for layers in layer_counts:
+                for mode in modes:
+                    for impl in impls:
+                        if impl == "abstract only" and mode != "eager":
+                            continue  # the abstract model is the same under either
+                        done = subprocess.run(
+                            [sys.executable, __file__, framework, str(layers), impl, mode],
+                            capture_output=True,
+                            text=True,
+                            check=False,
+                        )
+                        if done.returncode != 0:
+                            raise RuntimeError(f"cold case {framework} {layers} {impl} {mode}:\n{done.stderr[-3000:]}")
+                        records.append(json.loads(done.stdout.splitlines()[-1]))
+                        r = records[-1]
+                        print(
+                            f"  round {round_} {framework} {layers} {mode:5s} {impl:16s} {r['cold_s']:.2f} s",
+                            flush=True,
+                        )
+    return records
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("case", nargs="*", help="FRAMEWORK LAYERS IMPL MODE: one figure in this process")
@@ -220,29 +247,10 @@ def main(argv=None) -> int:
         framework, layers, impl, mode = args.case
         print(json.dumps(one(framework, int(layers), impl, mode)), flush=True)
         return 0
-    records = []
     frameworks, layer_counts, impls = args.frameworks.split(","), args.layers.split(","), args.impls.split(",")
     if args.stds:
         frameworks, layer_counts, impls = ["stds"], ["24"], ["distinct", "shared"]
-    for round_ in range(args.rounds):  # rounds interleaved: every cell sees the same machine load
-        for framework in frameworks:
-            for layers in map(int, layer_counts):
-                for mode in args.modes.split(","):
-                    for impl in impls:
-                        if impl == "abstract only" and mode != "eager":
-                            continue  # the abstract model is the same under either
-                        done = subprocess.run(
-                            [sys.executable, __file__, framework, str(layers), impl, mode],
-                            capture_output=True,
-                            text=True,
-                            check=False,
-                        )
-                        if done.returncode != 0:
-                            print(done.stderr[-3000:], file=sys.stderr)
-                            return 1
-                        records.append(json.loads(done.stdout.splitlines()[-1]))
-                        r = records[-1]
-                        print(f"  round {round_} {framework} {layers} {mode:5s} {impl:16s} {r['cold_s']:.2f} s")
+    records = measure(args.rounds, frameworks, [int(n) for n in layer_counts], impls, args.modes.split(","))
     print(stds_table(records) if args.stds else table(records))
     print(json.dumps(records))
     return 0

@@ -354,7 +354,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     parser.add_argument("--out", default="benchmarks/results-local", help="output folder")
-    parser.add_argument("--only", default="", help="comma-separated groups: elementwise,orthogonal,model,sharded")
+    parser.add_argument(
+        "--only", default="", help="comma-separated groups: elementwise,orthogonal,model,sharded,cold (not in --quick)"
+    )
     parser.add_argument("--shapes", default="", help="only elementwise shapes whose label contains this text")
     parser.add_argument("--modes", default="", help="comma-separated elementwise modes: jit,eager (default: both)")
     parser.add_argument("--device", action="store_true", help="the accelerator run (device_bench.py), under 8 minutes")
@@ -365,7 +367,9 @@ def main(argv=None) -> int:
         return device_bench.main()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    groups = set(args.only.split(",")) if args.only else {"elementwise", "orthogonal", "model", "sharded"}
+    groups = set(args.only.split(",")) if args.only else {"elementwise", "orthogonal", "model", "sharded", "cold"}
+    if args.quick and not args.only:
+        groups.discard("cold")  # small models cold, three rounds of 46 fresh processes: about 4 minutes
     records = []
     if args.quick:
         shapes = [
@@ -423,10 +427,21 @@ def main(argv=None) -> int:
                     f"  {r['name']:32s} {r['impl']:16s} {str(r['shape']):22s} per-device {r['per_device_bytes']} B",
                     flush=True,
                 )
+    cold = []
+    if "cold" in groups:
+        import cold_bench
+
+        print("small models started cold (each figure a fresh process)", flush=True)
+        cold = cold_bench.measure(3, ["nnx", "equinox"], [2, 6, 12], list(cold_bench.IMPLS), ["eager", "jit"])
     info = machine()
-    (out / "results.json").write_text(json.dumps({"machine": info, "records": records, "model": model}, indent=1))
+    (out / "results.json").write_text(
+        json.dumps({"machine": info, "records": records, "model": model, "cold": cold}, indent=1)
+    )
     header = "\n".join(f"- {k}: {v}" for k, v in info.items())
-    (out / "results.md").write_text(f"# Benchmark results\n\n{header}\n\n{table(records)}\n\n{model_tables(model)}\n")
+    cold_table = f"## Small models started cold\n\n{cold_bench.table(cold)}\n" if cold else ""
+    (out / "results.md").write_text(
+        f"# Benchmark results\n\n{header}\n\n{table(records)}\n\n{model_tables(model)}\n\n{cold_table}"
+    )
     print(f"wrote {out / 'results.json'} and {out / 'results.md'}")
     return 0
 

@@ -64,3 +64,20 @@ def test_device_command_refuses_cpu_and_runs_its_cases_small(tmp_path):
     assert {r["impl"] for r in data["records"]} == {"jax_weightinit", "jax.nn", "raw_bits"}
     assert {r["case"] for r in data["model"]} == {"tree", "big"} and "device_kind" in data["machine"]
     assert "# Benchmark results on" in (tmp_path / "results.md").read_text()
+
+
+def test_cold_benchmark_measures_each_cell_in_its_own_process():
+    """`cold_bench.py`, one round of the smallest cells: a record per cell and the table's row (no timing asserted)."""
+    script = RUN.with_name("cold_bench.py")
+    args = ["--rounds", "1", "--layers", "2", "--frameworks", "equinox", "--modes", "eager"]
+    result = subprocess.run(
+        [sys.executable, str(script), *args, "--impls", "jax_weightinit,abstract only"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = json.loads(result.stdout.splitlines()[-1])
+    assert [(r["impl"], r["params"]) for r in records] == [("jax_weightinit", 37), ("abstract only", 37)]
+    assert all(r["cold_s"] > 0 for r in records)
+    assert "| equinox | 2 | 37 | eager |" in result.stdout
