@@ -262,17 +262,29 @@ def test_a_deeper_model_of_the_same_layer_kinds_compiles_at_most_one_program(pro
     assert seen.count == new
 
 
-def test_constants_of_many_shapes_compile_one_program(key, monkeypatch):
-    """Eager, small model: zeros and ones of 12 shapes are filled by the model's one program."""
-    monkeypatch.setattr(generation, "FIXED_FROM_LEAVES", 10**9)
+@pytest.mark.parametrize(("programs", "compiles"), [("one program per layout", 1), ("fixed-shape programs", 0)])
+def test_constants_of_many_shapes_compile_at_most_one_program(programs, compiles, key, monkeypatch):
+    """Eager: zeros and ones of 12 new shapes are filled by the model's one program, or on the host."""
+    monkeypatch.setattr(generation, "FIXED_FROM_LEAVES", PROGRAMS[programs])
     target = {f"b{n}": jax.ShapeDtypeStruct((n,), jnp.float32) for n in range(1, 13)}
     rules = [(r"b([1-6])$", wi.zeros), (r"b\d+$", wi.ones)]
     jax.block_until_ready(wi.init_tree(key, target, rules))  # the key's own programs, compiled once
     target = {f"c{n}": jax.ShapeDtypeStruct((n, 2), jnp.float32) for n in range(1, 13)}
     rules = [(r"c([1-6])$", wi.zeros), (r"c\d+$", wi.ones)]
     with COMPILES.counting() as seen:
-        jax.block_until_ready(wi.init_tree(key, target, rules))
-    assert seen.count == 1
+        out = jax.block_until_ready(wi.init_tree(key, target, rules))
+    assert seen.count == compiles
+    assert all(float(out[f"c{n}"].sum()) == (0 if n <= 6 else 2 * n) for n in range(1, 13))
+
+
+def test_twin_a_wrong_constant_on_the_host_is_caught(key, monkeypatch):
+    """Twin: host-filled constants off by one are caught, every constant but none of the random leaves."""
+    monkeypatch.setattr(generation, "FIXED_FROM_LEAVES", 0)
+    constant = generation._constant
+    monkeypatch.setattr(generation, "_constant", lambda leaf: constant(leaf) + 1)
+    bad = set(mismatches(key, wi.init_tree(key, tree(), RULES)))
+    assert bad == {name for name in bad if re.search(r"/(zeros|ones|tenth|flag|neg|cplx)_\d+$", name)}
+    assert len(bad) == len(CONSTANTS) * 4
 
 
 def large_model_temp(key) -> float:

@@ -32,8 +32,8 @@ from .laws import Distribution
 from .typing import Array
 
 # An eager call with more leaves in segments and constants than this draws them with programs of fixed shapes,
-# which serve every model (one per sampling case and dtype, and one small one per leaf shape to cut a leaf out
-# or fill a constant);
+# which serve every model (one per sampling case and dtype, and one small one per leaf shape to cut a leaf out;
+# constants are filled on the host);
 # a smaller model compiles one program for its own layout, which cuts its leaves out inside at about 7 ms of
 # compile per leaf, and is the quicker of the two up to about this size (`benchmarks/cold_bench.py`).
 FIXED_FROM_LEAVES = 128
@@ -97,8 +97,7 @@ def generate(key: Array, leaves: Sequence[Leaf]) -> list[Array]:
     if fixed:
         all_keys = segments.leaf_keys(key, _padded(words, segments.bucket(len(words), 256)), keys.impl_name(key))
         drawn = _eager_segments([segment for segment, _ in packed], all_keys, params)
-        # One small fill program per constant shape and dtype, cached across models.
-        filled = [sampling.full(_value(leaves[i]), leaves[i].shape, leaves[i].dtype) for i in constant]
+        filled = [_constant(leaves[i]) for i in constant]
     else:
         layout = segments.Layout(
             keys.impl_name(key),
@@ -128,6 +127,7 @@ def _padded(table: np.ndarray, rows: int, fill: float = 0) -> np.ndarray:
 
 
 def _empty(dtype: np.dtype) -> Array:
+    """A new eager segment buffer (later segments of the call reuse the last one's)."""
     return jnp.zeros((segments.SEGMENT_ROWS, segments.ROW), dtype)
 
 
@@ -161,6 +161,19 @@ def _eager_segments(packed: list[segments.Segment], all_keys: Array, params: lis
         buffers[segment.dtype] = buffer
         used += count
     return drawn
+
+
+def _constant(leaf: Leaf) -> Array:
+    """A constant leaf, eagerly: filled on the host and transferred, so no shape costs a compile.
+
+    The value is first held as `jit` would hold the Python number, then converted, as `jnp.full`
+    converts it (both round to nearest even). A complex value for a real dtype, whose conversion
+    warns, is filled by the cached fill program instead.
+    """
+    value = np.asarray(_value(leaf), _value_dtype(_value(leaf)))
+    if np.iscomplexobj(value) and not np.issubdtype(leaf.dtype, np.complexfloating):
+        return sampling.full(_value(leaf), leaf.shape, leaf.dtype)
+    return jax.device_put(np.full(leaf.shape, value.astype(leaf.dtype), leaf.dtype))
 
 
 def _value_dtype(value: bool | int | float | complex) -> np.dtype:
