@@ -9,14 +9,12 @@ median of seven.
 
 import json
 import sys
-import time
 
 root, depth, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 sys.path[:0] = [root, f"{root}/benchmarks"]
 
 import jax  # noqa: E402
 import model_bench  # noqa: E402
-import numpy as np  # noqa: E402
 
 import jax_weightinit as wi  # noqa: E402
 
@@ -31,9 +29,4 @@ def draw(k):
 fn = draw if mode == "eager" else jax.jit(draw)
 for _ in range(2):
     jax.block_until_ready(fn(key))
-times = []
-for _ in range(7):
-    start = time.perf_counter()
-    jax.block_until_ready(fn(key))
-    times.append(time.perf_counter() - start)
-print(json.dumps({"root": root, "depth": depth, "mode": mode, "median_s": float(np.median(times))}))
+print(json.dumps({"root": root, "depth": depth, "mode": mode, "median_s": model_bench.steady(fn, key, repeats=7)}))

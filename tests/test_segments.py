@@ -82,9 +82,7 @@ def mismatches(key, out) -> list[str]:
 
 def in_segments(target) -> set[str]:
     """The paths `init_tree` draws in segments (eagerly, with a threefry key)."""
-    rows = wi.plan(target, RULES)
-    leaves = [generation.Leaf(r.path, r.init, r.shape, r.dtype, r.sharding, r.law) for r in rows]
-    return {leaf.path for leaf in leaves if isinstance(generation._route(leaf, True), tuple)}
+    return {row.path for row in wi.plan(target, RULES) if isinstance(generation._route(row, True), tuple)}
 
 
 @contextlib.contextmanager

@@ -120,7 +120,7 @@ def _shard_index(entry, sizes: dict) -> Array | int:
     return index
 
 
-def steps(rows: int, most: int) -> tuple[int, int, int]:
+def _steps(rows: int, most: int) -> tuple[int, int, int]:
     """(full blocks, tail rows, rows per block): a divisor of `rows` near `most` when there is one, so no tail."""
     if rows <= most:
         return 1, 0, rows
@@ -130,7 +130,7 @@ def steps(rows: int, most: int) -> tuple[int, int, int]:
 
 
 def _fill_shard(data: Array, shape, local: tuple[int, ...], offsets, fill, block_bytes: int) -> Array:
-    full, tail, step = steps(local[0], max(1, block_bytes // (4 * math.prod(local[1:]))))
+    full, tail, step = _steps(local[0], max(1, block_bytes // (4 * math.prod(local[1:]))))
     offsets = tuple(jnp.asarray(o, jnp.uint32) for o in offsets)
 
     def block(out, row, rows):

@@ -23,12 +23,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding
-from jax.sharding import PartitionSpec as P
 
 from . import blocks, keys, placement, sampling, segments
 from .constant import Constant
 from .core import RandomInitializer
-from .laws import Distribution
+from .plan import Row
 from .typing import Array
 
 # An eager call with more leaves in segments and constants than this draws them with programs of fixed shapes,
@@ -45,18 +44,6 @@ CHUNK_BYTES = blocks.BLOCK_BYTES
 
 
 @dataclasses.dataclass(frozen=True)
-class Leaf:
-    """What `generate` needs of one leaf of a plan."""
-
-    path: str
-    init: Callable
-    shape: tuple[int, ...]
-    dtype: np.dtype
-    sharding: Any
-    law: Distribution | None
-
-
-@dataclasses.dataclass(frozen=True)
 class Group:
     """Leaves that share one compiled generator: the library's sampler for `case` (with each leaf's law numbers
     as data), or else the initializer `init`; one shape, dtype and sharding."""
@@ -68,10 +55,11 @@ class Group:
     sharding: Any
 
 
-def generate(key: Array, leaves: Sequence[Leaf]) -> list[Array]:
-    """Draws every leaf: `leaf.init(key_for(key, leaf.path), leaf.shape, leaf.dtype)` on `leaf.sharding`, in order.
+def generate(key: Array, leaves: Sequence[Row]) -> list[Array]:
+    """Draws every row of a plan (each with an initializer): `row.init(key_for(key, row.path), row.shape, row.dtype)`
+    on `row.sharding`, in order.
 
-    Under a trace the parts run one after another (see `_after`), so the temporaries
+    Under a trace the parts run one after another (see `keys.after`), so the temporaries
     stay near one segment or chunk whatever the model's size.
     """
     flat = _flat_draws(key)
@@ -95,7 +83,7 @@ def generate(key: Array, leaves: Sequence[Leaf]) -> list[Array]:
 
     out: list[Any] = [None] * len(leaves)
     if fixed:
-        all_keys = segments.leaf_keys(key, _padded(words, segments.bucket(len(words), 256)), keys.impl_name(key))
+        all_keys = keys.folded(key, _padded(words, segments.bucket(len(words), 256)), keys.impl_name(key))
         drawn = _eager_segments([segment for segment, _ in packed], all_keys, params)
         filled = [_constant(leaves[i]) for i in constant]
     else:
@@ -163,7 +151,7 @@ def _eager_segments(packed: list[segments.Segment], all_keys: Array, params: lis
     return drawn
 
 
-def _constant(leaf: Leaf) -> Array:
+def _constant(leaf: Row) -> Array:
     """A constant leaf, eagerly: filled on the host and transferred, so no shape costs a compile.
 
     The value is first held as `jit` would hold the Python number, then converted, as `jnp.full`
@@ -195,7 +183,7 @@ def _flat_draws(key: Array) -> bool:
     )
 
 
-def _route(leaf: Leaf, flat: bool) -> tuple[str, np.dtype, tuple[int, ...]] | str:
+def _route(leaf: Row, flat: bool) -> tuple[str, np.dtype, tuple[int, ...]] | str:
     """(case, dtype, shape) for a leaf drawn in a segment; else 'constant' or 'other'."""
     if leaf.sharding is not None:
         return "other"
@@ -223,12 +211,12 @@ def _fits(value: object) -> bool:
     return int(info.min) <= value <= int(info.max)
 
 
-def _value(leaf: Leaf) -> bool | int | float | complex:
+def _value(leaf: Row) -> bool | int | float | complex:
     """A constant leaf's value, passed to the program as a Python number, as `Constant` passes it to `jit`."""
     return leaf.init.value if isinstance(leaf.init, Constant) else 0  # type: ignore[return-value]
 
 
-def _group(leaf: Leaf) -> Group:
+def _group(leaf: Row) -> Group:
     """The group that draws `leaf`: the library's sampler for its law's case when it has one, else its initializer."""
     if _sampled(leaf):
         case, _ = sampling.prepare(leaf.law, leaf.dtype)  # type: ignore[arg-type]
@@ -236,7 +224,7 @@ def _group(leaf: Leaf) -> Group:
     return Group(None, leaf.init, leaf.shape, leaf.dtype, leaf.sharding)
 
 
-def _sampled(leaf: Leaf) -> bool:
+def _sampled(leaf: Row) -> bool:
     """Whether `leaf` is drawn by `sampling.sample` from its law (a random initializer, not empty, not complex)."""
     return (
         isinstance(leaf.init, RandomInitializer)
@@ -245,7 +233,7 @@ def _sampled(leaf: Leaf) -> bool:
     )
 
 
-def _numbers(leaf: Leaf) -> np.ndarray:
+def _numbers(leaf: Row) -> np.ndarray:
     """The law numbers `sampling.prepare` gives for a sampled leaf; none for the others."""
     if not _sampled(leaf):
         return np.zeros(0, np.float32)
@@ -303,14 +291,14 @@ def _draw_group(
     the stack adds at most that to peak memory — provided chunks run one after another.
     Under a trace XLA would otherwise run them all at once (and drops
     `optimization_barrier`s on CPU), so each chunk's keys are made to depend on the
-    previous part's last leaf (`_after`).
+    previous part's last leaf (`keys.after`).
     """
     traced = isinstance(keys_, jax.core.Tracer)
     size = chunk_size(group) if _vectorized(group, keys_) else 0
     out: list[Array] = []
     with placement.entered(group.sharding):
         for first in range(start, stop, max(size, 1)):
-            batch = _after(keys_, *previous) if traced and previous is not None else keys_
+            batch = keys.after(keys_, *previous) if traced and previous is not None else keys_
             if size:
                 count = min(size, stop - first)
                 out.extend(jnp.unstack(_chunk(group, batch, params, first, first - start, count)))
@@ -318,27 +306,3 @@ def _draw_group(
                 out.append(_leaf(group, batch, params, first, first - start))
             previous = (out[-1], group.sharding) if group.case is not None else previous
     return out, previous
-
-
-def _after(keys_: Array, leaf: Array, sharding: Any) -> Array:
-    """`keys`, unchanged, but computed from `leaf`: a data dependency XLA keeps, so `leaf` is drawn first.
-
-    `leaf` comes from one of the library's own samplers, which never produce NaN, so the
-    added flag is always zero. On a mesh each device reads only its own shard of `leaf`
-    (a `shard_map` whose result is declared replicated, which it is: every device adds
-    zero), so the ordering costs no collective: a host never waits on another's init.
-    """
-    typed = jnp.issubdtype(keys_.dtype, jax.dtypes.prng_key)
-    data = jax.random.key_data(keys_) if typed else keys_
-
-    def add_flag(data: Array, local: Array) -> Array:
-        return data + jnp.isnan(local).any().astype(jnp.uint32)
-
-    if isinstance(sharding, NamedSharding) and sharding.mesh.size > 1:
-        spec = P(*sharding.spec)
-        data = jax.shard_map(add_flag, mesh=sharding.mesh, in_specs=(P(), spec), out_specs=P(), check_vma=False)(
-            data, leaf
-        )
-    else:
-        data = add_flag(data, leaf)
-    return jax.random.wrap_key_data(data, impl=jax.random.key_impl(keys_)) if typed else data

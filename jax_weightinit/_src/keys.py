@@ -5,7 +5,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 from jax.tree_util import DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey
 
 from . import validation
@@ -83,7 +86,7 @@ def impl_name(key: Array) -> str:
 
 def leaf_keys(key: Array, paths: Sequence[str]) -> Array:
     """`key_for(key, p)` for every path `p`, as one array of keys, derived in one batched computation."""
-    return _folded(key, digests(paths), impl_name(key))
+    return folded(key, digests(paths), impl_name(key))
 
 
 def digests(paths: Sequence[str]) -> np.ndarray:
@@ -107,4 +110,29 @@ def _fold_looped(key: Array, words: Array) -> Array:
     return jax.lax.fori_loop(0, words.shape[-1], lambda i, k: jax.random.fold_in(k, words[i]), key)
 
 
-_folded = jax.jit(fold_words, static_argnums=2)
+#: `fold_words`, compiled once per number of rows and implementation.
+folded = jax.jit(fold_words, static_argnums=2)
+
+
+def after(keys: Array, leaf: Array, sharding: Any) -> Array:
+    """`keys`, unchanged, but computed from `leaf`: a data dependency XLA keeps, so `leaf` is drawn first.
+
+    `leaf` comes from one of the library's own samplers, which never produce NaN, so the
+    added flag is always zero. On a mesh each device reads only its own shard of `leaf`
+    (a `shard_map` whose result is declared replicated, which it is: every device adds
+    zero), so the ordering costs no collective: a host never waits on another's init.
+    """
+    typed = jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)
+    data = jax.random.key_data(keys) if typed else keys
+
+    def add_flag(data: Array, local: Array) -> Array:
+        return data + jnp.isnan(local).any().astype(jnp.uint32)
+
+    if isinstance(sharding, NamedSharding) and sharding.mesh.size > 1:
+        spec = P(*sharding.spec)
+        data = jax.shard_map(add_flag, mesh=sharding.mesh, in_specs=(P(), spec), out_specs=P(), check_vma=False)(
+            data, leaf
+        )
+    else:
+        data = add_flag(data, leaf)
+    return jax.random.wrap_key_data(data, impl=jax.random.key_impl(keys)) if typed else data

@@ -120,11 +120,11 @@ def run(layout: Layout, key: Array, words: Array, params: tuple[Array, ...], val
     leaf_keys = keys.fold_words(key, words, layout.impl)
     drawn, used, previous = [], 0, None
     for segment, table in zip(layout.segments, params, strict=True):
-        data = jax.random.key_data(leaf_keys[used : used + len(segment.shapes)])
+        batch = leaf_keys[used : used + len(segment.shapes)]
         used += len(segment.shapes)
         if previous is not None:  # one segment after another: its keys wait for the last one's output
-            data = data + jnp.isnan(previous).any().astype(jnp.uint32)
-        leaves = _draw(segment, data, table)
+            batch = keys.after(batch, previous, None)
+        leaves = _draw(segment, jax.random.key_data(batch), table)
         drawn.extend(leaves)
         previous = leaves[-1]
     constants = [jnp.full(shape, value, dtype) for (shape, dtype), value in zip(layout.constants, values, strict=True)]
@@ -198,12 +198,6 @@ def fill(
 def bucket(n: int, least: int) -> int:
     """The power of two at least `n` and `least`: the padded size of a variable-length table."""
     return max(least, 1 << max(0, n - 1).bit_length())
-
-
-@functools.partial(jax.jit, static_argnums=2)
-def leaf_keys(key: Array, words: Array, impl: str) -> Array:
-    """The keys of a padded table of path digests, for eager calls."""
-    return keys.fold_words(key, words, impl)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1), donate_argnums=7)

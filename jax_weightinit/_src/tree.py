@@ -88,11 +88,6 @@ def draw(
     for sharding in {row.sharding for row in rows if row.init is not None}:
         placement.check_key(key, sharding)
     drawn = [i for i, row in enumerate(rows) if row.init is not None]
-    for i, leaf in zip(drawn, generation.generate(key, [_leaf(rows[i]) for i in drawn]), strict=True):
+    for i, leaf in zip(drawn, generation.generate(key, [rows[i] for i in drawn]), strict=True):
         leaves[i] = leaf
     return jax.tree_util.tree_unflatten(treedef, leaves)
-
-
-def _leaf(row: plan_lib.Row) -> generation.Leaf:
-    assert row.init is not None
-    return generation.Leaf(row.path, row.init, row.shape, row.dtype, row.sharding, row.law)
