@@ -86,3 +86,34 @@ def test_values_on_cpu_are_the_bits_of_the_whole_draw():
     u = sampling.unit_uniform(key, shape, np.dtype(np.float32))
     whole = jax.jit(sampling.draw, static_argnums=(2, 3))(u, params, case, np.dtype(np.float32))
     assert np.asarray(wi.he_normal()(key, shape)).tobytes() == np.asarray(whole).tobytes()
+
+
+def test_the_eager_segment_program_draws_whole_on_accelerators():
+    """The fixed-shape program larger eager models use: no loop for cuda or tpu; on CPU its block loop (and
+    threefry's own) show, so the count can see one."""
+    from jax_weightinit._src import laws, sampling, segments
+
+    case, numbers = sampling.prepare(laws.Distribution.normal(0.0, 0.02), np.dtype(np.float32))
+    capacity = segments.CAPACITY
+    args = (
+        jax.random.split(jax.random.key(0), 256),
+        np.zeros(capacity, np.int32),
+        np.zeros((capacity, numbers.size), np.float32),
+        np.zeros(capacity, np.int32),
+        np.int32(100),
+        jnp.zeros((segments.SEGMENT_ROWS, segments.ROW), jnp.float32),
+    )
+
+    def program(*a):
+        return segments.eager_segment(case, np.dtype(np.float32), *a)
+
+    counts = {
+        platform: len(
+            re.findall(
+                r"stablehlo\.while", jax.export.export(jax.jit(program), platforms=(platform,))(*args).mlir_module()
+            )
+        )
+        for platform in ("cuda", "tpu", "cpu")
+    }
+    assert counts["cuda"] == counts["tpu"] == 0
+    assert counts["cpu"] >= 1

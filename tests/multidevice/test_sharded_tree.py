@@ -54,6 +54,38 @@ def test_leaves_keep_the_shardings_they_carry(explicit, traced, key):
     assert_placed_and_exact(out, mesh, key)
 
 
+@pytest.mark.parametrize("explicit", [False, True], ids=["Auto mesh", "Explicit mesh"])
+@pytest.mark.parametrize("traced", [False, True], ids=["eager", "under the user's jit"])
+def test_a_tree_part_sharded_part_not_with_numpy_dtypes_is_exact_under_a_mesh(explicit, traced, key):
+    """Sharded kernels go by group, the unsharded biases and embedding (np.float32 / bfloat16 structs) in
+    segments eagerly and by group under a jit on 8 devices: every leaf is still its direct call."""
+    mesh = mesh_of(explicit)
+
+    def leaf(path, shape, dtype):
+        sharded = path.endswith("kernel")
+        return jax.ShapeDtypeStruct(shape, dtype, sharding=NamedSharding(mesh, KERNEL) if sharded else None)
+
+    abstract = {
+        "layers": [
+            {"kernel": leaf("kernel", (512, 256), np.float32), "bias": leaf("bias", (256,), np.float32)}
+            for _ in range(3)
+        ],
+        "embed": leaf("embed", (1000, 256), jnp.bfloat16),
+    }
+    with jax.set_mesh(mesh):
+        run = (
+            jax.jit(lambda k: wi.init_tree(k, abstract, RULES))
+            if traced
+            else lambda k: wi.init_tree(k, abstract, RULES)
+        )
+        out = run(key)
+    for path, got in jax.tree_util.tree_flatten_with_path(out)[0]:
+        name = wi.path_string(path)
+        init = next(i for pattern, i in RULES if re.search(pattern, name))
+        want = init(wi.key_for(key, name), got.shape, got.dtype)
+        chex.assert_trees_all_equal(np.asarray(got), np.asarray(want))
+
+
 def test_placed_arrays_keep_their_shardings(key):
     mesh = mesh_of(False)
     placed = jax.tree_util.tree_map_with_path(
