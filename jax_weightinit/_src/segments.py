@@ -74,7 +74,7 @@ class Layout:
 
     Attributes:
       impl: the key implementation's name (how leaf keys are derived).
-      segments: the flat draws, in order; leaf keys are taken in this order, one per shape.
+      segments: the flat draws, in order; leaf keys are taken in this order, one per leaf.
       constants: (shape, dtype) of each constant leaf, whose value comes as data.
     """
 
