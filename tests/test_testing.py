@@ -8,6 +8,7 @@ import pytest
 
 import jax_weightinit as wi
 from jax_weightinit import pytorch, testing
+from jax_weightinit._src import follows, sampling
 
 SHAPE = (3, 3, 64, 128)
 KEY = jax.random.key(0)
@@ -71,6 +72,27 @@ def test_correct_initializers_pass_across_many_keys(name, dtype):
     init = getattr(wi, name)()
     for seed in range(8):
         testing.assert_follows(init, jax.random.key(seed), SHAPE, dtype)
+
+
+@pytest.mark.parametrize("make_key", [jax.random.key, jax.random.PRNGKey], ids=["typed key", "raw uint32 key"])
+def test_a_small_shape_is_drawn_key_by_key_exactly_as_vmapped(make_key):
+    """`assert_follows` runs the initializer's own compiled draw once per key rather than compiling a batched one."""
+    init, shape, key = wi.he_normal(), (64, 128), make_key(5)
+    reps = testing.SAMPLES // 8192
+    assert 1 < reps <= follows.LOOPED_KEYS
+    looped = follows._draw(init, key, shape, jnp.float32, testing.SAMPLES)
+    mapped = jax.vmap(lambda k: init(k, shape, jnp.float32))(jax.random.split(key, reps))
+    assert isinstance(looped, np.ndarray) and looped.shape == (reps, *shape)
+    assert looped.tobytes() == np.asarray(mapped).tobytes()
+    before = sampling._sample._cache_size()
+    follows._draw(wi.he_normal(), key, (8, 32, 32), jnp.float32, testing.SAMPLES)  # one new shape, 32 keys
+    assert sampling._sample._cache_size() - before == 1
+
+
+def test_many_keys_for_a_tiny_shape_are_vmapped():
+    """Past `LOOPED_KEYS` one batched program is cheaper than that many calls."""
+    draws = follows._draw(wi.normal(1.0), jax.random.key(5), (2,), jnp.float32, 2 * (follows.LOOPED_KEYS + 1))
+    assert isinstance(draws, jax.Array) and draws.shape == (follows.LOOPED_KEYS + 1, 2)
 
 
 def _rejections(check, samples) -> int:
