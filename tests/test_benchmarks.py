@@ -5,6 +5,10 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # each benchmark in fresh processes: 10–40 s apiece
+
 RUN = pathlib.Path(__file__).parent.parent / "benchmarks" / "run.py"
 FIELDS = {"name", "impl", "shape", "dtype", "median_s", "min_s", "max_s", "elements"}
 

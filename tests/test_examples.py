@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each example in a fresh process: 4–17 s apiece
+
 EXAMPLES = pathlib.Path(__file__).parent.parent / "examples"
 CASES = [
     ("flax_nnx.py", [], "flax"),

@@ -11,6 +11,10 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # two JAX processes with 4 CPU devices each: 25–40 s
+
 WORKER = pathlib.Path(__file__).with_name("multihost_worker.py")
 TIMEOUT_S = 600
 

@@ -6,7 +6,11 @@ import re
 import subprocess
 import sys
 
+import pytest
 
+
+# 215 tests in one process of 8 CPU devices (a device count is fixed at start): 90–180 s.
+@pytest.mark.slow
 def test_multidevice_suite_passes_on_eight_devices():
     env = dict(
         os.environ,

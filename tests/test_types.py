@@ -4,6 +4,10 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # mypy over the package: 13–20 s
+
 ROOT = pathlib.Path(__file__).parent.parent
 
 
