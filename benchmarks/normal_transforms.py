@@ -30,6 +30,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from run import KEY_IMPLS  # benchmarks/run.py: the key implementations every benchmark times
 from scipy import special
 
 import jax_weightinit as wi
@@ -134,7 +135,7 @@ def _affine(transform):
     return run
 
 
-def speed(transform, shape, repeats: int, impls=("threefry2x32", "rbg", "unsafe_rbg")) -> dict:
+def speed(transform, shape, repeats: int, impls=KEY_IMPLS) -> dict:
     out, numbers = {}, jnp.asarray([0.0, 1.0], jnp.float32)
     for impl in impls:
         key = jax.random.key(0, impl=impl)
@@ -159,7 +160,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="benchmarks/results-local", help="output folder")
     args = parser.parse_args(argv)
     shape, repeats = ((1024, 1024), 3) if args.quick else ((4096, 4096), 9)
-    impls = ("rbg",) if args.quick else ("threefry2x32", "rbg", "unsafe_rbg")
+    impls = ("rbg",) if args.quick else KEY_IMPLS
     rows = [
         {
             "transform": name,
