@@ -10,7 +10,6 @@ device named. CI never runs it.
 """
 
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -57,7 +56,7 @@ def elementwise(records, repeats: int, shapes=SHAPES) -> None:
 def model_cases(cases=MODEL_CASES) -> list[dict]:
     """Fresh processes on the default backend, so that cold figures include every compile."""
     script = pathlib.Path(__file__).with_name("model_bench.py")
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env = run.xla_env()
     records = []
     for case in cases:
         done = subprocess.run([sys.executable, str(script), *map(str, case)], env=env, capture_output=True, text=True)

@@ -249,14 +249,20 @@ def table(records) -> str:
     return "\n".join(lines)
 
 
+def xla_env(*flags: str) -> dict[str, str]:
+    """This process's environment with `flags` in `XLA_FLAGS`, in place of any device count already there."""
+    kept = [f for f in os.environ.get("XLA_FLAGS", "").split() if "xla_force_host_platform_device_count" not in f]
+    return dict(os.environ, XLA_FLAGS=" ".join([*kept, *flags]))
+
+
 def run_model_case(case) -> list[dict]:
     """Runs one `model_bench.py` case in a fresh process on 8 CPU devices; returns its records."""
     name, *args = case
-    flags = "--xla_force_host_platform_device_count=8"
+    flags = ["--xla_force_host_platform_device_count=8"]
     if args and args[-1] == "sequential":
         args = args[:-1]
-        flags += " --xla_cpu_enable_concurrency_optimized_scheduler=false"
-    env = dict(os.environ, XLA_FLAGS=flags)
+        flags.append("--xla_cpu_enable_concurrency_optimized_scheduler=false")
+    env = xla_env(*flags)
     script = pathlib.Path(__file__).with_name("model_bench.py")
     done = subprocess.run(
         [sys.executable, str(script), name, *map(str, args)], env=env, capture_output=True, text=True, check=False
@@ -417,7 +423,7 @@ def main(argv=None) -> int:
             model.extend(run_model_case(case))
     if "sharded" in groups:
         print("sharded init on 8 CPU devices", flush=True)
-        env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+        env = xla_env("--xla_force_host_platform_device_count=8")
         script = pathlib.Path(__file__).with_name("sharded_bench.py")
         size = 512 if args.quick else 8192
         done = subprocess.run([sys.executable, str(script), str(size)], env=env, capture_output=True, text=True)

@@ -1,11 +1,13 @@
 """Initialize a Flax nnx model straight into its shards, under your own jit, on Explicit and Auto meshes.
 
-Runs anywhere: without 8 devices it asks XLA for 8 CPU devices before JAX starts.
+Runs anywhere: unless `XLA_FLAGS` already sets a device count, it asks XLA for 8 CPU devices before JAX
+starts, keeping any other flags there.
 """
 
 import os
 
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=8".lstrip()
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402

@@ -27,7 +27,9 @@ def _free_port() -> int:
 
 def _run(processes: int = 2) -> list[tuple[int | None, str]]:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
+    env = {k: v for k, v in os.environ.items() if k != "JAX_NUM_CPU_DEVICES"}
+    flags = os.environ.get("XLA_FLAGS", "").split()
+    env["XLA_FLAGS"] = " ".join(f for f in flags if "xla_force_host_platform_device_count" not in f)
     env["JAX_PLATFORMS"] = "cpu"
     procs = [
         subprocess.Popen(

@@ -14,7 +14,7 @@ import pytest
 def test_multidevice_suite_passes_on_eight_devices():
     env = dict(
         os.environ,
-        XLA_FLAGS="--xla_force_host_platform_device_count=8",
+        XLA_FLAGS=f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=8",
         JAX_PLATFORMS="cpu",
         JAX_WEIGHTINIT_MULTIDEVICE="1",
     )
