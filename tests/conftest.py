@@ -3,7 +3,7 @@
 import os
 
 # XLA compiles at backend optimization level 1 here instead of its default 3: the same bits (test_compile_level.py
-# compares every sampling path with a process at the default level) in about half the compile time, which is
+# compares every sampling path with a process at the default level) for about 40% less compile time, which is
 # most of the suite's time. Set before JAX starts its CPU client; every process the suite starts inherits it.
 COMPILE_LEVEL = "--xla_backend_optimization_level=1"
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
