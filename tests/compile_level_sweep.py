@@ -3,7 +3,8 @@
 `python tests/compile_level_sweep.py [SUBSTRING]` prints the digests of the cases whose name contains
 SUBSTRING as one JSON object; tests/test_compile_level.py runs it at XLA's default level and compares.
 Each case is drawn eagerly in float32, bfloat16 and float16 and under an outer `jit` (its law's constants
-folded into that program); each sampling path also under `vmap`, in float64, and as a leaf of `init_tree`.
+folded into that program); each sampling path also under `vmap`, in float64, in row blocks (an array of more
+than 4 MiB of bits, drawn by a loop on CPU), and as a leaf of `init_tree`.
 """
 
 import hashlib
@@ -19,6 +20,7 @@ import jax_weightinit as wi
 from jax_weightinit import pytorch
 
 SHAPE = (64, 128)
+BLOCKED = (1024, 1152)  # 4.5 MiB of bits
 # One initializer per sampling path: uniform, normal, central and one-sided truncated normals, orthogonal.
 PATHS = {
     "uniform": wi.glorot_uniform(),
@@ -59,7 +61,9 @@ def digests(only: str = "") -> dict[str, str]:
         out[f"{name} under vmap"] = _digest(jax.vmap(lambda k, init=init: init(k, SHAPE, jnp.float32))(keys))
         with jax.enable_x64(True):
             out[f"{name} float64"] = _digest(init(key, SHAPE, jnp.float64))
-    if only in "init_tree":
+        if name != "orthogonal":
+            out[f"{name} in blocks"] = _digest(init(key, BLOCKED, jnp.float32))
+    if only in "init_tree":  # its two cases' names start with it
         target = {name: jax.ShapeDtypeStruct(SHAPE, jnp.float32) for name in PATHS}
         rules = [(f"^{name}$", init) for name, init in PATHS.items()]
         for mode, tree in (

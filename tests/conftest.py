@@ -4,7 +4,8 @@ import os
 
 # XLA compiles at backend optimization level 1 here instead of its default 3: the same bits (test_compile_level.py
 # compares every sampling path with a process at the default level) for about 40% less compile time, which is
-# most of the suite's time. Set before JAX starts its CPU client; every process the suite starts inherits it.
+# most of the suite's time. Set before JAX starts its CPU client; the processes the suite starts inherit it, but
+# for the 8-device suite and the two hosts, which check sharded draws at the default level.
 COMPILE_LEVEL = "--xla_backend_optimization_level=1"
 if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {COMPILE_LEVEL}".lstrip()
@@ -22,12 +23,14 @@ def pytest_configure(config):
     program by its HLO, compile options, flags and jax/jaxlib version, so no stale program is ever reused."""
     if os.environ.get("JAX_COMPILATION_CACHE_DIR") or not hasattr(config, "cache"):
         return
-    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(config.cache.mkdir("jax-compilation"))
-    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
-    os.environ["JAX_COMPILATION_CACHE_MAX_SIZE"] = str(512 * 2**20)  # least recently used programs go first
-    jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_compilation_cache_max_size", 512 * 2**20)
+    settings = {
+        "jax_compilation_cache_dir": str(config.cache.mkdir("jax-compilation")),
+        "jax_persistent_cache_min_compile_time_secs": 0.0,
+        "jax_compilation_cache_max_size": 512 * 2**20,  # least recently used programs go first
+    }
+    for name, value in settings.items():
+        jax.config.update(name, value)
+        os.environ[name.upper()] = str(value)  # read by every process the suite starts
 
 
 @pytest.fixture

@@ -1,13 +1,13 @@
 """The suite compiles at XLA's backend optimization level 1 (conftest.py); users at the default. Same bits."""
 
 import json
-import os
 import pathlib
 import subprocess
 import sys
 
 import compile_level_sweep
 import pytest
+import xla_flags
 
 pytestmark = pytest.mark.slow  # the users' bits come from a fresh process at the default level: 15–25 s
 
@@ -16,9 +16,8 @@ SWEEP = pathlib.Path(compile_level_sweep.__file__)
 
 def sweep_at(level: int | None, only: str = "") -> dict[str, str]:
     """The sweep's digests in a fresh process at `level`, or at XLA's default level for None."""
-    flags = [f for f in os.environ.get("XLA_FLAGS", "").split() if "xla_backend_optimization_level" not in f]
-    flags += [] if level is None else [f"--xla_backend_optimization_level={level}"]
-    env = dict(os.environ, XLA_FLAGS=" ".join(flags))
+    flag = [] if level is None else [f"--xla_backend_optimization_level={level}"]
+    env = xla_flags.environ(*flag, drop=("xla_backend_optimization_level",))
     done = subprocess.run([sys.executable, str(SWEEP), only], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)

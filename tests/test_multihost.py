@@ -5,13 +5,13 @@ the unsharded draw; this test starts both, waits with a timeout, and shows their
 if either fails.
 """
 
-import os
 import pathlib
 import socket
 import subprocess
 import sys
 
 import pytest
+import xla_flags
 
 pytestmark = pytest.mark.slow  # two JAX processes with 4 CPU devices each: 25–40 s
 
@@ -27,9 +27,9 @@ def _free_port() -> int:
 
 def _run(processes: int = 2) -> list[tuple[int | None, str]]:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "JAX_NUM_CPU_DEVICES"}
-    flags = os.environ.get("XLA_FLAGS", "").split()
-    env["XLA_FLAGS"] = " ".join(f for f in flags if "xla_force_host_platform_device_count" not in f)
+    # Each process sets its own 4 devices; at XLA's default compile level, as users' hosts compile.
+    env = xla_flags.environ(drop=("xla_force_host_platform_device_count", "xla_backend_optimization_level"))
+    env.pop("JAX_NUM_CPU_DEVICES", None)
     env["JAX_PLATFORMS"] = "cpu"
     procs = [
         subprocess.Popen(
