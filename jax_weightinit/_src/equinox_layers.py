@@ -2,13 +2,14 @@
 
 import math
 import sys
+from collections.abc import Sequence
 from typing import Any, Literal, TypeVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from . import layers, tree
+from . import layers, stacks, tree
 from . import plan as plan_lib
 from .keys import path_string
 from .typing import Array
@@ -46,6 +47,33 @@ def layer_fans(module: Any) -> dict[str, tuple[tuple[int, int], str]]:
     return owners
 
 
+def _ranks(module: Any) -> dict[str, int]:
+    """The rank each parameter of one layer has; a layer stacked by `eqx.filter_vmap` has more, its stack axes."""
+    if isinstance(module, eqx.nn.Linear | eqx.nn.Embedding):
+        return {"weight": 2, "bias": 1}
+    if isinstance(module, eqx.nn.Conv | eqx.nn.ConvTranspose):
+        return {"weight": module.num_spatial_dims + 2, "bias": module.num_spatial_dims + 1}
+    if isinstance(module, eqx.nn.LayerNorm | eqx.nn.RMSNorm):
+        rank = 1 if isinstance(module.shape, int) else len(module.shape)
+        return {"weight": rank, "bias": rank}
+    if isinstance(module, eqx.nn.GroupNorm):
+        return {"weight": 1, "bias": 1}
+    return {}
+
+
+_RANKED = (*_LAYERS, eqx.nn.LayerNorm, eqx.nn.RMSNorm, eqx.nn.GroupNorm)
+
+
+def _layout(module: Any, stacked: plan_lib.StackedArg, stack_names: Sequence[str]) -> plan_lib.Layout:
+    """What `module` records of its layers: each known layer's fans and parameter ranks."""
+    ranks: dict[str, int] = {}
+    for path, node in jax.tree_util.tree_flatten_with_path(module, is_leaf=lambda x: isinstance(x, _RANKED))[0]:
+        if isinstance(node, _RANKED):
+            prefix = path_string(path)
+            ranks.update({layers.join(prefix, name): rank for name, rank in _ranks(node).items()})
+    return plan_lib.Layout(stacked, stack_names, layers.adapter(layer_fans(module)), ranks)
+
+
 def _is_param(x: Any) -> bool:
     return (isinstance(x, jax.Array | jax.ShapeDtypeStruct)) and jnp.issubdtype(x.dtype, jnp.inexact)
 
@@ -57,6 +85,8 @@ def reinit(
     *,
     out_shardings: Any = None,
     on_unused_rule: Literal["ignore", "warn", "raise"] = "warn",
+    stacked: plan_lib.StackedArg = (),
+    stack_names: Sequence[str] = stacks.STACK_NAMES,
 ) -> M:
     """Returns an Equinox module with its floating-point arrays re-initialized by rules, at each layer's own fans.
 
@@ -72,7 +102,9 @@ def reinit(
 
     A layer's bias takes the same fans, so `wi.pytorch.default_weight()` on weight and
     bias reproduces Equinox's own U(±1/sqrt(fan_in)) for both. Layers stacked by
-    `eqx.filter_vmap` keep their per-layer fans. Other leaves, and initializers built
+    `eqx.filter_vmap` are found by their arrays' rank beyond one layer's (Linear,
+    Conv, Embedding, LayerNorm, RMSNorm, GroupNorm): every initializer draws one layer's
+    law per layer, as `init_tree` does for stacks. Other leaves, and initializers built
     with explicit axes, keep `init_tree`'s arithmetic. `plan` shows each leaf's fans
     and law first.
 
@@ -82,6 +114,8 @@ def reinit(
       rules: ordered `(pattern, initializer)` pairs; the first match wins.
       out_shardings: as for `init_tree`.
       on_unused_rule: as for `init_tree`.
+      stacked: as for `init_tree`; declared stacks take precedence over found ones.
+      stack_names: as for `init_tree`.
 
     Returns:
       A new module; `module` is unchanged (Equinox modules are immutable).
@@ -98,11 +132,18 @@ def reinit(
     """
     _check_module(module, "reinit")
     params, static = eqx.partition(module, _is_param)
-    new = tree.draw(key, params, rules, out_shardings, on_unused_rule, layers.adapter(layer_fans(module)))
+    new = tree.draw(key, params, rules, out_shardings, on_unused_rule, _layout(module, stacked, stack_names))
     return eqx.combine(new, static)
 
 
-def plan(module: Any, rules: plan_lib.RulesArg, *, out_shardings: Any = None) -> plan_lib.Plan:
+def plan(
+    module: Any,
+    rules: plan_lib.RulesArg,
+    *,
+    out_shardings: Any = None,
+    stacked: plan_lib.StackedArg = (),
+    stack_names: Sequence[str] = stacks.STACK_NAMES,
+) -> plan_lib.Plan:
     """States, for every floating-point array of `module`, what `reinit(module, key, rules)` will draw.
 
     Example:
@@ -114,8 +155,8 @@ def plan(module: Any, rules: plan_lib.RulesArg, *, out_shardings: Any = None) ->
     """
     _check_module(module, "plan")
     params = eqx.filter(module, _is_param)
-    adapt = layers.adapter(layer_fans(module))
-    return plan_lib.build(params, rules, out_shardings, jax.random.key(0), "ignore", adapt)[0]
+    layout = _layout(module, stacked, stack_names)
+    return plan_lib.build(params, rules, out_shardings, jax.random.key(0), "ignore", layout)[0]
 
 
 def _check_module(module: object, name: str) -> None:

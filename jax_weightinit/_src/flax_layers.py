@@ -2,13 +2,14 @@
 
 import math
 import sys
+from collections.abc import Sequence
 from typing import Any, Literal, TypeVar
 
 import jax
 from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec
 
-from . import layers, tree
+from . import layers, stacks, tree
 from . import plan as plan_lib
 from .fans import compute_fans
 from .typing import Array
@@ -45,6 +46,41 @@ def layer_fans(module: nnx.Module) -> dict[str, tuple[tuple[int, int], str]]:
             for name in names:
                 owners[layers.join(prefix, name)] = (fans, f"nnx.{type(node).__name__}")
     return owners
+
+
+def _ranks(module: nnx.Module) -> dict[str, int]:
+    """The rank each parameter of one `module` has; a layer stacked by `nnx.vmap` has more, its stack axes."""
+    if isinstance(module, nnx.Linear):
+        return {"kernel": 2, "bias": 1}
+    if isinstance(module, nnx.LinearGeneral):
+        batch, out = len(module.batch_axis), len(module.out_features)
+        return {"kernel": batch + len(module.in_features) + out, "bias": batch + out}
+    if isinstance(module, nnx.Conv | nnx.ConvTranspose):
+        return {"kernel": len(module.kernel_shape), "bias": 1}
+    if isinstance(module, nnx.Embed):
+        return {"embedding": 2}
+    if isinstance(module, nnx.Einsum):
+        bias = {} if module.bias_shape is None else {"bias": len(module.bias_shape)}
+        return {"kernel": len(module.kernel_shape), **bias}
+    if isinstance(module, nnx.LayerNorm | nnx.RMSNorm | nnx.BatchNorm | nnx.GroupNorm):
+        return {"scale": 1, "bias": 1}
+    return {}
+
+
+def _layout(module: nnx.Module, stacked: plan_lib.StackedArg, stack_names: Sequence[str]) -> plan_lib.Layout:
+    """What `module` records of its layers: each known layer's fans and parameter ranks, each Param's names."""
+    ranks: dict[str, int] = {}
+    names: dict[str, tuple] = {}
+    for path, node in nnx.iter_graph(module):
+        where = "/".join(str(p) for p in path)
+        if isinstance(node, nnx.Module):
+            ranks.update({layers.join(where, name): rank for name, rank in _ranks(node).items()})
+        elif isinstance(node, nnx.Param):
+            meta = node.get_metadata()
+            given = next((meta[k] for k in ("sharding_names", "out_sharding", "sharding") if meta.get(k)), None)
+            if given is not None:
+                names[where] = tuple(given)
+    return plan_lib.Layout(stacked, stack_names, layers.adapter(layer_fans(module)), ranks, names)
 
 
 def _annotated(module: nnx.Module) -> dict[str, Any]:
@@ -85,6 +121,8 @@ def reinit(
     *,
     out_shardings: Any = None,
     on_unused_rule: Literal["ignore", "warn", "raise"] = "warn",
+    stacked: plan_lib.StackedArg = (),
+    stack_names: Sequence[str] = stacks.STACK_NAMES,
 ) -> M:
     """Re-initializes a Flax nnx module's `nnx.Param`s by rules, each fan-scaled law at its layer's own fans.
 
@@ -100,8 +138,10 @@ def reinit(
     * `nnx.Embed`: (features, num_embeddings), so fan_in = features as in Flax's default;
     * `nnx.Einsum`: from `einsum_str`, summed kernel axes are inputs, output-only axes outputs.
 
-    A layer's bias takes the same fans. Layers stacked by `nnx.vmap` or `nnx.scan` keep
-    their per-layer fans: the leading axes count in neither. Other leaves, and
+    A layer's bias takes the same fans. Layers stacked by `nnx.vmap` (run by `nnx.scan`)
+    are found by their parameters' rank beyond one layer's (and by a leading `'layers'`
+    partitioning name): every initializer draws one layer's law per layer, as `init_tree`
+    does for stacks — the library's laws at one layer's fans, others once per layer. Other leaves, and
     initializers built with explicit axes, keep `init_tree`'s arithmetic. `plan` shows
     each leaf's fans and law first.
 
@@ -120,6 +160,8 @@ def reinit(
         `"layers/0/attn/query/kernel"`; the first match wins.
       out_shardings: as for `init_tree`.
       on_unused_rule: as for `init_tree`.
+      stacked: as for `init_tree`; declared stacks take precedence over found ones.
+      stack_names: as for `init_tree`.
 
     Returns:
       `module`, re-initialized.
@@ -139,12 +181,19 @@ def reinit(
     root = key.params() if isinstance(key, nnx.Rngs) else key
     state = nnx.state(module, nnx.Param)
     shardings = _shardings(module, out_shardings)
-    new = tree.draw(root, state, rules, shardings, on_unused_rule, layers.adapter(layer_fans(module)))
+    new = tree.draw(root, state, rules, shardings, on_unused_rule, _layout(module, stacked, stack_names))
     nnx.update(module, new)
     return module
 
 
-def plan(module: nnx.Module, rules: plan_lib.RulesArg, *, out_shardings: Any = None) -> plan_lib.Plan:
+def plan(
+    module: nnx.Module,
+    rules: plan_lib.RulesArg,
+    *,
+    out_shardings: Any = None,
+    stacked: plan_lib.StackedArg = (),
+    stack_names: Sequence[str] = stacks.STACK_NAMES,
+) -> plan_lib.Plan:
     """States, for every `nnx.Param` of `module`, what `reinit(module, key, rules)` will draw; draws nothing.
 
     Example:
@@ -157,8 +206,8 @@ def plan(module: nnx.Module, rules: plan_lib.RulesArg, *, out_shardings: Any = N
     """
     _check_module(module, "plan")
     state = nnx.state(module, nnx.Param)
-    adapt = layers.adapter(layer_fans(module))
-    return plan_lib.build(state, rules, _shardings(module, out_shardings), jax.random.key(0), "ignore", adapt)[0]
+    layout = _layout(module, stacked, stack_names)
+    return plan_lib.build(state, rules, _shardings(module, out_shardings), jax.random.key(0), "ignore", layout)[0]
 
 
 def _check_module(module: object, name: str) -> None:

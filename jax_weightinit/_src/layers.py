@@ -39,7 +39,7 @@ class LayerFans(RandomInitializer):
         return self.init.complex_family
 
     def __repr__(self) -> str:
-        return f"{self.init!r} at {self.layer}'s fans {self.fans}"
+        return f"{self.init!r} at the fans {self.fans} of {self.layer}"
 
     def distribution(self, shape: Shape) -> Distribution:
         validation.shape(shape)

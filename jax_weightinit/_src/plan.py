@@ -8,20 +8,20 @@ import dataclasses
 import math
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
 import jax
 import numpy as np
 from jax.sharding import PartitionSpec
 
-from . import placement, validation
+from . import placement, stacks, validation
 from .constant import Constant
 from .core import RandomInitializer
 from .fans import compute_fans
 from .keys import path_string
 from .laws import Distribution
-from .layers import Adapt, LayerFans
+from .layers import Adapt, LayerFans, takes_layer_fans
 from .scaling import Scaled, ScaledOutput
 from .typing import Array
 from .variance_scaling import FanScaled
@@ -33,6 +33,9 @@ Rules: TypeAlias = list[tuple[Pattern, Callable[..., Any]]]
 # What the functions take: mypy infers a list that mixes regexes and predicates as tuple[object, ...],
 # so the pattern's type is checked when the rules are read, with one clear error, rather than by mypy.
 RulesArg: TypeAlias = Sequence[tuple[object, Callable[..., Any]]]
+#: Ordered `(pattern, axes)` pairs: a leaf whose path matches a pattern (first match wins) has `axes` leading
+#: stack axes; 0 reads it as one layer whatever its framework records.
+StackedArg: TypeAlias = Sequence[tuple[object, int]]
 _MAX_LISTED = 20
 
 
@@ -49,6 +52,8 @@ class Row:
       sharding: where the leaf will be placed, or None for the default device.
       fans: (fan_in, fan_out) for fan-scaled initializers, else None.
       law: the `Distribution` of each element for the library's random initializers, else None.
+      stack: the sizes of the leaf's leading stack axes (layers stacked by `nn.scan`, `nnx.vmap`,
+        `hk.layer_stack`, `eqx.filter_vmap`), each layer drawn by one layer's law; () for one layer.
     """
 
     path: str
@@ -59,6 +64,7 @@ class Row:
     sharding: jax.sharding.Sharding | None
     fans: tuple[int, int] | None
     law: Distribution | None
+    stack: tuple[int, ...] = ()
 
 
 class Plan(tuple):
@@ -72,15 +78,17 @@ class Plan(tuple):
 
     #: One sentence per rule that matched no leaf.
     unused_rules: tuple[str, ...] = ()
+    #: Sentences on leaves read as one layer that may be stacks, and how to declare them.
+    stack_hints: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        header = ("path", "rule", "initializer", "shape", "dtype", "fan_in/out", "std", "bounds", "sharding")
+        header = ("path", "rule", "initializer", "stack", "shape", "dtype", "fan_in/out", "std", "bounds", "sharding")
         rows = [_cells(row) for row in self]
         shown = [i for i in range(len(header)) if i < 3 or any(line[i] for line in rows)]  # drop empty columns
         cells = [[line[i] for i in shown] for line in [header, *rows]]
         widths = [max(len(line[i]) for line in cells) for i in range(len(shown))]
         lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
-        return "\n".join(lines + [f"note: {note}" for note in self.unused_rules])
+        return "\n".join(lines + [f"note: {note}" for note in self.unused_rules + self.stack_hints])
 
 
 def _pattern_text(pattern: Pattern) -> str:
@@ -99,6 +107,7 @@ def _cells(row: Row) -> tuple[str, ...]:
         row.path,
         "—" if row.pattern is None else _pattern_text(row.pattern),
         "keep" if row.init is None else describe(row.init),
+        " × ".join(map(str, row.stack)),
         str(row.shape),
         row.dtype.name,
         _fans_cell(row),
@@ -133,7 +142,14 @@ def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else repr(value)
 
 
-def plan(target: Any, rules: RulesArg, *, out_shardings: Any = None) -> Plan:
+def plan(
+    target: Any,
+    rules: RulesArg,
+    *,
+    out_shardings: Any = None,
+    stacked: StackedArg = (),
+    stack_names: Sequence[str] = stacks.STACK_NAMES,
+) -> Plan:
     """States, for every leaf of `target`, what `init_tree(key, target, rules, ...)` will do with it.
 
     Initializes nothing. Each row has the leaf's `path`, the matching rule's `pattern`,
@@ -145,6 +161,8 @@ def plan(target: Any, rules: RulesArg, *, out_shardings: Any = None) -> Plan:
       target: a pytree of arrays and/or `jax.ShapeDtypeStruct`s, as for `init_tree`.
       rules: ordered `(pattern, initializer)` pairs; the first match wins.
       out_shardings: as for `init_tree`.
+      stacked: as for `init_tree`.
+      stack_names: as for `init_tree`.
 
     Returns:
       A `Plan`: a tuple of `Row`s in the order of `target`'s leaves.
@@ -160,7 +178,19 @@ def plan(target: Any, rules: RulesArg, *, out_shardings: Any = None) -> Plan:
       >>> [(r.path, r.fans, None if r.law is None else round(r.law.std, 4)) for r in rows]
       [('dense/bias', None, None), ('dense/kernel', (256, 512), 0.0884)]
     """
-    return build(target, rules, out_shardings, jax.random.key(0), "ignore")[0]
+    return build(target, rules, out_shardings, jax.random.key(0), "ignore", Layout(stacked, stack_names))[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """What is known of the target's layers: the user's `stacked` and `stack_names`, and what a framework adapter
+    read off its modules (`adapt`; each known parameter's rank in one layer; its partitioning names)."""
+
+    stacked: StackedArg = ()
+    stack_names: Sequence[str] = stacks.STACK_NAMES
+    adapt: Adapt | None = None
+    layer_ranks: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    axis_names: Mapping[str, tuple] = dataclasses.field(default_factory=dict)
 
 
 def build(
@@ -169,19 +199,25 @@ def build(
     out_shardings: Any,
     key: Array,
     on_unused_rule: Literal["ignore", "warn", "raise"],
-    adapt: Adapt | None = None,
+    layout: Layout = Layout(),
 ) -> tuple[Plan, list[Any], Any]:
     """(the plan, the flattened leaves, the treedef): the one place where rules are matched and leaves checked.
 
-    `adapt(path, init)`, when given, replaces each matched initializer (with the fans of
-    the layer that owns the leaf, for `wi.flax` and `wi.equinox`).
+    `layout.adapt(path, init)`, when given, replaces each matched initializer (with the fans
+    of the layer that owns the leaf, for `wi.flax` and `wi.equinox`); then a stacked leaf's
+    initializer is made to draw one layer's law per layer (`stacks.per_layer`).
     """
     if on_unused_rule not in ("ignore", "warn", "raise"):
         raise ValueError(f"`on_unused_rule` must be one of 'ignore', 'warn', 'raise'; got {on_unused_rule!r}.")
     checked = _check_rules(rules)
+    declared = stacks.check(layout.stacked)
+    stack_names = stacks.check_names(layout.stack_names)
+    adapt = layout.adapt
     flat, treedef = jax.tree_util.tree_flatten_with_path(target)
     names = [path_string(p) for p, _ in flat]
     given = _given_shardings(out_shardings, flat, names)
+    axis_names = {**stacks.boxed_names(target), **layout.axis_names}
+    hints: list[str] = []
 
     taken_by: list[int | None] = []  # for each leaf, the rule that took it
     seen: set[str] = set()
@@ -208,11 +244,19 @@ def build(
             sharding if sharding is not None else _own_sharding(leaf), shape, f"`out_shardings` for {name!r}"
         )
         dtype = np.dtype(leaf.dtype)
+        axes = stacks.count(name, leaf, declared, stack_names, layout.layer_ranks, axis_names)
+        if axes is None and _may_be_stacked(init, shape):
+            hints.append(f"{name!r} {shape}")
+        try:
+            init = stacks.per_layer(init, shape, dtype, axes or 0)
+        except (TypeError, ValueError) as e:
+            layer = f" (one layer of its {shape[:axes]} stack is {shape[axes:]})" if axes else ""
+            raise type(e)(f"cannot initialize {name!r} {shape} {dtype.name}{layer}: {e}") from None
         if (init, shape, dtype, sharding) not in checked_leaves:
             _check_leaf(name, init, shape, dtype, key)
             checked_leaves.add((init, shape, dtype, sharding))
         fans, law = _fans_and_law(name, init, shape, dtype)
-        rows.append(Row(name, pattern, init, shape, dtype, sharding, fans, law))
+        rows.append(Row(name, pattern, init, shape, dtype, sharding, fans, law, shape[: axes or 0]))
 
     if unmatched:
         listed = ", ".join(unmatched[:_MAX_LISTED])
@@ -226,7 +270,20 @@ def build(
         warnings.warn(message, stacklevel=4)
     result = Plan(rows)
     result.unused_rules = tuple(notes)
+    if hints:
+        listed = ", ".join(hints[:_MAX_LISTED]) + (f" and {len(hints) - _MAX_LISTED} more" if len(hints) > _MAX_LISTED else "")
+        result.stack_hints = (
+            f"{listed} read as one layer each, leading axes as receptive field; if leading axes stack layers "
+            "(nn.scan, layer_stack, vmap), declare them with `stacked=[(pattern, axes)]` to draw each layer's law.",
+        )
     return result, [leaf for _, leaf in flat], treedef
+
+
+def _may_be_stacked(init: Callable, shape: tuple[int, ...]) -> bool:
+    """Whether a leaf read as one layer could be a stack the library was not told of: a fan-scaled law at its
+    default axes on 3 or more dims, which counts the leading ones as a receptive field."""
+    base = init.init if isinstance(init, Scaled) else init
+    return len(shape) >= 3 and isinstance(base, FanScaled) and takes_layer_fans(base)
 
 
 def _unused_rules(

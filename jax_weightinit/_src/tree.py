@@ -1,12 +1,12 @@
 """Whole-model initialization: the plan, then every leaf's key in one batch, then generation by group."""
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import jax
 
-from . import generation, placement, validation
+from . import generation, placement, stacks, validation
 from . import plan as plan_lib
-from .layers import Adapt
 from .typing import Array
 
 
@@ -17,6 +17,8 @@ def init_tree(
     *,
     out_shardings: Any = None,
     on_unused_rule: Literal["ignore", "warn", "raise"] = "warn",
+    stacked: plan_lib.StackedArg = (),
+    stack_names: Sequence[str] = stacks.STACK_NAMES,
 ) -> Any:
     """Initializes every leaf of a pytree by the first rule whose pattern matches its path.
 
@@ -36,6 +38,17 @@ def init_tree(
     chunks. Segments and chunks run one after another, so the temporaries stay near one
     segment or chunk, never a copy of the model.
 
+    Stacked layers: a leaf with stack axes `S` and one layer's shape `L` (shape `S + L`)
+    gets one layer's law in every layer. The library's laws read their fans from `L`
+    (an initializer's axes count within one layer) and draw the leaf in one call, as
+    `init(key_for(key, p), S + L)` with the stack axes as batch axes (for a fan-scaled
+    law, `variance_scaling(..., batch_axis=S's axes)`). Any other initializer is drawn per
+    layer, `vmap(lambda k: init(k, L, dtype))(jax.random.split(key_for(key, p), prod(S)))`
+    reshaped to `S + L`, as the frameworks' own stacked inits call it. One layer's shape
+    is checked as an unstacked leaf is (a rank-1 stacked norm scale refuses a fan-scaled
+    law). `plan` shows the stack and one layer's fans, and notes 3-D and larger leaves
+    that were read as one layer.
+
     Args:
       key: the root PRNG key.
       target: a pytree of arrays and/or `jax.ShapeDtypeStruct`s (Flax params or
@@ -48,6 +61,15 @@ def init_tree(
         `(path, leaf) -> sharding or None`. Each device draws only its shards.
       on_unused_rule: what to do about rules that matched no leaf: 'warn' (default),
         'raise' or 'ignore'.
+      stacked: ordered `(pattern, axes)` pairs declaring stacked layers: a leaf whose
+        path matches `pattern` (first match wins; a regex or a predicate `(path, leaf)`)
+        has `axes` leading stack axes, and `axes=0` reads it as one layer whatever its
+        framework records. Without a match, a leaf's stack axes are read from what the
+        framework records: a leading run of `stack_names` in its Flax partitioning names
+        (`nn.Partitioned` boxes, nnx metadata) or Haiku's `layer_stack` scope names
+        (`__layer_stack_no_per_layer/...`); see "Stacked layers" below.
+      stack_names: the partitioning names of stack axes; ('layers',) as MaxText and
+        T5X name the `nn.scan` axis.
 
     Returns:
       A pytree like `target`: matched leaves initialized, unmatched concrete leaves unchanged.
@@ -67,7 +89,7 @@ def init_tree(
       >>> out["dense"]["kernel"].shape, float(out["dense"]["bias"].sum())
       ((4, 8), 0.0)
     """
-    return draw(key, target, rules, out_shardings, on_unused_rule)
+    return draw(key, target, rules, out_shardings, on_unused_rule, plan_lib.Layout(stacked, stack_names))
 
 
 def draw(
@@ -76,15 +98,15 @@ def draw(
     rules: plan_lib.RulesArg,
     out_shardings: Any,
     on_unused_rule: Literal["ignore", "warn", "raise"],
-    adapt: Adapt | None = None,
+    layout: plan_lib.Layout,
 ) -> Any:
-    """`init_tree`, with `adapt` applied to each matched initializer as `plan.build` does."""
+    """`init_tree`, with what `layout` knows of the target's layers, as `plan.build` reads it."""
     if validation.looks_like_key(target) and not validation.looks_like_key(key):
         raise TypeError(
             f"`key` is {validation.describe(key)} and `target` a PRNG key: pass them in the order (key, target, rules)."
         )
     key = validation.key(key)
-    rows, leaves, treedef = plan_lib.build(target, rules, out_shardings, key, on_unused_rule, adapt)
+    rows, leaves, treedef = plan_lib.build(target, rules, out_shardings, key, on_unused_rule, layout)
     for sharding in {row.sharding for row in rows if row.init is not None}:
         placement.check_key(key, sharding)
     drawn = [i for i, row in enumerate(rows) if row.init is not None]
