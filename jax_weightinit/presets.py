@@ -14,6 +14,8 @@ And whole-model recipes, as rule lists for `init_tree`, `plan`, `wi.flax.reinit`
 
 * `gpt2_rules(n_layers, residual=...)`: weights and embeddings N(0, 0.02²), residual
   projections N(0, (0.02 / sqrt(2·n_layers))²), biases 0, norm scales 1;
+* `llama_rules()`: Llama as Hugging Face initializes it, every linear weight and the
+  embedding N(0, 0.02²), biases 0, RMSNorm weights 1;
 * `mup_rules(embedding=..., readout=...)`: μP (Tensor Programs V, Table 3), hidden
   N(0, 1/fan_in), readout N(0, 1/fan_in²), embeddings N(0, 1);
 * `deepnet_constants`, `deepnet_rules(beta, scaled_weights=...)`: DeepNet, Xavier normal
@@ -30,6 +32,7 @@ from ._src.layer_defaults import torch_linear as torch_linear
 from ._src.recipes import deepnet_constants as deepnet_constants
 from ._src.recipes import deepnet_rules as deepnet_rules
 from ._src.recipes import gpt2_rules as gpt2_rules
+from ._src.recipes import llama_rules as llama_rules
 from ._src.recipes import mup_rules as mup_rules
 
 __all__ = [
@@ -43,5 +46,6 @@ __all__ = [
     "flax_embed",
     "haiku_linear",
     "keras_dense",
+    "llama_rules",
     "torch_linear",
 ]

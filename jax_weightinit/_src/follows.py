@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import validation
+from . import foreign, stacks, validation
 from .laws import Distribution
 from .rounded import RoundedLaw, rounded
 from .testing import ALPHA, SAMPLES, check_alpha, ks_distance, ks_threshold, moments
@@ -71,8 +71,14 @@ def assert_follows(
     samples: int = SAMPLES,
     alpha: float = ALPHA,
     law: Distribution | None = None,
+    stack_axes: int = 0,
 ) -> None:
     """Asserts `init(key, shape, dtype)` samples `init.distribution(shape)` (or `law`), rounded to the dtype.
+
+    With `stack_axes`, `shape` is a stack of layers (its first `stack_axes` axes) and
+    `init` is drawn on it as `init_tree` draws a stacked leaf (the library's laws at one
+    layer's fans, others once per layer at split keys): every layer must follow one
+    layer's law and the layers must differ from one another.
 
     Draws at least `samples` values (several keys when the shape is small) and checks
     dtype, shape, finiteness, the support (rounded to the dtype), the KS distance, and
@@ -96,7 +102,9 @@ def assert_follows(
       dtype: a real dtype to draw (default: the initializer's).
       samples: the least number of values to draw.
       alpha: the false-alarm probability of the whole assertion, in (0, 1).
-      law: the expected law; required when `init` states none (a plain function).
+      law: the expected law; required when `init` states none (a plain function other
+        than jax.nn's `variance_scaling` family, `normal` and `uniform`, whose laws are known).
+      stack_axes: how many leading axes of `shape` index stacked layers.
 
     Raises:
       AssertionError: if any check fails.
@@ -111,14 +119,20 @@ def assert_follows(
     shape = validation.shape(shape)
     if math.prod(shape) == 0:
         raise ValueError(f"`shape` {shape!r} has no elements to test.")
+    if isinstance(stack_axes, bool) or not isinstance(stack_axes, int) or not 0 <= stack_axes < len(shape):
+        raise ValueError(f"`stack_axes` must be an int in [0, {len(shape)}) for the shape {shape}; got {stack_axes!r}.")
+    if stack_axes:  # drawn as `init_tree` draws a stack
+        layer_dtype = np.dtype(dtype or getattr(init, "dtype", None) or jnp.zeros(()).dtype)
+        init = stacks.per_layer(init, shape, layer_dtype, stack_axes)
     if law is None:
-        distribution = getattr(init, "distribution", None)
+        inner, at = (init.init, shape[init.axes :]) if isinstance(init, stacks.PerLayer) else (init, shape)
+        distribution = getattr(inner, "distribution", None) or getattr(foreign.equivalent(inner), "distribution", None)
         if distribution is None:
             raise TypeError(
-                f"`init` {getattr(init, '__name__', init)!r} states no law; pass the expected one as "
+                f"`init` {getattr(inner, '__name__', inner)!r} states no law; pass the expected one as "
                 "`law=`, e.g. law=wi.Distribution.normal(0.0, 0.02)."
             )
-        law = distribution(shape)
+        law = distribution(at)
     wanted = None if dtype is None else np.dtype(dtype)
     _check_args(wanted if wanted is not None else np.dtype(np.float32), alpha, samples)
     draws = _draw(init, key, shape, dtype, samples)
@@ -129,6 +143,14 @@ def assert_follows(
         raise AssertionError(f"assert_follows: the initializer returned dtype {one.dtype}, not {wanted.name}.")
     out_dtype = np.dtype(draws.dtype)
     _check_args(out_dtype, alpha, samples)
+    if stack_axes:
+        layers = np.asarray(one).reshape(math.prod(shape[:stack_axes]), -1)
+        distinct = len({row.tobytes() for row in layers})
+        if distinct < len(layers):
+            raise AssertionError(
+                f"assert_follows: only {distinct} of the {len(layers)} stacked layers differ from one another; "
+                "each layer needs a key of its own."
+            )
     x = np.sort(np.ravel(np.asarray(draws, np.float64)))
     problems = _diagnose(x, law, out_dtype, alpha)
     if problems:

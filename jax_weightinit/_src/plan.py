@@ -15,7 +15,7 @@ import jax
 import numpy as np
 from jax.sharding import PartitionSpec
 
-from . import placement, stacks, validation
+from . import foreign, placement, stacks, validation
 from .constant import Constant
 from .core import RandomInitializer
 from .fans import compute_fans
@@ -133,7 +133,7 @@ def describe(init: Callable) -> str:
         return f"{describe(init.init)} × {init.factor:.4g}"
     if isinstance(init, RandomInitializer | Constant) or dataclasses.is_dataclass(init):
         return repr(init)
-    return getattr(init, "__qualname__", type(init).__name__)
+    return foreign.describe(init) or getattr(init, "__qualname__", type(init).__name__)
 
 
 def _short(value: Any) -> str:
@@ -271,7 +271,9 @@ def build(
     result = Plan(rows)
     result.unused_rules = tuple(notes)
     if hints:
-        listed = ", ".join(hints[:_MAX_LISTED]) + (f" and {len(hints) - _MAX_LISTED} more" if len(hints) > _MAX_LISTED else "")
+        listed = ", ".join(hints[:_MAX_LISTED]) + (
+            f" and {len(hints) - _MAX_LISTED} more" if len(hints) > _MAX_LISTED else ""
+        )
         result.stack_hints = (
             f"{listed} read as one layer each, leading axes as receptive field; if leading axes stack layers "
             "(nn.scan, layer_stack, vmap), declare them with `stacked=[(pattern, axes)]` to draw each layer's law.",
@@ -326,6 +328,16 @@ def _fans_and_law(name: str, init: Callable, shape: tuple[int, ...], dtype: np.d
     if math.prod(shape) == 0:
         return None, None
     fans = None
+    if isinstance(init, stacks.PerLayer):  # a foreign initializer, called at one layer's shape
+        init, shape = init.init, shape[init.axes :]
+    if not isinstance(init, RandomInitializer):  # a jax.nn initializer states its law through its twin here
+        twin = foreign.equivalent(init)
+        if twin is None:
+            return None, None
+        try:
+            return _fans_and_law(name, twin, shape, dtype)
+        except (TypeError, ValueError):  # the plan states what it can; the call itself was checked
+            return None, None
     base = init.init if isinstance(init, Scaled) else init
     try:
         if isinstance(base, LayerFans):

@@ -1,4 +1,4 @@
-"""Whole-model recipes as rule lists: GPT-2, μP (Tensor Programs V, Table 3) and DeepNet.
+"""Whole-model recipes as rule lists: GPT-2, Llama, μP (Tensor Programs V, Table 3) and DeepNet.
 
 Each returns `(pattern, initializer)` pairs for `init_tree`, `plan`, `wi.flax.reinit` and
 `wi.equinox.reinit`; put your own rules before them to override, after them to cover
@@ -79,6 +79,49 @@ def gpt2_rules(
         (_pattern("norms", norms), ones),
         (_pattern("biases", biases), zeros),
         (_pattern("weights", weights), base),
+    ]
+
+
+def llama_rules(
+    *,
+    std: float = 0.02,
+    norms: Pattern = r"norm\w*/(scale|weight)$",
+    biases: Pattern = r"bias$",
+    weights: Pattern = r"(kernel|embedding|weight)$",
+) -> list[Rule]:
+    """Llama's init, as Hugging Face's `LlamaPreTrainedModel._init_weights` writes it.
+
+    Every linear weight (`q_proj`, `k_proj`, `v_proj`, `o_proj`, `gate_proj`, `up_proj`,
+    `down_proj`, `lm_head`) and the token embedding are N(0, std²) with std = 0.02
+    (`initializer_range`), with no depth scaling; biases (where a port has them) 0;
+    RMSNorm weights 1. The default patterns read the names of the Flax linen and nnx
+    ports (`kernel`, `embedding`, norms' `scale`), of MaxText (`*_norm/scale`) and of
+    Equinox and Haiku ports (`weight`, norms named `*norm*`). Stacked blocks (`nn.scan`,
+    `nnx.vmap`) need nothing more: a fixed law is the same in every layer. Hugging Face
+    also zeroes the embedding row of `padding_idx`; Llama has none.
+
+    Args:
+      std: the weights' and embedding's std.
+      norms: the pattern of the RMSNorm weights (`input_layernorm`,
+        `post_attention_layernorm`, the final `norm`).
+      biases: the pattern of the biases.
+      weights: the pattern of every linear weight and the embedding.
+
+    Returns:
+      Rules, in the order norms, biases, weights.
+
+    Example:
+      >>> import jax_weightinit as wi
+      >>> rules = wi.presets.llama_rules()
+      >>> [i for _, i in rules][:2] == [wi.ones, wi.zeros]  # norms, biases
+      True
+      >>> round(rules[2][1].distribution((4096, 11008)).std, 6)
+      0.02
+    """
+    return [
+        (_pattern("norms", norms), ones),
+        (_pattern("biases", biases), zeros),
+        (_pattern("weights", weights), normal(validation.positive("std", std))),
     ]
 
 

@@ -85,9 +85,13 @@ def check(stacked: object) -> list[tuple[Any, int]]:
             try:
                 re.compile(pattern)
             except re.error as e:
-                raise ValueError(f"`stacked[{i}]` pattern {pattern!r} is not a valid regular expression: {e}.") from None
+                raise ValueError(
+                    f"`stacked[{i}]` pattern {pattern!r} is not a valid regular expression: {e}."
+                ) from None
         elif not callable(pattern):
-            raise TypeError(f"`stacked[{i}]` pattern must be a regex string or a predicate (path, leaf) -> bool; got {pattern!r}.")
+            raise TypeError(
+                f"`stacked[{i}]` pattern must be a regex string or a predicate (path, leaf) -> bool; got {pattern!r}."
+            )
         if isinstance(axes, bool) or not isinstance(axes, int | np.integer) or axes < 0:
             raise ValueError(f"`stacked[{i}]` axes must be a non-negative int (leading stack axes); got {axes!r}.")
         pairs.append((pattern, int(axes)))

@@ -1,0 +1,297 @@
+"""Stacked layers (linen `nn.scan`, `hk.layer_stack`, `nnx.vmap`, `eqx.filter_vmap`): one layer's law in every layer."""
+
+import math
+
+import equinox as eqx
+import flax.linen as nn
+import haiku as hk
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+import jax_weightinit as wi
+from jax_weightinit import testing
+
+LAYERS, D, H = 6, 256, 1024
+HE = [("kernel$", wi.he_normal()), ("bias$", wi.zeros)]
+
+
+class _Block(nn.Module):
+    partitioned: bool
+
+    @nn.compact
+    def __call__(self, x, _):
+        init = nn.initializers.lecun_normal()
+        if self.partitioned:
+            init = nn.with_partitioning(init, ("embed", "mlp"))
+        hidden = nn.Dense(H, kernel_init=init)(x)  # Dense_0: D -> H
+        return nn.Dense(D)(hidden), None
+
+
+def linen_scan(partitioned: bool):
+    stack = nn.scan(
+        _Block,
+        variable_axes={"params": 0},
+        split_rngs={"params": True},
+        length=LAYERS,
+        metadata_params={nn.PARTITION_NAME: "layers"},
+    )
+    return jax.eval_shape(lambda: stack(partitioned).init(jax.random.key(0), jnp.zeros((2, D)), None))
+
+
+def haiku_stack():
+    def forward(x):
+        return hk.layer_stack(LAYERS)(lambda x: jax.nn.relu(hk.Linear(D)(x)))(x)
+
+    return jax.eval_shape(hk.transform(forward).init, jax.random.key(0), jnp.zeros((2, D)))
+
+
+def _leaf(tree, path):
+    return next(leaf for p, leaf in jax.tree_util.tree_flatten_with_path(tree)[0] if wi.path_string(p) == path)
+
+
+# (case, the params, rules, init_tree's keywords, the stacked leaf's path, one layer's expected std).
+CASES = [
+    (
+        "linen nn.scan with a 'layers' partitioning name",
+        lambda: linen_scan(True),
+        HE,
+        {},
+        "params/Dense_0/kernel",
+        math.sqrt(2 / D),
+    ),
+    (
+        "linen nn.scan, plain params declared with stacked=",
+        lambda: linen_scan(False),
+        HE,
+        {"stacked": [("params/", 1)]},
+        "params/Dense_1/kernel",
+        math.sqrt(2 / H),
+    ),
+    (
+        "Haiku layer_stack",
+        haiku_stack,
+        [("w$", wi.he_normal()), ("b$", wi.zeros)],
+        {},
+        "__layer_stack_no_per_layer/linear/w",
+        math.sqrt(2 / D),
+    ),
+    (
+        "Haiku layer_stack with mup_rules' hidden weights",
+        haiku_stack,
+        wi.presets.mup_rules(embedding="embed", readout="head", hidden="w$", biases="b$"),
+        {"on_unused_rule": "ignore"},
+        "__layer_stack_no_per_layer/linear/w",
+        math.sqrt(1 / D),
+    ),
+    (
+        "Haiku layer_stack with a jax.nn initializer, drawn per layer",
+        haiku_stack,
+        [("w$", jax.nn.initializers.lecun_normal()), ("b$", wi.zeros)],
+        {},
+        "__layer_stack_no_per_layer/linear/w",
+        math.sqrt(1 / D),
+    ),
+]
+IDS = [c[0] for c in CASES]
+
+
+def _check_layers(leaf: jax.Array, std: float) -> None:
+    """Each layer has the std `std` (within 3% at these sizes) and the layers differ from one another."""
+    layers = np.asarray(leaf, np.float64).reshape(leaf.shape[0], -1)
+    stds = layers.std(axis=1)
+    assert np.all(np.abs(stds / std - 1) < 0.03), f"per-layer stds {stds} against {std:.4g}"
+    assert len({row.tobytes() for row in layers}) == len(layers), "two layers are drawn alike"
+
+
+@pytest.mark.parametrize("name, params, rules, kwargs, path, std", CASES, ids=IDS)
+def test_every_layer_of_a_stack_gets_one_layers_law(key, name, params, rules, kwargs, path, std):
+    out = wi.init_tree(key, params(), rules, **kwargs)
+    _check_layers(_leaf(out, path), std)
+    row = next(
+        r for r in wi.plan(params(), rules, **{k: v for k, v in kwargs.items() if k == "stacked"}) if r.path == path
+    )
+    assert row.stack == (LAYERS,)
+    assert row.law is not None and math.isclose(row.law.std, std, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("name, params, rules, kwargs, path, std", CASES, ids=IDS)
+def test_a_stack_read_as_one_layer_is_caught(key, name, params, rules, kwargs, path, std):
+    """The planted defect: `stacked=[("", 0)]` reads every leaf as one layer, as the library did before stacks."""
+    out = wi.init_tree(key, params(), rules, **{**kwargs, "stacked": [("", 0)]})
+    with pytest.raises(AssertionError, match="per-layer stds"):
+        _check_layers(_leaf(out, path), std)
+
+
+def test_the_plan_notes_leaves_that_may_be_undeclared_stacks():
+    plan = wi.plan(linen_scan(False), HE)
+    assert "params/Dense_0/kernel" in plan.stack_hints[0] and "stacked=" in str(plan)
+    assert not wi.plan(linen_scan(False), HE, stacked=[("params/", 1)]).stack_hints
+
+
+def test_a_stacked_library_law_is_one_draw_with_the_stack_as_batch_axis(key):
+    """The key contract for the library's laws: `init(key_for(key, p), shape)` with the stack axes as batch axes."""
+    params = linen_scan(True)
+    path = "params/Dense_0/kernel"
+    expected = wi.he_normal(batch_axis=0)(wi.key_for(key, path), (LAYERS, D, H))
+    eager = _leaf(wi.init_tree(key, params, HE), path)
+    jitted = _leaf(jax.jit(lambda k: wi.init_tree(k, params, HE))(key), path)
+    np.testing.assert_array_equal(np.asarray(nn.unbox(eager)), np.asarray(expected))
+    np.testing.assert_array_equal(np.asarray(nn.unbox(jitted)), np.asarray(expected))
+
+
+def test_a_foreign_initializer_is_drawn_per_layer_at_split_keys(key):
+    """The key contract for other initializers: layer i is `init(split(key_for(key, p), L)[i], layer_shape)`."""
+    init = jax.nn.initializers.orthogonal()
+    params = haiku_stack()
+    path = "__layer_stack_no_per_layer/linear/w"
+    out = _leaf(wi.init_tree(key, params, [("w$", init), ("b$", wi.zeros)]), path)
+    keys = jax.random.split(wi.key_for(key, path), LAYERS)
+    for i in range(LAYERS):
+        np.testing.assert_array_equal(np.asarray(out[i]), np.asarray(jax.jit(init, static_argnums=1)(keys[i], (D, D))))
+        testing.assert_orthogonal(out[i])
+
+
+def _nnx_stack():
+    class Block(nnx.Module):
+        def __init__(self, rngs):
+            self.attn = nnx.MultiHeadAttention(4, D, decode=False, rngs=rngs)
+            self.norm = nnx.LayerNorm(D, rngs=rngs)
+
+    @nnx.vmap(in_axes=0, out_axes=0)
+    def make(rngs):
+        return Block(rngs)
+
+    return make(nnx.Rngs(0).split(LAYERS))
+
+
+def _unstacked_nnx():
+    return nnx.MultiHeadAttention(4, D, decode=False, rngs=nnx.Rngs(0))
+
+
+# (case, a rule for the attention kernels, the fans the plan states for one query kernel).
+NNX_RULES = [
+    (
+        "explicit axes count within one layer",
+        wi.variance_scaling(1, "fan_in", "normal", in_axis=0, out_axis=(1, 2)),
+        (D, D),
+    ),
+    ("default axes take the layer's fans", wi.lecun_normal(), (D, D)),
+    # jax.nn's own arithmetic on one (256, 4, 64) kernel: 4 in and 64 out, 256 as receptive field.
+    ("a jax.nn initializer is drawn per layer", jax.nn.initializers.lecun_normal(), (4 * D, 64 * D)),
+]
+
+
+@pytest.mark.parametrize("name, init, fans", NNX_RULES, ids=[c[0] for c in NNX_RULES])
+def test_an_nnx_vmap_stack_draws_what_one_unstacked_layer_draws(key, name, init, fans):
+    rules = [("kernel$", init), ("bias$", wi.zeros)]
+    stack = _nnx_stack()
+    row = next(r for r in wi.flax.plan(stack, rules) if r.path == "attn/query/kernel")
+    assert (row.stack, row.fans) == ((LAYERS,), fans)
+    one = wi.flax.plan(_unstacked_nnx(), rules)
+    expected = next(r for r in one if r.path == "query/kernel").law
+    assert row.law == expected
+    wi.flax.reinit(stack, key, rules)
+    _check_layers(stack.attn.query.kernel[...], expected.std)
+
+
+def test_a_stacked_norm_refuses_a_fan_scaled_law_as_an_unstacked_one_does(key):
+    rules = [("(kernel|scale)$", wi.he_normal()), ("bias$", wi.zeros)]
+    with pytest.raises(
+        ValueError, match=r"'norm/scale' \(6, 256\) float32 \(one layer of its \(6,\) stack is \(256,\)\): .*rank 1"
+    ):
+        wi.flax.reinit(_nnx_stack(), key, rules)
+
+    @eqx.filter_vmap
+    def norms(k):
+        return eqx.nn.LayerNorm(D)
+
+    with pytest.raises(ValueError, match="rank 1"):
+        wi.equinox.reinit(
+            norms(jax.random.split(key, LAYERS)), key, [("weight$", wi.he_normal())], on_unused_rule="ignore"
+        )
+    with pytest.raises(ValueError, match="rank 1"):
+        wi.equinox.reinit(eqx.nn.LayerNorm(D), key, [("weight$", wi.he_normal())], on_unused_rule="ignore")
+
+
+def test_an_equinox_filter_vmap_stack_gets_one_layers_law(key):
+    @eqx.filter_vmap
+    def linears(k):
+        return eqx.nn.Linear(D, H, key=k)
+
+    stack = linears(jax.random.split(key, LAYERS))
+    rules = [("weight$", wi.variance_scaling(2, "fan_in", "normal", in_axis=-1, out_axis=-2)), ("bias$", wi.zeros)]
+    (weight, _) = wi.equinox.plan(stack, rules)
+    assert (weight.stack, weight.fans) == ((LAYERS,), (D, H))
+    _check_layers(wi.equinox.reinit(stack, key, rules).weight, math.sqrt(2 / D))
+
+
+def test_assert_follows_checks_one_layers_law_on_a_stack(key):
+    testing.assert_follows(wi.he_normal(), key, (LAYERS, D, H), stack_axes=1)
+    testing.assert_follows(jax.nn.initializers.he_normal(), key, (LAYERS, D, H), stack_axes=1)
+
+
+def test_assert_follows_catches_a_stacked_law_and_layers_drawn_alike(key):
+    """Twins: each layer drawn with the whole stack's fans (std off by √6), and every layer from one key."""
+    law = wi.he_normal().distribution((D, H))
+
+    def stacked_fans(k, shape, dtype=None):
+        return wi.he_normal()(k, (LAYERS, *shape), dtype)[0]
+
+    def alike(k, shape, dtype=None):
+        return wi.he_normal()(jax.random.key(0), shape, dtype)
+
+    with pytest.raises(AssertionError, match="std"):
+        testing.assert_follows(stacked_fans, key, (LAYERS, D, H), stack_axes=1, law=law)
+    with pytest.raises(AssertionError, match="only 1 of the 6 stacked layers differ"):
+        testing.assert_follows(alike, key, (LAYERS, D, H), stack_axes=1, law=law)
+
+
+def test_llama_rules_on_a_stacked_and_an_unstacked_model(key):
+    rules = wi.presets.llama_rules()
+    for params in (linen_scan(True), nn.unbox(linen_scan(False))):
+        out = wi.init_tree(key, params, rules, on_unused_rule="ignore")
+        kernel = np.asarray(nn.unbox(out["params"]["Dense_0"]["kernel"]))
+        assert abs(kernel.std() / 0.02 - 1) < 0.01
+        assert not np.asarray(nn.unbox(out["params"]["Dense_0"]["bias"])).any()
+    norm = {"model": {"layers_0": {"input_layernorm": {"weight": jax.ShapeDtypeStruct((D,), jnp.float32)}}}}
+    assert (
+        float(
+            wi.init_tree(key, norm, rules, on_unused_rule="ignore")["model"]["layers_0"]["input_layernorm"][
+                "weight"
+            ].min()
+        )
+        == 1
+    )
+
+
+# (what is given as `stacked`, the error it raises).
+BAD_STACKED = [
+    ({"layers": 1}, TypeError, "`stacked` must be a sequence of \\(pattern, axes\\) pairs; got dict"),
+    ([("layers",)], TypeError, "`stacked\\[0\\]` must be a \\(pattern, axes\\) pair"),
+    ([("(", 1)], ValueError, "`stacked\\[0\\]` pattern '\\(' is not a valid regular expression"),
+    ([("layers", -1)], ValueError, "`stacked\\[0\\]` axes must be a non-negative int"),
+    ([("layers", True)], ValueError, "`stacked\\[0\\]` axes must be a non-negative int"),
+    ([("", 4)], ValueError, "4 stack axes do not fit the shape"),
+]
+
+
+@pytest.mark.parametrize("stacked, error, message", BAD_STACKED, ids=[m for _, _, m in BAD_STACKED])
+def test_a_bad_stacked_argument_is_refused_in_one_sentence(key, stacked, error, message):
+    with pytest.raises(error, match=message):
+        wi.init_tree(key, linen_scan(False), HE, stacked=stacked)
+
+
+def test_an_unstacked_model_draws_what_it_drew_before(key):
+    """Stacks change nothing where nothing is stacked: each leaf is its direct call."""
+    params = {
+        "dense": {"kernel": jax.ShapeDtypeStruct((D, H), jnp.float32)},
+        "conv": {"kernel": jax.ShapeDtypeStruct((3, 3, 8, 16), jnp.float32)},
+    }
+    out = wi.init_tree(key, params, [("kernel$", wi.he_normal())])
+    for path, shape in (("dense/kernel", (D, H)), ("conv/kernel", (3, 3, 8, 16))):
+        np.testing.assert_array_equal(
+            np.asarray(_leaf(out, path)), np.asarray(wi.he_normal()(wi.key_for(key, path), shape))
+        )
