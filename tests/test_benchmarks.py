@@ -85,3 +85,16 @@ def test_cold_benchmark_measures_each_cell_in_its_own_process():
     assert [(r["impl"], r["params"]) for r in records] == [("jax_weightinit", 37), ("abstract only", 37)]
     assert all(r["cold_s"] > 0 for r in records)
     assert "| equinox | 2 | 37 | eager |" in result.stdout
+
+
+def test_stacked_benchmark_writes_results(tmp_path):
+    script = RUN.parent / "stacked_bench.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = json.loads((tmp_path / "stacked.json").read_text())
+    assert {r["impl"] for r in data["vmap"]} == {"vmap", "jax.nn vmap", "one stacked draw"}
+    assert all(r["first_s"] > 0 and r["warm_s"] > 0 for r in data["vmap"] + data["tree"])
+    assert {r["impl"] for r in data["models"]} == {"jax_weightinit", "flax defaults"}
+    assert "## vmap over per-layer keys" in (tmp_path / "stacked.md").read_text()

@@ -18,16 +18,19 @@ def test_readme_whole_model_examples_run_and_print_their_plan(capsys):
     readme = (ROOT / "README.md").read_text()
     section = re.search(r"## Whole models: rules, `plan`, and layer-aware re-init\n(.*?)\n## ", readme, re.S).group(1)
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     scopes = []
     for block in blocks:
         scopes.append({})
         exec(compile(block, "README.md", "exec"), scopes[-1])
     printed = capsys.readouterr().out.splitlines()
-    shown = re.search(r"\nprints\n\n```\n(.*?)```", section, re.S).group(1)
-    assert printed == shown.splitlines()
+    shown = re.findall(r"\nprints\n\n```\n(.*?)```", section, re.S)
+    assert len(shown) == 2
+    assert printed == "".join(shown).splitlines()
     assert scopes[0]["model"].attn.query.kernel[...].shape == (256, 4, 64)
     assert scopes[2]["params"]["layers"][1]["mlp"]["kernel"].shape == (256, 1024)
+    stacked = scopes[3]["params"]["params"]["ScanBlock_0"]["Dense_1"]["kernel"]
+    assert abs(float(stacked[5].std()) / (2 / 256) ** 0.5 - 1) < 0.02  # one layer's law in the last layer
 
 
 # Sections whose code blocks run in their own tests: the whole-model one above (its printed plan checked), the

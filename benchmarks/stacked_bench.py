@@ -1,0 +1,198 @@
+"""Stacked layers: `vmap` over per-layer keys, one stacked draw and jax.nn; scanned linen models; `init_tree`.
+
+    python benchmarks/stacked_bench.py [--quick] [--out DIR]
+
+Writes DIR/stacked.json and DIR/stacked.md (default benchmarks/results-local/). Every ratio is
+taken against an alternative timed in the same process, in alternating rounds; the first
+call of each is timed after `jax.clear_caches()`, so that it includes its compile.
+"""
+
+import argparse
+import json
+import pathlib
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+
+import jax_weightinit as wi
+
+ROUNDS = 5
+
+
+def _time(fn, *args) -> tuple[float, float]:
+    """(the first call's seconds, compile included; the median of ROUNDS warm calls)."""
+    jax.clear_caches()
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    first = time.perf_counter() - start
+    warm = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        warm.append(time.perf_counter() - start)
+    return first, statistics.median(warm)
+
+
+def vmap_cases(quick: bool) -> list[dict]:
+    """`jit(vmap(init))(keys)` against jax.nn's, and against one call on the stacked shape."""
+    sizes = [(8, (256, 256))] if quick else [(64, (1024, 1024)), (16, (4096, 4096))]
+    laws = [("normal", wi.normal(0.02), jax.nn.initializers.normal(0.02))]
+    if not quick:
+        laws += [
+            ("he_normal", wi.he_normal(), jax.nn.initializers.he_normal()),
+            ("glorot_uniform", wi.glorot_uniform(), jax.nn.initializers.glorot_uniform()),
+        ]
+    records = []
+    for layers, shape in sizes:
+        keys = jax.random.split(jax.random.key(0), layers)
+        for name, ours, theirs in laws:
+            batch = (0,) if name != "normal" else ()
+            stacked = wi.variance_scaling(**_args(ours), batch_axis=batch) if batch else ours
+            timed = {
+                "vmap": _time(jax.jit(jax.vmap(lambda k: ours(k, shape))), keys),
+                "jax.nn vmap": _time(jax.jit(jax.vmap(lambda k: theirs(k, shape))), keys),
+                "one stacked draw": _time(jax.jit(lambda k: stacked(k, (layers, *shape))), keys[0]),
+            }
+            base_first, base_warm = timed["jax.nn vmap"]
+            for impl, (first, warm) in timed.items():
+                records.append(
+                    {
+                        "case": f"{name} {layers}×{shape}",
+                        "impl": impl,
+                        "first_s": first,
+                        "warm_s": warm,
+                        "first_vs_jax_nn": first / base_first,
+                        "warm_vs_jax_nn": warm / base_warm,
+                    }
+                )
+    return records
+
+
+def _args(init) -> dict:
+    return {"scale": init.scale, "mode": init.mode, "distribution": init.family}
+
+
+MODEL = '''
+import sys, time
+start = time.perf_counter()
+import flax.linen as nn, jax, jax.numpy as jnp
+import jax_weightinit as wi
+layers, which = int(sys.argv[1]), sys.argv[2]
+kernel = wi.lecun_normal() if which == "wi" else nn.initializers.lecun_normal()
+class Block(nn.Module):
+    @nn.compact
+    def __call__(self, x, _):
+        h = nn.Dense(1024, kernel_init=kernel)(x)
+        return x + nn.Dense(256, kernel_init=kernel)(nn.relu(h)), None
+class Model(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        blocks = nn.scan(Block, variable_axes={"params": 0}, split_rngs={"params": True}, length=layers)
+        return blocks()(x, None)[0]
+x = jnp.zeros((1, 256))
+init = jax.jit(Model().init)
+jax.block_until_ready(init(jax.random.key(0), x))
+cold = time.perf_counter() - start
+warm = []
+for i in range(5):
+    t = time.perf_counter(); jax.block_until_ready(init(jax.random.key(i), x)); warm.append(time.perf_counter() - t)
+warm.sort()
+print(cold, warm[2])
+'''
+
+
+def scanned_models(quick: bool) -> list[dict]:
+    """A scanned linen model's `jit(model.init)` with wi initializers and with Flax's, cold in fresh processes."""
+    records = []
+    for layers in (2,) if quick else (12, 32):
+        runs: dict[str, list[tuple[float, float]]] = {"wi": [], "flax": []}
+        for _ in range(1 if quick else 3):
+            for which in runs:  # alternating fresh processes
+                out = subprocess.run(
+                    [sys.executable, "-c", MODEL, str(layers), which], capture_output=True, text=True, check=True
+                )
+                cold, warm = map(float, out.stdout.split())
+                runs[which].append((cold, warm))
+        for which, values in runs.items():
+            records.append(
+                {
+                    "case": f"linen nn.scan, {layers} layers",
+                    "impl": "jax_weightinit" if which == "wi" else "flax defaults",
+                    "cold_s": statistics.median(v[0] for v in values),
+                    "warm_s": statistics.median(v[1] for v in values),
+                }
+            )
+    return records
+
+
+def tree_case(quick: bool) -> list[dict]:
+    """`init_tree` on a scanned model's stacked params against the model's own `jit(model.init)`."""
+    import flax.linen as nn
+
+    layers = 2 if quick else 12
+
+    class Block(nn.Module):
+        @nn.compact
+        def __call__(self, x, _):
+            return x + nn.Dense(256)(nn.relu(nn.Dense(1024)(x))), None
+
+    class Model(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            return nn.scan(Block, variable_axes={"params": 0}, split_rngs={"params": True}, length=layers)()(x, None)[0]
+
+    x = jnp.zeros((1, 256))
+    abstract = jax.eval_shape(Model().init, jax.random.key(0), x)
+    rules = [("kernel$", wi.lecun_normal()), ("bias$", wi.zeros)]
+    stacked = [("ScanBlock_0/", 1)]
+    own = _time(jax.jit(Model().init), jax.random.key(0), x)
+    ours = _time(jax.jit(lambda k: wi.init_tree(k, abstract, rules, stacked=stacked)), jax.random.key(0))
+    return [
+        {"case": f"init_tree on {layers} stacked layers", "impl": impl, "first_s": f, "warm_s": w}
+        for impl, (f, w) in (("model.init", own), ("init_tree", ours))
+    ]
+
+
+def markdown(data: dict) -> str:
+    lines = ["# Stacked layers", "", f"Machine: {data['machine']}", "", "## vmap over per-layer keys", ""]
+    lines += ["| case | impl | first call s | ÷ jax.nn | warm ms | ÷ jax.nn |", "|---|---|---|---|---|---|"]
+    for r in data["vmap"]:
+        lines.append(
+            f"| {r['case']} | {r['impl']} | {r['first_s']:.2f} | {r['first_vs_jax_nn']:.2f} | "
+            f"{1e3 * r['warm_s']:.1f} | {r['warm_vs_jax_nn']:.2f} |"
+        )
+    lines += ["", "## Scanned linen models: jit(model.init), fresh processes", ""]
+    lines += ["| case | impl | cold s (import to first init) | warm ms |", "|---|---|---|---|"]
+    for r in data["models"]:
+        lines.append(f"| {r['case']} | {r['impl']} | {r['cold_s']:.2f} | {1e3 * r['warm_s']:.1f} |")
+    lines += ["", "## init_tree on stacked params", "", "| case | impl | first call s | warm ms |", "|---|---|---|---|"]
+    for r in data["tree"]:
+        lines.append(f"| {r['case']} | {r['impl']} | {r['first_s']:.2f} | {1e3 * r['warm_s']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="small sizes, one round: a smoke run")
+    parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results-local"))
+    args = parser.parse_args()
+    data = {
+        "machine": f"{platform.processor() or platform.machine()}, jax {jax.__version__}, {jax.default_backend()}",
+        "vmap": vmap_cases(args.quick),
+        "models": scanned_models(args.quick),
+        "tree": tree_case(args.quick),
+    }
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "stacked.json").write_text(json.dumps(data, indent=1))
+    (out / "stacked.md").write_text(markdown(data))
+    print(markdown(data))
+
+
+if __name__ == "__main__":
+    main()
