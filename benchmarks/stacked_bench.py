@@ -77,7 +77,7 @@ def _args(init) -> dict:
     return {"scale": init.scale, "mode": init.mode, "distribution": init.family}
 
 
-MODEL = '''
+MODEL = """
 import sys, time
 start = time.perf_counter()
 import flax.linen as nn, jax, jax.numpy as jnp
@@ -103,7 +103,7 @@ for i in range(5):
     t = time.perf_counter(); jax.block_until_ready(init(jax.random.key(i), x)); warm.append(time.perf_counter() - t)
 warm.sort()
 print(cold, warm[2])
-'''
+"""
 
 
 def scanned_models(quick: bool) -> list[dict]:

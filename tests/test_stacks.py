@@ -295,3 +295,27 @@ def test_an_unstacked_model_draws_what_it_drew_before(key):
         np.testing.assert_array_equal(
             np.asarray(_leaf(out, path)), np.asarray(wi.he_normal()(wi.key_for(key, path), shape))
         )
+
+
+# (initializer, shape): laws and sizes on both sides of a CPU block (4 MiB of bits), in float32 and bfloat16.
+VMAP_CASES = [
+    (wi.he_normal(), (1024, 1024)),
+    (wi.glorot_uniform(), (1100, 1024)),
+    (wi.normal(0.02), (33, 65)),
+    (wi.truncated_normal(0.02), (3, 2)),
+    (wi.he_normal(dtype=jnp.bfloat16), (64, 96)),
+]
+
+
+@pytest.mark.parametrize("init, shape", VMAP_CASES, ids=[f"{i!r} {s}" for i, s in VMAP_CASES])
+def test_vmap_over_keys_draws_each_key_as_its_own_call(key, init, shape):
+    """`vmap(init)(keys)` (as `nn.scan` and `nnx.vmap` call an initializer) is each key's direct call, bit for bit,
+    under `jit` and eagerly, and nested."""
+    keys = jax.random.split(key, 5)
+    jitted = jax.jit(jax.vmap(lambda k: init(k, shape)))(keys)
+    eager = jax.vmap(lambda k: init(k, shape))(keys)
+    nested = jax.vmap(jax.vmap(lambda k: init(k, shape)))(keys.reshape(1, 5))[0]
+    for i in range(5):
+        direct = np.asarray(init(keys[i], shape))
+        for batched in (jitted, eager, nested):
+            np.testing.assert_array_equal(np.asarray(batched[i]), direct)

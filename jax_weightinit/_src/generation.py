@@ -16,6 +16,7 @@ under `vmap`) are drawn one leaf at a time.
 import dataclasses
 import functools
 import math
+import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,9 +25,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding
 
-from . import blocks, keys, placement, sampling, segments
+from . import blocks, keys, placement, sampling, segments, stacks
 from .constant import Constant
-from .core import RandomInitializer
+from .core import RandomInitializer, bitwise
 from .plan import Row
 from .typing import Array
 
@@ -159,9 +160,29 @@ def _constant(leaf: Row) -> Array:
     warns, is filled by the cached fill program instead.
     """
     value = np.asarray(_value(leaf), _value_dtype(_value(leaf)))
-    if np.iscomplexobj(value) and not np.issubdtype(leaf.dtype, np.complexfloating):
+    if not _same_on_host(value, leaf.dtype):
         return sampling.full(_value(leaf), leaf.shape, leaf.dtype)
     return jax.device_put(np.full(leaf.shape, value.astype(leaf.dtype), leaf.dtype))
+
+
+def _same_on_host(value: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether NumPy converts `value` to `dtype` as XLA does: exactly, with no subnormal on either side (XLA
+    flushes them to zero) and no bool from another type (a flushed float is False there). A value that has to be
+    rounded is left to XLA, whose rounding of an int into a narrow float can differ from NumPy's."""
+    if (value.dtype == np.bool_) != (dtype == np.bool_):
+        return False
+    if np.iscomplexobj(value) and not np.issubdtype(dtype, np.complexfloating):
+        return False
+    with np.errstate(all="ignore"):
+        cast = value.astype(dtype)
+        if not bool(cast.astype(value.dtype) == value):
+            return False
+    for array in (value, cast):
+        if np.issubdtype(array.dtype, np.inexact):
+            magnitude = np.abs(array)
+            if 0 < magnitude < np.finfo(array.dtype).smallest_normal:
+                return False
+    return True
 
 
 def _value_dtype(value: bool | int | float | complex) -> np.dtype:
@@ -221,7 +242,48 @@ def _group(leaf: Row) -> Group:
     if _sampled(leaf):
         case, _ = sampling.prepare(leaf.law, leaf.dtype)  # type: ignore[arg-type]
         return Group(case, None, leaf.shape, leaf.dtype, leaf.sharding)
-    return Group(None, leaf.init, leaf.shape, leaf.dtype, leaf.sharding)
+    return Group(None, _by_program(leaf.init), leaf.shape, leaf.dtype, leaf.sharding)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Function:
+    """A function as the compiled programs' cache keys it: by its code and the values it closes over, so that an
+    initializer rebuilt on every call (`jax.nn.initializers.normal(0.02)` inside a model's init) reuses one program
+    rather than compiling, and keeping, a new one each time."""
+
+    function: Callable
+
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs)
+
+    def _identity(self) -> tuple:
+        function = self.function
+        cells = tuple(bitwise(c.cell_contents) for c in function.__closure__ or ())  # type: ignore[attr-defined]
+        defaults = tuple(bitwise(d) for d in function.__defaults__ or ())  # type: ignore[attr-defined]
+        return (function.__code__, cells, defaults, tuple(sorted((function.__kwdefaults__ or {}).items())))  # type: ignore[attr-defined]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Function) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple:
+        try:
+            key = self._identity()
+            hash(key)
+        except TypeError:  # a closure over something unhashable (an array, a list): the function itself
+            return (id(self.function),)
+        return key
+
+
+def _by_program(init: Callable) -> Callable:
+    """`init` as a cache key that two initializers share exactly when they draw the same program."""
+    if isinstance(init, stacks.PerLayer):
+        return stacks.PerLayer(_by_program(init.init), init.axes)
+    if isinstance(init, types.FunctionType):
+        return _Function(init)
+    return init
 
 
 def _sampled(leaf: Row) -> bool:
@@ -296,6 +358,10 @@ def _draw_group(
     traced = isinstance(keys_, jax.core.Tracer)
     size = chunk_size(group) if _vectorized(group, keys_) else 0
     out: list[Array] = []
+    if isinstance(group.init, Constant) and not _fits(group.init.value):
+        # A traced or array value is an argument of the fill, not a static key of a cached program that would
+        # keep it (and a tracer's whole trace) alive.
+        return [group.init(None, group.shape, group.dtype, group.sharding) for _ in range(start, stop)], previous
     with placement.entered(group.sharding):
         for first in range(start, stop, max(size, 1)):
             batch = keys.after(keys_, *previous) if traced and previous is not None else keys_

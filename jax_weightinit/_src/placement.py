@@ -55,6 +55,11 @@ def resolve(value: Sharding, shape: tuple[int, ...], what: str = "`out_sharding`
             f"{what} {value.spec} is on an abstract mesh (as `eval_shape` gives) with no mesh set; call inside "
             "`with jax.set_mesh(mesh):`."
         )
+    if isinstance(value, NamedSharding) and any(e is PartitionSpec.UNCONSTRAINED for e in value.spec):
+        raise ValueError(
+            f"{what} {value.spec} leaves a dim UNCONSTRAINED, which says nothing of where its values go; name a "
+            "mesh axis or None for each dim."
+        )
     _check_fits(value, shape, what)
     return value
 

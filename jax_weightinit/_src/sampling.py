@@ -280,5 +280,14 @@ def _full(value, shape: tuple[int, ...], dtype: np.dtype, sharding) -> jax.Array
 
 def full(value, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
     """A constant array, placed on `sharding` when given."""
+    if isinstance(value, int) and not isinstance(value, bool) and not _fits_jit(value):
+        # `jit` would hold it as int32 without x64 and overflow; the checked dtype holds it, as in `jnp.full`.
+        value = np.asarray(value, dtype)
     with placement.entered(sharding):
         return _full(value, shape, dtype, sharding)
+
+
+def _fits_jit(value: int) -> bool:
+    """Whether `jit` can take the Python int `value` as an argument: it holds it in int32, or int64 with x64."""
+    info = np.iinfo(jax.dtypes.canonicalize_dtype(np.int64))
+    return int(info.min) <= value <= int(info.max)
