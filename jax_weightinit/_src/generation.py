@@ -303,12 +303,28 @@ def _numbers(leaf: Row) -> np.ndarray:
 
 
 def _vectorized(group: Group, keys_: Array) -> bool:
-    """Whether `group` is drawn by the library's own elementwise sampler, whose bits `vmap` keeps."""
+    """Whether `group` is drawn by the library's own elementwise sampler, whose bits `vmap` keeps: in float32.
+
+    In float64 XLA:CPU fuses a stack's law numbers into the arithmetic otherwise than one leaf's and contracts
+    some multiply-adds differently (1-2 ulp), so float64 leaves are drawn one by one, by their direct call's
+    program.
+    """
     return (
         group.case is not None
         and (group.sharding is None or isinstance(group.sharding, NamedSharding))
         and keys.impl_name(keys_) == "threefry2x32"
+        and sampling.compute_dtype(group.dtype) == np.float32  # float64's batched program contracts differently
     )
+
+
+def _orders(group: Group) -> bool:
+    """Whether the next part's keys are made to depend on this group's last leaf (`keys.after`).
+
+    Only float32 laws: the dependency reads the leaf, and XLA then recomputes a float64 leaf's transform for
+    that read and splits its fusion elsewhere than the direct call's, contracting multiply-adds differently
+    (1-2 ulp). Float64 leaves, CPU-only and rare, are drawn in the order XLA picks.
+    """
+    return group.case is not None and sampling.compute_dtype(group.dtype) == np.float32
 
 
 def chunk_size(group: Group) -> int:
@@ -370,5 +386,5 @@ def _draw_group(
                 out.extend(jnp.unstack(_chunk(group, batch, params, first, first - start, count)))
             else:
                 out.append(_leaf(group, batch, params, first, first - start))
-            previous = (out[-1], group.sharding) if group.case is not None else previous
+            previous = (out[-1], group.sharding) if _orders(group) else previous
     return out, previous
