@@ -117,6 +117,6 @@ def test_vmap_rows_of_float64_arrays_from_three_elements_are_direct_calls(key, i
     keys = jax.random.split(key, 64)
     with jax.enable_x64(True):
         for shape in ((1, 3), (3, 4), (16, 16)):
-            rows = jax.vmap(lambda k: init(k, shape, jnp.float64))(keys)
+            rows = jax.vmap(lambda k, shape=shape: init(k, shape, jnp.float64))(keys)
             for i in range(64):
                 assert np.asarray(rows[i]).tobytes() == np.asarray(init(keys[i], shape, jnp.float64)).tobytes()

@@ -49,7 +49,8 @@ class Constant(Initializer):
     ) -> Array:
         """Returns `jnp.full(shape, value, dtype)`."""
         shape, dtype = self.checked(shape, dtype)
-        return sampling.full(self.value, shape, dtype, placement.resolve(out_sharding, shape))
+        sharding = placement.resolve(out_sharding, shape)
+        return placement.settle(sampling.full(self.value, shape, dtype, sharding), sharding)
 
     def checked(self, shape: Shape, dtype: DTypeLike | None = None) -> tuple[tuple[int, ...], np.dtype]:
         """(shape, dtype) of a call with `shape` and `dtype`, or the error that call raises."""

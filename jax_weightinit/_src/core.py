@@ -44,10 +44,12 @@ class RandomInitializer(Initializer):
         placement.check_key(key, out_sharding)
         law = self._law(shape, dtype)
         if law is None:
-            return sampling.full(0, shape, dtype, out_sharding)
-        if jnp.issubdtype(dtype, jnp.complexfloating) and self.complex_family is not None:
-            return sampling.sample_complex(key, self.complex_family, law.std, shape, dtype, out_sharding)
-        return sampling.sample(key, law, shape, dtype, out_sharding)
+            out = sampling.full(0, shape, dtype, out_sharding)
+        elif jnp.issubdtype(dtype, jnp.complexfloating) and self.complex_family is not None:
+            out = sampling.sample_complex(key, self.complex_family, law.std, shape, dtype, out_sharding)
+        else:
+            out = sampling.sample(key, law, shape, dtype, out_sharding)
+        return placement.settle(out, out_sharding)
 
     def checked(
         self, shape: Shape, dtype: DTypeLike | None = None

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterator
 
 import jax
-from jax.sharding import AxisType, NamedSharding, PartitionSpec
+from jax.sharding import AbstractMesh, AxisType, NamedSharding, PartitionSpec
 
 from .typing import Array, Sharding
 
@@ -132,6 +132,35 @@ def stacked(sharding: jax.sharding.Sharding | None) -> jax.sharding.Sharding | N
     if isinstance(sharding, NamedSharding):
         return NamedSharding(sharding.mesh, PartitionSpec(None, *sharding.spec))
     return sharding
+
+
+def settle(out: Array, sharding: jax.sharding.Sharding | None) -> Array:
+    """`out` on exactly `sharding`, its memory kind included: checked after placement, and moved where the draw
+    left it elsewhere.
+
+    Two cases need the move. A combined entry of an Explicit and an Auto axis on a mixed mesh
+    (`P(('a', 'b'))` on a 1-D leaf): `auto_axes` keeps only the Explicit part, so each device
+    would hold 4x its shard. And a host memory kind (`pinned_host`): the library computes on
+    the device, as `jit(..., out_shardings=)` does, and the result goes where it was asked to.
+    Under a trace only the memory kind is moved; the caller's `jit` places the rest.
+    """
+    if sharding is None or (isinstance(sharding, NamedSharding) and isinstance(sharding.mesh, AbstractMesh)):
+        return out  # an abstract mesh's arrays are placed on the mesh set around the call, which they match
+    kind = sharding.memory_kind
+    if isinstance(out, jax.core.Tracer):
+        moves = kind is not None and kind != _default_kind(sharding)
+        return jax.device_put(out, sharding) if moves else out
+    if out.sharding.is_equivalent_to(sharding, out.ndim) and (kind is None or out.sharding.memory_kind == kind):
+        return out
+    return jax.device_put(out, sharding)
+
+
+def _default_kind(sharding: jax.sharding.Sharding) -> str | None:
+    device = next(iter(sharding.device_set))
+    try:
+        return device.default_memory().kind
+    except Exception:  # a platform that has no memories API
+        return None
 
 
 def place(fn: Callable[..., Array], sharding: jax.sharding.Sharding | None, *args) -> Array:

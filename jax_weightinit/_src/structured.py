@@ -53,11 +53,12 @@ class _Structured(Initializer):
         out_sharding = placement.resolve(out_sharding, shape)
         placement.check_key(key, out_sharding)
         if math.prod(shape) == 0:
-            return sampling.full(0, shape, dtype, out_sharding)
+            return placement.settle(sampling.full(0, shape, dtype, out_sharding), out_sharding)
         with placement.entered(out_sharding):
             data = {name: np.asarray(getattr(self, name), sampling.compute_dtype(dtype)) for name in self.data_fields}
             shell = dataclasses.replace(self, **dict.fromkeys(self.data_fields, 0.0))  # type: ignore[type-var]
-            return _compiled_build(_Exactly(shell), key, data, shape, dtype, out_sharding)
+            out = _compiled_build(_Exactly(shell), key, data, shape, dtype, out_sharding)
+        return placement.settle(out, out_sharding)
 
     def _check(self, shape: tuple[int, ...]) -> None:
         pass

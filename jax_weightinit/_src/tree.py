@@ -111,5 +111,5 @@ def draw(
         placement.check_key(key, sharding)
     drawn = [i for i, row in enumerate(rows) if row.init is not None]
     for i, leaf in zip(drawn, generation.generate(key, [rows[i] for i in drawn]), strict=True):
-        leaves[i] = leaf
+        leaves[i] = placement.settle(leaf, rows[i].sharding)
     return jax.tree_util.tree_unflatten(treedef, leaves)
