@@ -188,8 +188,10 @@ def sample_prepared(key, case: str, params, shape: tuple[int, ...], dtype: np.dt
 
 def _keys_batch_in_turn(key, params) -> bool:
     """Whether a `vmap` over keys may draw key by key: threefry keys, whose bits are per key whatever the batch,
-    and a float32 compute dtype, which XLA:CPU draws faster in cache-sized steps."""
-    return impl_name(key) == "threefry2x32" and np.dtype(params.dtype) == np.float32
+    a float32 compute dtype, which XLA:CPU draws faster in cache-sized steps, and one device. On several devices
+    the keys or the caller's `out_shardings` may shard the batch, and XLA's partitioner cannot split a loop over
+    it (it would draw every key on every device), so the batch stays one program there, as `blocks` does."""
+    return impl_name(key) == "threefry2x32" and np.dtype(params.dtype) == np.float32 and jax.device_count() == 1
 
 
 @functools.cache

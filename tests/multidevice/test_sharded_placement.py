@@ -48,3 +48,16 @@ def test_a_host_memory_kind_is_kept_eager_and_pinned_host_under_jit(key, kind):
     jitted = jax.jit(lambda k: wi.normal()(k, (128,), out_sharding=sharding))(key)
     assert jitted.sharding.memory_kind == kind
     np.testing.assert_array_equal(np.asarray(jitted), np.asarray(wi.normal()(key, (128,), out_sharding=on_device)))
+
+
+@pytest.mark.parametrize("kind", [AxisType.Explicit, AxisType.Auto])
+def test_vmap_over_keys_sharded_on_a_mesh_draws_each_keys_call(key, kind):
+    """Keys sharded over devices (one layer per device, as a pipeline stacks them): no loop over the batch, which a
+    mesh cannot split, and each row is its key's direct call."""
+    mesh = jax.make_mesh((8,), ("d",), axis_types=(kind,))
+    keys = jax.random.split(key, 8)
+    with jax.set_mesh(mesh):
+        sharded = jax.device_put(keys, NamedSharding(mesh, P("d")))
+        rows = np.asarray(jax.jit(jax.vmap(lambda k: wi.he_normal()(k, (32, 32))))(sharded))
+    for i in range(8):
+        np.testing.assert_array_equal(rows[i], np.asarray(wi.he_normal()(keys[i], (32, 32))))
