@@ -71,6 +71,14 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _framework_missing(namespace: str, error: ModuleNotFoundError) -> ImportError:
+    """The error `wi.flax` or `wi.equinox` raises without its framework: one sentence naming the extra."""
+    return ImportError(
+        f"wi.{namespace} needs {error.name}, which is not installed; install it with "
+        f'pip install "jax_weightinit[{namespace}]".'
+    )
+
+
 try:
     __version__ = version("jax_weightinit")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree

@@ -27,7 +27,7 @@ def test_without_matplotlib_it_prints_and_says_how_to_get_plots(tmp_path, capsys
     args = ["propagate", "--depth", "4", "--width", "8", "--out", str(tmp_path / "figs")]
     assert cli.main(args) == 0
     out = capsys.readouterr().out
-    assert "Plots need matplotlib: pip install matplotlib" in out and "tanh" in out
+    assert 'Plots need matplotlib: pip install "jax_weightinit[plot]"' in out and "tanh" in out
     assert not (tmp_path / "figs").exists()
 
 

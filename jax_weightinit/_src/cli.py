@@ -98,8 +98,7 @@ def _write_plots(draw: bool, out: pathlib.Path, make) -> None:
         return
     if not plots.matplotlib_available():
         print(
-            "\nPlots need matplotlib: pip install matplotlib, or '.[plot]' from a checkout "
-            "(the numbers above are complete)."
+            '\nPlots need matplotlib: pip install "jax_weightinit[plot]" (the numbers above are complete).'
         )
         return
     out.mkdir(parents=True, exist_ok=True)
