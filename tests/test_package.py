@@ -16,7 +16,17 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 @pytest.mark.slow
 def test_the_sdist_and_wheel_hold_the_library_its_license_and_no_part_of_the_suite(tmp_path):
-    command = [sys.executable, "-m", "build", "--no-isolation", "--sdist", "--wheel", "--outdir", str(tmp_path), str(ROOT)]
+    command = [
+        sys.executable,
+        "-m",
+        "build",
+        "--no-isolation",
+        "--sdist",
+        "--wheel",
+        "--outdir",
+        str(tmp_path),
+        str(ROOT),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     version = PYPROJECT["project"]["version"]
@@ -41,7 +51,9 @@ def test_the_sdist_and_wheel_hold_the_library_its_license_and_no_part_of_the_sui
 
 def test_the_changelog_has_an_entry_for_this_version():
     version = PYPROJECT["project"]["version"]
-    assert re.search(rf"^## \[{re.escape(version)}\] - \d{{4}}-\d{{2}}-\d{{2}}$", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert re.search(
+        rf"^## \[{re.escape(version)}\] - \d{{4}}-\d{{2}}-\d{{2}}$", (ROOT / "CHANGELOG.md").read_text(), re.M
+    )
 
 
 def _floors(requirements: list[str]) -> dict[str, str]:

@@ -243,3 +243,28 @@ def test_a_failure_says_what_is_off(case, init, law, dtype, says):
 def test_assert_follows_refuses_what_it_cannot_check(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# (an assertion, arguments on which it fails).
+FAILING = [
+    (
+        "assert_follows",
+        lambda: testing.assert_follows(
+            wi.normal(0.021), jax.random.key(0), (256, 256), law=wi.Distribution.normal(0.0, 0.02)
+        ),
+    ),
+    ("assert_bounds", lambda: testing.assert_bounds(np.array([2.0]), -1.0, 1.0)),
+    ("assert_orthogonal", lambda: testing.assert_orthogonal(np.ones((4, 4)))),
+]
+
+
+@pytest.mark.parametrize("name, fails", FAILING, ids=[n for n, _ in FAILING])
+def test_assertions_are_switched_off_and_on_with_chex(name, fails):
+    """As chex's own: nothing is checked after `chex.disable_asserts()`; the twin, the same call enabled, fails."""
+    chex.disable_asserts()
+    try:
+        fails()
+    finally:
+        chex.enable_asserts()
+    with pytest.raises(AssertionError):
+        fails()

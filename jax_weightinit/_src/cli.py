@@ -97,9 +97,7 @@ def _write_plots(draw: bool, out: pathlib.Path, make) -> None:
     if not draw:
         return
     if not plots.matplotlib_available():
-        print(
-            '\nPlots need matplotlib: pip install "jax_weightinit[plot]" (the numbers above are complete).'
-        )
+        print('\nPlots need matplotlib: pip install "jax_weightinit[plot]" (the numbers above are complete).')
         return
     out.mkdir(parents=True, exist_ok=True)
     for path in make():

@@ -10,7 +10,7 @@ import numpy as np
 from . import foreign, stacks, validation
 from .laws import Distribution
 from .rounded import RoundedLaw, rounded
-from .testing import ALPHA, SAMPLES, check_alpha, ks_distance, ks_threshold, moments
+from .testing import ALPHA, SAMPLES, check_alpha, chex_assertion, ks_distance, ks_threshold, moments
 from .typing import Array, DTypeLike, Shape
 
 # Up to this many keys are drawn by one call each, which all run the initializer's compiled draw; a `vmap`
@@ -62,6 +62,7 @@ def _check_args(dtype: np.dtype, alpha: float, samples: int) -> None:
         )
 
 
+@chex_assertion
 def assert_follows(
     init: Callable,
     key: Array,

@@ -3,13 +3,17 @@
 Each assertion raises `AssertionError` naming the statistic, its threshold, the
 sample size and what was expected. Given concrete arrays they check at once; given
 traced values inside `chex.chexify(jax.jit(f))` they record a `checkify` check that
-fails when the chexified call returns.
+fails when the chexified call returns. Like chex's own assertions they do nothing
+after `chex.disable_asserts()`, until `chex.enable_asserts()`.
 """
 
+import functools
 import math
 import statistics
 from collections.abc import Callable
+from typing import ParamSpec
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,6 +26,30 @@ from .typing import ArrayLike
 ALPHA = 1e-4
 #: Default sample size of `assert_follows`, from its power analysis (see README).
 SAMPLES = 1 << 18
+
+
+P = ParamSpec("P")
+
+
+def asserts_enabled() -> bool:
+    """Whether chex's assertions run: read through chex's own switch (`chex.disable_asserts()`), by asking one of
+    its assertions that always fails whether it ran."""
+    try:
+        chex.assert_equal(0, 1)
+    except AssertionError:
+        return True
+    return False
+
+
+def chex_assertion(assertion: Callable[P, None]) -> Callable[P, None]:
+    """`assertion`, switched on and off with chex's assertions."""
+
+    @functools.wraps(assertion)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> None:
+        if asserts_enabled():
+            assertion(*args, **kwargs)
+
+    return checked
 
 
 def ks_threshold(n: int, alpha: float = ALPHA) -> float:
@@ -78,6 +106,7 @@ def _flat(samples: ArrayLike):
     return np.ravel(np.asarray(samples, dtype=np.float64)), np
 
 
+@chex_assertion
 def assert_ks(samples: ArrayLike, cdf: Callable, *, alpha: float = ALPHA, name: str = "assert_ks") -> None:
     """Asserts that `samples` pass a one-sample Kolmogorov–Smirnov test against `cdf`.
 
@@ -131,6 +160,7 @@ def assert_ks(samples: ArrayLike, cdf: Callable, *, alpha: float = ALPHA, name: 
     )
 
 
+@chex_assertion
 def assert_moments(
     samples: ArrayLike,
     *,
@@ -184,6 +214,7 @@ def assert_moments(
     )
 
 
+@chex_assertion
 def assert_bounds(samples: ArrayLike, low: float | None, high: float | None, *, name: str = "assert_bounds") -> None:
     """Asserts every sample is finite and lies in [low, high] (None: unbounded).
 
@@ -201,6 +232,7 @@ def assert_bounds(samples: ArrayLike, low: float | None, high: float | None, *, 
         _fail(name, f"the maximum <<>> is above the upper bound {high!r} (n={x.size}).", xp.max(x) <= high, xp.max(x))
 
 
+@chex_assertion
 def assert_same_distribution(a: ArrayLike, b: ArrayLike, *, alpha: float = ALPHA) -> None:
     """Asserts two sets of samples pass a two-sample KS test (concrete arrays only).
 
@@ -224,6 +256,7 @@ def assert_same_distribution(a: ArrayLike, b: ArrayLike, *, alpha: float = ALPHA
     )
 
 
+@chex_assertion
 def assert_orthogonal(w: ArrayLike, scale: float = 1.0, column_axis: int = -1, *, atol: float | None = None) -> None:
     """Asserts `w`, as a matrix with `column_axis` last, has orthogonal rows or columns of norm `scale`.
 
