@@ -136,6 +136,9 @@ def _draw(segment: Segment, key_data: Array, table: Array) -> list[Array]:
     starts = segment.row_starts
     first_rows = jnp.asarray(np.asarray(starts[:-1], np.int32))
     flat = fill(segment.case, segment.dtype, key_data, table, first_rows, starts[-1], starts[-1]).reshape(-1)
+    # Each leaf is cut out of the drawn segment, not recomputed: XLA 0.12 would otherwise fuse the draw into each
+    # leaf's slice, emitted at the leaf's shape, and contract its multiply-adds otherwise than the segment does.
+    flat = jax.lax.optimization_barrier(flat)
     return [
         flat[start * ROW : start * ROW + math.prod(shape)].reshape(shape)
         for start, shape in zip(starts, segment.shapes, strict=False)
