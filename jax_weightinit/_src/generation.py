@@ -242,6 +242,7 @@ def _group(leaf: Row) -> Group:
     if _sampled(leaf):
         case, _ = sampling.prepare(leaf.law, leaf.dtype)  # type: ignore[arg-type]
         return Group(case, None, leaf.shape, leaf.dtype, leaf.sharding)
+    assert leaf.init is not None  # only drawn rows are grouped
     return Group(None, _by_program(leaf.init), leaf.shape, leaf.dtype, leaf.sharding)
 
 
@@ -377,7 +378,8 @@ def _draw_group(
     if isinstance(group.init, Constant) and not _fits(group.init.value):
         # A traced or array value is an argument of the fill, not a static key of a cached program that would
         # keep it (and a tracer's whole trace) alive.
-        return [group.init(None, group.shape, group.dtype, group.sharding) for _ in range(start, stop)], previous
+        fill = group.init
+        return [fill(keys_[0], group.shape, group.dtype, group.sharding) for _ in range(start, stop)], previous
     with placement.entered(group.sharding):
         for first in range(start, stop, max(size, 1)):
             batch = keys.after(keys_, *previous) if traced and previous is not None else keys_

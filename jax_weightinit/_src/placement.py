@@ -158,7 +158,7 @@ def settle(out: Array, sharding: jax.sharding.Sharding | None) -> Array:
 def _default_kind(sharding: jax.sharding.Sharding) -> str | None:
     device = next(iter(sharding.device_set))
     try:
-        return device.default_memory().kind
+        return device.default_memory().kind  # type: ignore[attr-defined]
     except Exception:  # a platform that has no memories API
         return None
 

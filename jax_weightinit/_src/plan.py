@@ -133,7 +133,7 @@ def describe(init: Callable) -> str:
         return f"{describe(init.init)} × {init.factor:.4g}"
     if isinstance(init, RandomInitializer | Constant) or dataclasses.is_dataclass(init):
         return repr(init)
-    return foreign.describe(init) or getattr(init, "__qualname__", type(init).__name__)
+    return foreign.describe(init) or str(getattr(init, "__qualname__", type(init).__name__))
 
 
 def _short(value: Any) -> str:
@@ -329,7 +329,8 @@ def _fans_and_law(name: str, init: Callable, shape: tuple[int, ...], dtype: np.d
         return None, None
     fans = None
     if isinstance(init, stacks.PerLayer):  # a foreign initializer, called at one layer's shape
-        init, shape = init.init, shape[init.axes :]
+        shape = shape[init.axes :]
+        init = init.init
     if not isinstance(init, RandomInitializer):  # a jax.nn initializer states its law through its twin here
         twin = foreign.equivalent(init)
         if twin is None:
