@@ -6,7 +6,6 @@ states is by construction what is drawn.
 
 import dataclasses
 import math
-import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
@@ -352,7 +351,7 @@ def _fans_and_law(name: str, init: Callable, shape: tuple[int, ...], dtype: np.d
 
 
 def _matches(pattern: Pattern, path: str, leaf: Any) -> bool:
-    return bool(re.search(pattern, path)) if isinstance(pattern, str) else bool(pattern(path, leaf))
+    return validation.matches(pattern, path, leaf)
 
 
 def _check_rules(rules: RulesArg) -> list[tuple[Pattern, Callable]]:
@@ -363,15 +362,7 @@ def _check_rules(rules: RulesArg) -> list[tuple[Pattern, Callable]]:
         if not (isinstance(rule, tuple | list) and len(rule) == 2):
             raise TypeError(f"`rules[{i}]` must be a (pattern, initializer) pair; got {rule!r}.")
         pattern, init = rule
-        if isinstance(pattern, str):
-            try:
-                re.compile(pattern)
-            except re.error as e:
-                raise ValueError(f"`rules[{i}]` pattern {pattern!r} is not a valid regular expression: {e}.") from None
-        elif not callable(pattern):
-            raise TypeError(
-                f"`rules[{i}]` pattern must be a regex string or a predicate (path, leaf) -> bool; got {pattern!r}."
-            )
+        validation.pattern(f"`rules[{i}]`", pattern)
         if not callable(init):
             raise TypeError(f"`rules[{i}]` initializer must be callable as init(key, shape, dtype); got {init!r}.")
         if validation.is_factory(init):

@@ -81,17 +81,7 @@ def check(stacked: object) -> list[tuple[Any, int]]:
         if not (isinstance(pair, tuple | list) and len(pair) == 2):
             raise TypeError(f"`stacked[{i}]` must be a (pattern, axes) pair; got {pair!r}.")
         pattern, axes = pair
-        if isinstance(pattern, str):
-            try:
-                re.compile(pattern)
-            except re.error as e:
-                raise ValueError(
-                    f"`stacked[{i}]` pattern {pattern!r} is not a valid regular expression: {e}."
-                ) from None
-        elif not callable(pattern):
-            raise TypeError(
-                f"`stacked[{i}]` pattern must be a regex string or a predicate (path, leaf) -> bool; got {pattern!r}."
-            )
+        validation.pattern(f"`stacked[{i}]`", pattern)
         if isinstance(axes, bool) or not isinstance(axes, int | np.integer) or axes < 0:
             raise ValueError(f"`stacked[{i}]` axes must be a non-negative int (leading stack axes); got {axes!r}.")
         pairs.append((pattern, int(axes)))
@@ -142,7 +132,7 @@ def count(
     """The number of leading stack axes of the leaf at `name`: declared, else recorded by its framework;
     None where nothing says (the leaf is then read as one layer)."""
     for pattern, axes in declared:
-        if re.search(pattern, name) if isinstance(pattern, str) else pattern(name, leaf):
+        if validation.matches(pattern, name, leaf):
             return axes
     rank = len(leaf.shape)
     if name in layer_ranks and rank > layer_ranks[name]:

@@ -4,6 +4,7 @@ import inspect
 import math
 import numbers
 import operator
+import re
 import warnings
 from collections.abc import Sequence
 
@@ -270,3 +271,22 @@ def call(
         shape(shape_value),
         dtype(default if dtype_value is None else dtype_value, allow_complex=allow_complex),
     )
+
+
+def pattern(where: str, value: object) -> None:
+    """Checks a path pattern of a rule or a stack declaration: a valid regex or a predicate `(path, leaf) -> bool`.
+
+    `where` names the entry, as in "`rules[2]`".
+    """
+    if isinstance(value, str):
+        try:
+            re.compile(value)
+        except re.error as e:
+            raise ValueError(f"{where} pattern {value!r} is not a valid regular expression: {e}.") from None
+    elif not callable(value):
+        raise TypeError(f"{where} pattern must be a regex string or a predicate (path, leaf) -> bool; got {value!r}.")
+
+
+def matches(value: object, path: str, leaf: object) -> bool:
+    """Whether a checked pattern matches the leaf at `path`: `re.search` for a regex, else the predicate's word."""
+    return bool(re.search(value, path)) if isinstance(value, str) else bool(value(path, leaf))  # type: ignore[operator]
