@@ -161,10 +161,10 @@ def _nnx_stack():
             self.norm = nnx.LayerNorm(D, rngs=rngs)
 
     @nnx.vmap(in_axes=0, out_axes=0)
-    def make(rngs):
-        return Block(rngs)
+    def make(key):
+        return Block(nnx.Rngs(key))
 
-    return make(nnx.Rngs(0).split(LAYERS))
+    return make(jax.random.split(jax.random.key(0), LAYERS))
 
 
 def _unstacked_nnx():
