@@ -70,3 +70,28 @@ def test_the_floors_file_pins_every_runtime_and_framework_floor_of_pyproject():
     lines = [line.split("#")[0].strip() for line in (ROOT / ".ci" / "floors.txt").read_text().splitlines()]
     pinned = {m.group(1).lower(): m.group(2) for line in lines if (m := re.fullmatch(r"([\w.-]+)==([\w.]+)", line))}
     assert pinned == declared
+
+
+BLOCKED = """
+import importlib.abc, sys
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("flax", "equinox"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Missing())
+import jax_weightinit as wi
+try:
+    getattr(wi, sys.argv[1])
+except ImportError as e:
+    print(type(e).__name__, e)
+"""
+
+
+@pytest.mark.parametrize("namespace", ["flax", "equinox"])
+def test_a_framework_namespace_without_its_framework_names_the_extra(namespace):
+    result = subprocess.run([sys.executable, "-c", BLOCKED, namespace], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == (
+        f"ImportError wi.{namespace} needs {namespace}, which is not installed; install it with "
+        f'pip install "jax_weightinit[{namespace}]".'
+    )
