@@ -319,3 +319,26 @@ def test_vmap_over_keys_draws_each_key_as_its_own_call(key, init, shape):
         direct = np.asarray(init(keys[i], shape))
         for batched in (jitted, eager, nested):
             np.testing.assert_array_equal(np.asarray(batched[i]), direct)
+
+
+def test_an_nnx_param_found_stacked_by_its_layers_partitioning_name(key):
+    """A Param of no known layer, stacked by `nnx.vmap` with `transform_metadata={nnx.PARTITION_NAME: 'layers'}`."""
+    mesh = jax.make_mesh((1, 1), ("layers", "model"), axis_types=(jax.sharding.AxisType.Auto,) * 2)
+
+    class Block(nnx.Module):
+        def __init__(self, rngs):
+            init = nnx.with_partitioning(nnx.initializers.lecun_normal(), (None, "model"))
+            self.w = nnx.Param(init(rngs.params(), (D, 64)))
+
+    @nnx.vmap(in_axes=0, out_axes=0, transform_metadata={nnx.PARTITION_NAME: "layers"})
+    def make(k):
+        return Block(nnx.Rngs(k))
+
+    with jax.set_mesh(mesh):
+        stack = nnx.eval_shape(lambda: make(jax.random.split(key, LAYERS)))
+        (row,) = wi.flax.plan(stack, [("w$", wi.he_normal())])
+        assert (row.stack, row.fans) == ((LAYERS,), (D, 64))
+        (unnamed,) = wi.flax.plan(stack, [("w$", wi.he_normal())], stack_names=("stages",))
+        assert (unnamed.stack, unnamed.fans) == ((), (LAYERS * D, LAYERS * 64))  # the twin: another name, one layer
+        wi.flax.reinit(stack, key, [("w$", wi.he_normal())])
+    _check_layers(stack.w[...], math.sqrt(2 / D))
