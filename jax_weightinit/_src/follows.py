@@ -123,7 +123,7 @@ def assert_follows(
     if isinstance(stack_axes, bool) or not isinstance(stack_axes, int) or not 0 <= stack_axes < len(shape):
         raise ValueError(f"`stack_axes` must be an int in [0, {len(shape)}) for the shape {shape}; got {stack_axes!r}.")
     if stack_axes:  # drawn as `init_tree` draws a stack
-        layer_dtype = np.dtype(dtype or getattr(init, "dtype", None) or jnp.zeros(()).dtype)
+        layer_dtype = validation.dtype(dtype if dtype is not None else getattr(init, "dtype", None))
         init = stacks.per_layer(init, shape, layer_dtype, stack_axes)
     if law is None:
         inner, at = (init.init, shape[init.axes :]) if isinstance(init, stacks.PerLayer) else (init, shape)
