@@ -52,7 +52,7 @@ def examples(seed: int) -> None:
             print(f"  bounds  {law.low!r} {law.high!r}")
         else:
             print(f"  std     {law.std!r}")
-        print(f"  min/max {w.min():.6f} {w.max():.6f}")
+        print(f"  min/max {np.min(w):.6f} {np.max(w):.6f}")
         print(f"  mean    {w.mean():.6f} (law: {law.mean:.6f})")
         print(f"  std     {w.std():.6f} (law: {law.std:.6f})")
     print("\nWhere the tutorial's text is wrong:")
