@@ -250,32 +250,37 @@ def _group(leaf: Row) -> Group:
 class _Function:
     """A function as the compiled programs' cache keys it: by its code and the values it closes over, so that an
     initializer rebuilt on every call (`jax.nn.initializers.normal(0.02)` inside a model's init) reuses one program
-    rather than compiling, and keeping, a new one each time."""
+    rather than compiling, and keeping, a new one each time. The key is read once, when the group is formed."""
 
     function: Callable
+    key: tuple = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _program_key(self.function))
 
     def __call__(self, *args, **kwargs):
         return self.function(*args, **kwargs)
 
-    def _identity(self) -> tuple:
-        function = self.function
-        cells = tuple(bitwise(c.cell_contents) for c in function.__closure__ or ())  # type: ignore[attr-defined]
-        defaults = tuple(bitwise(d) for d in function.__defaults__ or ())  # type: ignore[attr-defined]
-        return (function.__code__, cells, defaults, tuple(sorted((function.__kwdefaults__ or {}).items())))  # type: ignore[attr-defined]
-
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Function) and self._key() == other._key()
+        return isinstance(other, _Function) and self.key == other.key
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return hash(self.key)
 
-    def _key(self) -> tuple:
-        try:
-            key = self._identity()
-            hash(key)
-        except TypeError:  # a closure over something unhashable (an array, a list): the function itself
-            return (id(self.function),)
-        return key
+
+def _program_key(function: Callable) -> tuple:
+    """(code, closure values, defaults) of a plain function, or its identity where one of them is unhashable."""
+    try:
+        key = (
+            function.__code__,  # type: ignore[attr-defined]
+            tuple(bitwise(c.cell_contents) for c in function.__closure__ or ()),  # type: ignore[attr-defined]
+            tuple(bitwise(d) for d in function.__defaults__ or ()),  # type: ignore[attr-defined]
+            tuple(sorted((function.__kwdefaults__ or {}).items())),  # type: ignore[attr-defined]
+        )
+        hash(key)
+    except TypeError:  # a closure over something unhashable (an array, a list): the function itself
+        return (id(function),)
+    return key
 
 
 def _by_program(init: Callable) -> Callable:
@@ -311,17 +316,17 @@ def _vectorized(group: Group, keys_: Array) -> bool:
     program.
     """
     return (
-        group.case is not None
+        _orders(group)
         and (group.sharding is None or isinstance(group.sharding, NamedSharding))
         and keys.impl_name(keys_) == "threefry2x32"
-        and sampling.compute_dtype(group.dtype) == np.float32  # float64's batched program contracts differently
     )
 
 
 def _orders(group: Group) -> bool:
-    """Whether the next part's keys are made to depend on this group's last leaf (`keys.after`).
+    """Whether the next part's keys are made to depend on this group's last leaf (`keys.after`): the library's
+    laws in float32.
 
-    Only float32 laws: the dependency reads the leaf, and XLA then recomputes a float64 leaf's transform for
+    Not float64: the dependency reads the leaf, and XLA then recomputes a float64 leaf's transform for
     that read and splits its fusion elsewhere than the direct call's, contracting multiply-adds differently
     (1-2 ulp). Float64 leaves, CPU-only and rare, are drawn in the order XLA picks.
     """
