@@ -151,7 +151,7 @@ def speed(transform, shape, repeats: int, impls=KEY_IMPLS) -> dict:
 def _sampler(u, numbers):
     del numbers  # the sampler takes its own law numbers
     case, params = sampling.prepare(STANDARD, np.dtype(np.float32))
-    return sampling.draw(u, jnp.asarray(params), case, np.dtype(np.float32))
+    return sampling.transform(u, jnp.asarray(params), case, np.dtype(np.float32))
 
 
 def main(argv=None) -> int:
@@ -169,7 +169,7 @@ def main(argv=None) -> int:
         }
         for name, fn in TRANSFORMS.items()
     ]
-    sampler = {"transform": "the library's sampler for N(0, 1) (sampling.draw)"}
+    sampler = {"transform": "the library's sampler for N(0, 1) (sampling.transform)"}
     rows.append({**sampler, **accuracy(lambda u: _sampler(u, None)), **speed(_sampler, shape, repeats, impls)})
     columns = [k for k in rows[0] if k != "transform"]
     lines = [f"# Normal transforms: accuracy over the float32 grid, speed at {shape[0]}×{shape[1]} float32 (jit)", ""]

@@ -40,3 +40,28 @@ def key():
 
 # tests/multidevice needs 8 CPU devices: test_sharding.py runs it in its own pytest process.
 collect_ignore = [] if os.environ.get("JAX_WEIGHTINIT_MULTIDEVICE") else ["multidevice"]
+
+
+@pytest.fixture
+def tunables(monkeypatch):
+    """`tunables(field=value, ...)` replaces fields of the library's one `Tunables` for the test.
+
+    Sizes the samplers read when they trace are baked into compiled programs, so JAX's caches
+    are cleared around a change of those; `fixed_from_leaves` and `model_bytes` are read on
+    every call.
+    """
+    import dataclasses
+
+    from jax_weightinit._src import tunables as module
+
+    traced = []
+
+    def replace(**changes):
+        if set(changes) - {"fixed_from_leaves", "model_bytes"}:
+            jax.clear_caches()
+            traced.append(True)
+        monkeypatch.setattr(module, "TUNABLES", dataclasses.replace(module.TUNABLES, **changes))
+
+    yield replace
+    if traced:
+        jax.clear_caches()

@@ -14,7 +14,6 @@ import pytest
 from registry import FAN_SCALED, FIXED
 
 import jax_weightinit as wi
-from jax_weightinit._src import blocks
 from jax_weightinit._src.keys import leaf_keys
 
 SEED = jax.ShapeDtypeStruct((), jnp.uint32)
@@ -69,10 +68,9 @@ def test_cpu_still_draws_64_mib_in_blocks():
     assert ours == loops(drawn(jax.nn.initializers.he_normal(), MID["64 MiB"]), "cpu") + 1
 
 
-def test_blocking_everywhere_is_caught(monkeypatch):
+def test_blocking_everywhere_is_caught(tunables):
     """Twin: a build that blocks on every platform (the policy before) compiles a loop for cuda."""
-    monkeypatch.setattr(blocks, "ACCELERATOR_WHOLE_BYTES", 0)
-    monkeypatch.setattr(blocks, "ACCELERATOR_BLOCK_BYTES", blocks.BLOCK_BYTES)
+    tunables(accelerator_whole_bytes=0, accelerator_block_bytes=4 * 2**20)
     assert loops(drawn(wi.he_normal(), (4096, 4096 + 8)), "cuda") == 1  # a shape no test above compiled
 
 
@@ -84,24 +82,24 @@ def test_values_on_cpu_are_the_bits_of_the_whole_draw():
 
     case, params = sampling.prepare(law, np.dtype(np.float32))
     u = sampling.unit_uniform(key, shape, np.dtype(np.float32))
-    whole = jax.jit(sampling.draw, static_argnums=(2, 3))(u, params, case, np.dtype(np.float32))
+    whole = jax.jit(sampling.transform, static_argnums=(2, 3))(u, params, case, np.dtype(np.float32))
     assert np.asarray(wi.he_normal()(key, shape)).tobytes() == np.asarray(whole).tobytes()
 
 
 def test_the_eager_segment_program_draws_whole_on_accelerators():
     """The fixed-shape program larger eager models use: no loop for cuda or tpu; on CPU its block loop (and
     threefry's own) show, so the count can see one."""
-    from jax_weightinit._src import laws, sampling, segments
+    from jax_weightinit._src import laws, sampling, segments, tunables
 
     case, numbers = sampling.prepare(laws.Distribution.normal(0.0, 0.02), np.dtype(np.float32))
-    capacity = segments.CAPACITY
+    capacity = tunables.TUNABLES.segment_capacity
     args = (
         jax.random.split(jax.random.key(0), 256),
         np.zeros(capacity, np.int32),
         np.zeros((capacity, numbers.size), np.float32),
         np.zeros(capacity, np.int32),
         np.int32(100),
-        jnp.zeros((segments.SEGMENT_ROWS, segments.ROW), jnp.float32),
+        jnp.zeros((segments.buffer_rows(), segments.ROW), jnp.float32),
     )
 
     def program(*a):

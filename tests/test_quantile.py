@@ -22,7 +22,7 @@ U = (np.arange(2**23) + 0.5) * 2.0**-23  # exact in float32 and float64
 def _draw(law: wi.Distribution, u=U, dtype=F32) -> np.ndarray:
     """The sampler's output for each uniform in `u`, as drawn by every initializer with this law."""
     case, params = sampling.prepare(law, dtype)
-    draw = jax.jit(sampling.draw, static_argnums=(2, 3))
+    draw = jax.jit(sampling.transform, static_argnums=(2, 3))
     return np.asarray(draw(jnp.asarray(u, dtype), params, case, dtype), np.float64)
 
 

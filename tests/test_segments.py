@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import jax_weightinit as wi
-from jax_weightinit._src import blocks, generation, segments
+from jax_weightinit._src import generation, segments
 
 LAWS = [
     ("normal", wi.normal(0.02)),
@@ -82,33 +82,14 @@ def mismatches(key, out) -> list[str]:
 
 def in_segments(target) -> set[str]:
     """The paths `init_tree` draws in segments (eagerly, with a threefry key)."""
-    return {row.path for row in wi.plan(target, RULES) if isinstance(generation._route(row, True), tuple)}
+    rows = [row for row in wi.plan(target, RULES) if row.init is not None]
+    schedule = generation.schedule(rows, flat=True, eager=True)
+    return {rows[i].path for _, members in schedule.segments for i in members}
 
 
-@contextlib.contextmanager
-def small_segments():
-    """Segments of 64 KiB (128 rows), at most 8 leaves, in blocks of 32 rows: a small tree spans many of each.
-
-    The fixed-shape programs are compiled for the segment size, so caches are cleared around it.
-    """
-    saved = {
-        (segments, "SEGMENT_BYTES"): 64 * 2**10,
-        (segments, "ONE_SEGMENT_BYTES"): 128 * 2**10,
-        (segments, "SEGMENT_ROWS"): 128,
-        (segments, "MAX_ELEMENTS"): 16 * 2**10,
-        (segments, "CAPACITY"): 8,
-        (blocks, "BLOCK_BYTES"): 16 * 2**10,
-    }
-    old = {k: getattr(*k) for k in saved}
-    jax.clear_caches()
-    try:
-        for (module, name), value in saved.items():
-            setattr(module, name, value)
-        yield
-    finally:
-        for (module, name), value in old.items():
-            setattr(module, name, value)
-        jax.clear_caches()
+#: Segments of 64 KiB (128 rows), at most 4 leaves, in blocks of 32 rows: a small tree spans many of each, eagerly
+#: and under a trace.
+SMALL_SEGMENTS = {"segment_bytes": 64 * 2**10, "segment_capacity": 4, "block_bytes": 16 * 2**10}
 
 
 PROGRAMS = {"one program per layout": 10**9, "fixed-shape programs": 0}
@@ -140,12 +121,11 @@ CASES = [
 
 
 @pytest.mark.parametrize(("mode", "programs", "size"), CASES, ids=["-".join(case) for case in CASES])
-def test_every_leaf_drawn_in_segments_is_its_direct_call(mode, programs, size, key, monkeypatch):
+def test_every_leaf_drawn_in_segments_is_its_direct_call(mode, programs, size, key, tunables):
     """Fixed-shape programs serve eager calls only (under a trace the layout is compiled), hence no jit/vmap rows."""
-    monkeypatch.setattr(generation, "FIXED_FROM_LEAVES", PROGRAMS[programs])
-    with small_segments() if size == "small segments" else contextlib.nullcontext():
-        out = draw(mode, key, tree())
-        assert mismatches(key_of(mode, key), out) == []
+    tunables(fixed_from_leaves=PROGRAMS[programs], **(SMALL_SEGMENTS if size == "small segments" else {}))
+    out = draw(mode, key, tree())
+    assert mismatches(key_of(mode, key), out) == []
 
 
 def test_twin_a_counter_off_by_one_is_caught(key, monkeypatch):
@@ -250,10 +230,10 @@ def model(depth):
 
 
 @pytest.mark.parametrize(("programs", "new"), [("fixed-shape programs", 0), ("one program per layout", 1)])
-def test_a_deeper_model_of_the_same_layer_kinds_compiles_at_most_one_program(programs, new, key, monkeypatch):
+def test_a_deeper_model_of_the_same_layer_kinds_compiles_at_most_one_program(programs, new, key, tunables):
     """Eager: fixed-shape programs serve a deeper model with nothing new; one program per layout compiles one,
     never one per layer."""
-    monkeypatch.setattr(generation, "FIXED_FROM_LEAVES", PROGRAMS[programs])
+    tunables(fixed_from_leaves=PROGRAMS[programs])
     cold_compiles(key, *model(4))
     with COMPILES.counting() as seen:
         jax.block_until_ready(wi.init_tree(key, *model(12)))
@@ -261,9 +241,9 @@ def test_a_deeper_model_of_the_same_layer_kinds_compiles_at_most_one_program(pro
 
 
 @pytest.mark.parametrize(("programs", "compiles"), [("one program per layout", 1), ("fixed-shape programs", 0)])
-def test_constants_of_many_shapes_compile_at_most_one_program(programs, compiles, key, monkeypatch):
+def test_constants_of_many_shapes_compile_at_most_one_program(programs, compiles, key, tunables):
     """Eager: zeros and ones of 12 new shapes are filled by the model's one program, or on the host."""
-    monkeypatch.setattr(generation, "FIXED_FROM_LEAVES", PROGRAMS[programs])
+    tunables(fixed_from_leaves=PROGRAMS[programs])
     target = {f"b{n}": jax.ShapeDtypeStruct((n,), jnp.float32) for n in range(1, 13)}
     rules = [(r"b([1-6])$", wi.zeros), (r"b\d+$", wi.ones)]
     jax.block_until_ready(wi.init_tree(key, target, rules))  # the key's own programs, compiled once
@@ -275,9 +255,9 @@ def test_constants_of_many_shapes_compile_at_most_one_program(programs, compiles
     assert all(float(out[f"c{n}"].sum()) == (0 if n <= 6 else 2 * n) for n in range(1, 13))
 
 
-def test_twin_a_wrong_constant_on_the_host_is_caught(key, monkeypatch):
+def test_twin_a_wrong_constant_on_the_host_is_caught(key, monkeypatch, tunables):
     """Twin: host-filled constants off by one are caught, every constant but none of the random leaves."""
-    monkeypatch.setattr(generation, "FIXED_FROM_LEAVES", 0)
+    tunables(fixed_from_leaves=0)
     constant = generation._constant
     monkeypatch.setattr(generation, "_constant", lambda leaf: constant(leaf) + 1)
     bad = set(mismatches(key, wi.init_tree(key, tree(), RULES)))
@@ -297,7 +277,7 @@ def test_a_large_model_is_drawn_by_group_with_temporaries_under_half_its_size(ke
     assert large_model_temp(key) <= 0.5
 
 
-def test_twin_a_large_model_in_segments_holds_them_all(key, monkeypatch):
+def test_twin_a_large_model_in_segments_holds_them_all(key, tunables):
     """Twin: the same model drawn in segments keeps every segment's buffer alive, about its own size."""
-    monkeypatch.setattr(segments, "MODEL_BYTES", 2**40)
+    tunables(model_bytes=2**40)
     assert large_model_temp(key) > 0.5

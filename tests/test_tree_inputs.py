@@ -10,10 +10,10 @@ import pytest
 from jax.sharding import PartitionSpec as P
 
 import jax_weightinit as wi
-from jax_weightinit._src import generation
+from jax_weightinit._src import generation, tunables
 
 # A model past the eager fixed-shape path's threshold (constants filled on the host), and a small one.
-MANY = {f"layer{i}": jax.ShapeDtypeStruct((3,), jnp.float32) for i in range(generation.FIXED_FROM_LEAVES + 2)}
+MANY = {f"layer{i}": jax.ShapeDtypeStruct((3,), jnp.float32) for i in range(tunables.TUNABLES.fixed_from_leaves + 2)}
 
 # (value, dtype): values NumPy and XLA convert differently (double rounding of an int into bfloat16, subnormals,
 # a subnormal into bool), and plain ones.

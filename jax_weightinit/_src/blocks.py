@@ -18,20 +18,15 @@ from jax.extend.random import threefry2x32_p
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from . import placement
-from .keys import impl_name
+from . import keys, placement, tunables
 from .typing import Array
 
-# The policy per platform, chosen when the program is lowered (`jax.lax.platform_dependent`),
+# The policy per platform is chosen when the program is lowered (`jax.lax.platform_dependent`),
 # so that a program exported for several platforms, or traced on a CPU host for a TPU, is
 # right on each. XLA:CPU's threefry is a rolled loop that streams whole arrays through
-# memory: there blocks of 4 MiB of bits stay in cache and are 2-3x faster than one draw.
-# On GPU and TPU jax.random's draw is one fused elementwise program, and a loop would only
-# add launches: a shard is drawn whole unless its bits pass 1 GiB, against device memory
-# (the jax#19893 array's 4 GiB shards), and then in blocks of 256 MiB.
-BLOCK_BYTES = 4 * 2**20  # per step, per device, on CPU; a shard with no more bits than this is drawn whole
-ACCELERATOR_WHOLE_BYTES = 2**30
-ACCELERATOR_BLOCK_BYTES = 256 * 2**20
+# memory: there blocks that stay in cache beat one draw. On GPU and TPU jax.random's draw
+# is one fused elementwise program, and a loop would only add launches: a shard is drawn
+# whole unless it is large against device memory (the sizes are in `tunables`).
 
 
 def shard_bytes(shape: tuple[int, ...], sharding) -> int:
@@ -53,12 +48,11 @@ def applies(key: Array, shape: tuple[int, ...], compute: np.dtype, sharding) -> 
         (sharding is not None or not isinstance(key, jax.core.Tracer) or jax.device_count() == 1)
         and len(shape) > 0
         and compute == np.float32
-        and shard_bytes(shape, sharding) > BLOCK_BYTES
+        and shard_bytes(shape, sharding) > tunables.TUNABLES.block_bytes
         and math.prod(shape[1:]) < 2**32
         and shape[0] < 2**32
         and (sharding is None or isinstance(sharding, NamedSharding))
-        and impl_name(key) == "threefry2x32"
-        and jax.config.jax_threefry_partitionable  # type: ignore[attr-defined]
+        and keys.bits_by_counter(key)
     )
 
 
@@ -94,7 +88,7 @@ def _bits(key_data: Array, shape: tuple[int, ...], start: tuple[Array, ...], blo
     return b1 ^ b2
 
 
-def draw(key: Array, shape: tuple[int, ...], sharding, fill, block_bytes: int = BLOCK_BYTES) -> Array:
+def draw_in_blocks(key: Array, shape: tuple[int, ...], sharding, fill, block_bytes: int) -> Array:
     """The array of `shape` whose bits are `jax.random.bits(key, shape)`, mapped by `fill(bits) -> values`.
 
     Each device fills its shard of `sharding` in row blocks of about `block_bytes` of bits.

@@ -1,16 +1,23 @@
-"""Generation: the initialized leaves of a whole model, drawn by as few compiled programs as it allows.
+"""Generation: a plan's rows drawn by as few compiled programs as they allow.
 
-Unsharded leaves of the library's elementwise laws and scalar constants are drawn by one
-program per model layout (`segments`), whatever their laws' numbers. The rest — sharded
-leaves, other initializers, complex and float64 leaves, other key implementations — go
-by group: leaves that share one sampler (a law's sampling case, or an initializer), shape,
-dtype and sharding, each group drawn by one compiled function, used eagerly through
-`jit`'s cache and inlined as it is under the caller's `jit`. For the library's laws with
-threefry keys, a group's chunk is the leaves whose bits fit in `CHUNK_BYTES` per device,
-drawn as one stack by one vectorized generator with each leaf's law numbers as data, and
-split: bit for bit the per-leaf result. A leaf too large for a chunk is drawn alone by its
-sampler, in blocks. Other initializers and other key implementations (whose bits differ
-under `vmap`) are drawn one leaf at a time.
+`schedule` decides from the rows alone, and from how the call is made, how each leaf is
+drawn; `generate` runs that schedule. Three ways, each bit for bit the leaf's direct call
+`row.init(key_for(key, row.path), row.shape, row.dtype)`:
+
+* segments (`segments`): unsharded leaves of the library's elementwise laws in float32 with
+  threefry keys, laid out as rows of a few flat draws, one per sampling case and dtype. A
+  small model, or any model under a trace, compiles one program for its layout (its
+  constants filled in it too); a larger eager call uses programs of fixed shapes that serve
+  every model, and fills its constants on the host.
+* filled: constants with a number, and random leaves with no elements.
+* groups: everything else (sharded leaves, other initializers, float64 and complex leaves,
+  other key implementations, large models), by leaves that share one sampler, shape, dtype
+  and sharding. A group of the library's float32 laws with threefry keys is drawn in chunks
+  of `block_bytes` per device, each one stack by one vectorized sampler with each leaf's law
+  numbers as data; other groups leaf by leaf.
+
+Under a trace each part's keys are made to depend on the part before (`_after`), so the
+temporaries stay near one segment or chunk whatever the model's size.
 """
 
 import dataclasses
@@ -24,24 +31,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
-from . import blocks, keys, placement, sampling, segments, stacks
+from . import keys, placement, sampling, segments, stacks, tunables
 from .constant import Constant
 from .core import RandomInitializer, bitwise
 from .plan import Row
 from .typing import Array
-
-# An eager call with more leaves in segments and constants than this draws them with programs of fixed shapes,
-# which serve every model (one per sampling case and dtype, and one small one per leaf shape to cut a leaf out;
-# constants are filled on the host);
-# a smaller model compiles one program for its own layout, which cuts its leaves out inside at about 7 ms of
-# compile per leaf, and is the quicker of the two up to about this size (`benchmarks/cold_bench.py`).
-FIXED_FROM_LEAVES = 128
-
-# Per-device bytes of random bits (4 per element, whatever the output dtype) one chunk
-# draws. A chunk holds a few times this in temporaries, and chunks run one after another.
-# The same bound as a block's, so that a leaf too large for a chunk is one its sampler blocks.
-CHUNK_BYTES = blocks.BLOCK_BYTES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,57 +52,111 @@ class Group:
     sharding: Any
 
 
-def generate(key: Array, leaves: Sequence[Row]) -> list[Array]:
-    """Draws every row of a plan (each with an initializer): `row.init(key_for(key, row.path), row.shape, row.dtype)`
-    on `row.sharding`, in order.
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """How one call draws a plan's rows, as indices into them.
 
-    Under a trace the parts run one after another (see `keys.after`), so the temporaries
-    stay near one segment or chunk whatever the model's size.
+    Attributes:
+      segments: each segment with its rows, in the order they are drawn.
+      filled: the rows filled with a value rather than drawn: constants, and random leaves with no elements.
+      groups: each group with its rows, drawn after the segments, in order.
+      fixed: whether the segments are drawn by the eager fixed-shape programs and the constants filled on the
+        host, rather than both by one program compiled for the model's layout.
     """
-    flat = _flat_draws(key)
-    routes = [_route(leaf, flat) for leaf in leaves]
-    if sum(4 * math.prod(route[2]) for route in routes if isinstance(route, tuple)) > segments.MODEL_BYTES:
-        # A large model: its compile is amortized, and by group it keeps its temporaries to one chunk.
-        routes = ["other" if isinstance(route, tuple) else route for route in routes]
-    fixed = not isinstance(key, jax.core.Tracer) and sum(route != "other" for route in routes) > FIXED_FROM_LEAVES
-    in_segments = [i for i, route in enumerate(routes) if isinstance(route, tuple)]
-    packed = segments.layout_segments([routes[i] for i in in_segments], fixed)  # type: ignore[misc]
-    members = [[in_segments[j] for j in indices] for _, indices in packed]
-    order = [i for indices in members for i in indices]
-    constant = [i for i, route in enumerate(routes) if route == "constant"]
-    groups: dict[Group, list[int]] = {}
-    for i, route in enumerate(routes):
-        if route == "other":
-            groups.setdefault(_group(leaves[i]), []).append(i)
-    others = [i for indices in groups.values() for i in indices]
-    params = [np.stack([_numbers(leaves[i]) for i in indices]) for indices in members]
-    words = keys.digests([leaves[i].path for i in order + others])
 
-    out: list[Any] = [None] * len(leaves)
-    if fixed:
-        all_keys = keys.folded(key, _padded(words, segments.bucket(len(words), 256)), keys.impl_name(key))
-        drawn = _eager_segments([segment for segment, _ in packed], all_keys, params)
-        filled = [_constant(leaves[i]) for i in constant]
+    segments: tuple[tuple[segments.Segment, tuple[int, ...]], ...]
+    filled: tuple[int, ...]
+    groups: tuple[tuple[Group, tuple[int, ...]], ...]
+    fixed: bool
+
+    @property
+    def keyed(self) -> tuple[int, ...]:
+        """The rows that take a key, in the order their keys are derived: the segments' rows, then the groups'."""
+        return tuple(i for _, rows in self.segments + self.groups for i in rows)
+
+
+def schedule(rows: Sequence[Row], flat: bool, eager: bool) -> Schedule:
+    """How `generate` draws `rows`; `flat` when segments may be drawn (see `_flat_draws`), `eager` when the key
+    is concrete."""
+    cases = [_segment_case(row, flat) for row in rows]
+    in_segments = [i for i, case in enumerate(cases) if case is not None]
+    if sum(4 * math.prod(rows[i].shape) for i in in_segments) > tunables.TUNABLES.model_bytes:
+        # A large model: its compile is amortized, and by group it keeps its temporaries to one chunk.
+        in_segments = []
+    filled = [i for i, row in enumerate(rows) if _filled(row)]
+    fixed = eager and len(in_segments) + len(filled) > tunables.TUNABLES.fixed_from_leaves
+    packed = segments.pack([(cases[i], rows[i].dtype, rows[i].shape) for i in in_segments], fixed)  # type: ignore[misc]
+    groups: dict[Group, list[int]] = {}
+    not_grouped = set(in_segments) | set(filled)
+    for i, row in enumerate(rows):
+        if i not in not_grouped:
+            groups.setdefault(_group(row), []).append(i)
+    return Schedule(
+        tuple((segment, tuple(in_segments[j] for j in members)) for segment, members in packed),
+        tuple(filled),
+        tuple((group, tuple(members)) for group, members in groups.items()),
+        fixed,
+    )
+
+
+def generate(key: Array, rows: Sequence[Row]) -> list[Array]:
+    """Draws every row of a plan (each with an initializer): `row.init(key_for(key, row.path), row.shape,
+    row.dtype)` on `row.sharding`, in order."""
+    eager = not isinstance(key, jax.core.Tracer)
+    plan = schedule(rows, _flat_draws(key), eager)
+    leaf_keys = keys.leaf_keys(key, [rows[i].path for i in plan.keyed])
+    tables = [np.stack([_numbers(rows[i]) for i in members]) for _, members in plan.segments]
+    if plan.fixed:
+        drawn = _eager_segments([segment for segment, _ in plan.segments], leaf_keys, tables)
+        filled = [_constant(rows[i]) for i in plan.filled]
     else:
-        layout = segments.Layout(
-            keys.impl_name(key),
-            tuple(segment for segment, _ in packed),
-            tuple((leaves[i].shape, leaves[i].dtype) for i in constant),
+        program = _Program(
+            tuple(segment for segment, _ in plan.segments),
+            tuple((rows[i].shape, rows[i].dtype) for i in plan.filled),
         )
-        values = tuple(_value(leaves[i]) for i in constant)
-        drawn, filled, all_keys = segments.run(layout, key, words, tuple(params), values)
-    for i, leaf in zip(order + constant, drawn + filled, strict=True):
+        drawn, filled = _layout_program(program, leaf_keys, tuple(tables), tuple(_value(rows[i]) for i in plan.filled))
+    out: list[Any] = [None] * len(rows)
+    in_segments = [i for _, members in plan.segments for i in members]
+    for i, leaf in zip(in_segments + list(plan.filled), drawn + filled, strict=True):
         out[i] = leaf
     previous = (drawn[-1], None) if drawn else None
-    start = len(order) if fixed else 0  # where the other leaves' keys begin
-    for group, indices in groups.items():
-        stop = start + len(indices)
-        numbers = np.stack([_numbers(leaves[i]) for i in indices])
-        group_leaves, previous = _draw_group(group, all_keys, numbers, start, stop, previous)
-        for i, leaf in zip(indices, group_leaves, strict=True):
+    start = len(in_segments)  # where the groups' keys begin
+    for group, members in plan.groups:
+        stop = start + len(members)
+        numbers = np.stack([_numbers(rows[i]) for i in members])
+        group_leaves, previous = _draw_group(group, leaf_keys, numbers, start, stop, previous)
+        for i, leaf in zip(members, group_leaves, strict=True):
             out[i] = leaf
         start = stop
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _Program:
+    """What the program of a model's layout is compiled for: its segments (each case, dtype and leaf shapes, in
+    key order), and each constant's shape and dtype (whose value comes as data)."""
+
+    segments: tuple[segments.Segment, ...]
+    constants: tuple[tuple[tuple[int, ...], np.dtype], ...]
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _layout_program(
+    program: _Program, leaf_keys: Array, tables: tuple[Array, ...], values: tuple[Array, ...]
+) -> tuple[list[Array], list[Array]]:
+    """(every segment's leaves, in order; the constants): segment j's leaves take the next keys of `leaf_keys` and
+    the law numbers `tables[j]` (one row each); constant i is filled with `values[i]`."""
+    drawn, used, previous = [], 0, None
+    for segment, table in zip(program.segments, tables, strict=True):
+        batch = leaf_keys[used : used + len(segment.shapes)]
+        used += len(segment.shapes)
+        if previous is not None:  # one segment after another: its keys wait for the last one's output
+            batch = _after(batch, previous, None)
+        leaves = segments.draw(segment, jax.random.key_data(batch), table)
+        drawn.extend(leaves)
+        previous = leaves[-1]
+    shapes = program.constants
+    return drawn, [jnp.full(shape, value, dtype) for (shape, dtype), value in zip(shapes, values, strict=True)]
 
 
 def _padded(table: np.ndarray, rows: int, fill: float = 0) -> np.ndarray:
@@ -117,15 +167,16 @@ def _padded(table: np.ndarray, rows: int, fill: float = 0) -> np.ndarray:
 
 def _empty(dtype: np.dtype) -> Array:
     """A new eager segment buffer (later segments of the call reuse the last one's)."""
-    return jnp.zeros((segments.SEGMENT_ROWS, segments.ROW), dtype)
+    return jnp.zeros((segments.buffer_rows(), segments.ROW), dtype)
 
 
-def _eager_segments(packed: list[segments.Segment], all_keys: Array, params: list[np.ndarray]) -> list[Array]:
+def _eager_segments(packed: list[segments.Segment], leaf_keys: Array, params: list[np.ndarray]) -> list[Array]:
     """The leaves of every segment, drawn eagerly: one program per sampling case and dtype, whatever the model,
     and one small program per leaf shape to cut the leaf out of its segment's buffer."""
     drawn: list[Array] = []
     used = 0
     buffers: dict[np.dtype, Array] = {}  # per dtype, the last segment's buffer, reused once its leaves are cut out
+    capacity = tunables.TUNABLES.segment_capacity
     for segment, table in zip(packed, params, strict=True):
         count = len(segment.shapes)
         starts = segment.row_starts
@@ -133,10 +184,10 @@ def _eager_segments(packed: list[segments.Segment], all_keys: Array, params: lis
         buffer = segments.eager_segment(
             segment.case,
             segment.dtype,
-            all_keys,
-            _padded(np.arange(used, used + count, dtype=np.int32), segments.CAPACITY),
-            _padded(table, segments.CAPACITY),
-            _padded(np.asarray(starts[:-1], np.int32), segments.CAPACITY, big),
+            leaf_keys,
+            _padded(np.arange(used, used + count, dtype=np.int32), capacity),
+            _padded(table, capacity),
+            _padded(np.asarray(starts[:-1], np.int32), capacity, big),
             np.int32(starts[-1]),
             buffers.pop(segment.dtype) if segment.dtype in buffers else _empty(segment.dtype),
         )
@@ -191,35 +242,33 @@ def _value_dtype(value: bool | int | float | complex) -> np.dtype:
 
 
 def _flat_draws(key: Array) -> bool:
-    """Whether leaves may be drawn as segments: threefry bits by counter (see `blocks`), and a known layout.
+    """Whether leaves may be drawn as segments: bits by counter (see `blocks`), and a known layout.
 
     Under a trace on several devices the caller's `jit` may shard an unsharded leaf through
     its `out_shardings`; a segment's rows would then be drawn whole on every device, so
     such leaves are drawn by group, where the partitioner gives each device its shard.
     """
-    return (
-        keys.impl_name(key) == "threefry2x32"
-        and bool(jax.config.jax_threefry_partitionable)  # type: ignore[attr-defined]
-        and not (isinstance(key, jax.core.Tracer) and jax.device_count() > 1)
-    )
+    return keys.bits_by_counter(key) and not (isinstance(key, jax.core.Tracer) and jax.device_count() > 1)
 
 
-def _route(leaf: Row, flat: bool) -> tuple[str, np.dtype, tuple[int, ...]] | str:
-    """(case, dtype, shape) for a leaf drawn in a segment; else 'constant' or 'other'."""
-    if leaf.sharding is not None:
-        return "other"
-    if isinstance(leaf.init, Constant) and _fits(leaf.init.value):
-        return "constant"
-    if not isinstance(leaf.init, RandomInitializer):
-        return "other"
-    if math.prod(leaf.shape) == 0:
-        return "constant"  # drawn empty, as a direct call does
-    if not (flat and _sampled(leaf) and math.prod(leaf.shape) <= segments.MAX_ELEMENTS):
-        return "other"
-    case, params = sampling.prepare(leaf.law, leaf.dtype)  # type: ignore[arg-type]
-    if case == "grid" or params.dtype != np.float32:
-        return "other"
-    return case, leaf.dtype, leaf.shape
+def _filled(row: Row) -> bool:
+    """Whether `row` is filled with a value: an unsharded constant with a number `jit` takes as an argument, or an
+    unsharded random leaf with no elements (drawn empty, as a direct call does)."""
+    if row.sharding is not None:
+        return False
+    if isinstance(row.init, Constant):
+        return _fits(row.init.value)
+    return isinstance(row.init, RandomInitializer) and math.prod(row.shape) == 0
+
+
+def _segment_case(row: Row, flat: bool) -> str | None:
+    """The sampling case of a leaf drawn in a segment, or None for a leaf drawn otherwise."""
+    if not flat or row.sharding is not None or not _sampled(row):
+        return None
+    if not 0 < math.prod(row.shape) <= segments.max_elements():
+        return None
+    case, params = sampling.prepare(row.law, row.dtype)  # type: ignore[arg-type]
+    return None if case == "grid" or params.dtype != np.float32 else case
 
 
 def _fits(value: object) -> bool:
@@ -308,7 +357,7 @@ def _numbers(leaf: Row) -> np.ndarray:
     return sampling.prepare(leaf.law, leaf.dtype)[1]  # type: ignore[arg-type]
 
 
-def _vectorized(group: Group, keys_: Array) -> bool:
+def _vectorized(group: Group, leaf_keys: Array) -> bool:
     """Whether `group` is drawn by the library's own elementwise sampler, whose bits `vmap` keeps: in float32.
 
     In float64 XLA:CPU fuses a stack's law numbers into the arithmetic otherwise than one leaf's and contracts
@@ -318,12 +367,12 @@ def _vectorized(group: Group, keys_: Array) -> bool:
     return (
         _orders(group)
         and (group.sharding is None or isinstance(group.sharding, NamedSharding))
-        and keys.impl_name(keys_) == "threefry2x32"
+        and keys.impl_name(leaf_keys) == "threefry2x32"
     )
 
 
 def _orders(group: Group) -> bool:
-    """Whether the next part's keys are made to depend on this group's last leaf (`keys.after`): the library's
+    """Whether the next part's keys are made to depend on this group's last leaf (`_after`): the library's
     laws in float32.
 
     Not float64: the dependency reads the leaf, and XLA then recomputes a float64 leaf's transform for
@@ -334,28 +383,28 @@ def _orders(group: Group) -> bool:
 
 
 def chunk_size(group: Group) -> int:
-    """How many leaves of `group` one chunk draws: as many as fit in `CHUNK_BYTES` per device, or 0 if none does.
+    """How many leaves of `group` one chunk draws: as many as fit in `block_bytes` per device, or 0 if none does.
 
-    A leaf larger than that is drawn on its own, by its sampler, which draws large arrays in blocks.
+    A leaf larger than that is one its sampler draws in blocks, on its own.
     """
     local = placement.shard_shape(group.sharding, group.shape)
-    return CHUNK_BYTES // max(1, 4 * math.prod(local))
+    return tunables.TUNABLES.block_bytes // max(1, 4 * math.prod(local))
 
 
 @functools.partial(jax.jit, static_argnums=(0, 5))
-def _chunk(group: Group, keys_: Array, params: Array, key_start: Array, start: Array, size: int) -> Array:
-    """The leaves drawn with `keys_[key_start:key_start + size]` and `params[start:start + size]`, stacked along a
+def _chunk(group: Group, leaf_keys: Array, params: Array, key_start: Array, start: Array, size: int) -> Array:
+    """The leaves drawn with `leaf_keys[key_start:key_start + size]` and `params[start:start + size]`, stacked along a
     new leading axis."""
-    batch = jax.lax.dynamic_slice_in_dim(keys_, key_start, size)
+    batch = jax.lax.dynamic_slice_in_dim(leaf_keys, key_start, size)
     numbers = jax.lax.dynamic_slice_in_dim(params, start, size)
     assert group.case is not None  # `_vectorized` chose this path
     return sampling.sample_many(batch, group.case, numbers, group.shape, group.dtype, group.sharding)
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _leaf(group: Group, keys_: Array, params: Array, key_start: Array, start: Array) -> Array:
-    """The leaf drawn with `keys_[key_start]`; the library's own samplers place (and block) it themselves."""
-    key = jax.lax.dynamic_index_in_dim(keys_, key_start, keepdims=False)
+def _leaf(group: Group, leaf_keys: Array, params: Array, key_start: Array, start: Array) -> Array:
+    """The leaf drawn with `leaf_keys[key_start]`; the library's own samplers place (and block) it themselves."""
+    key = jax.lax.dynamic_index_in_dim(leaf_keys, key_start, keepdims=False)
     if group.case is not None:
         numbers = jax.lax.dynamic_index_in_dim(params, start, keepdims=False)
         return sampling.sample_prepared(key, group.case, numbers, group.shape, group.dtype, group.sharding)
@@ -367,27 +416,27 @@ def _leaf(group: Group, keys_: Array, params: Array, key_start: Array, start: Ar
 
 
 def _draw_group(
-    group: Group, keys_: Array, params: np.ndarray, start: int, stop: int, previous: tuple[Array, Any] | None
+    group: Group, leaf_keys: Array, params: np.ndarray, start: int, stop: int, previous: tuple[Array, Any] | None
 ) -> tuple[list[Array], tuple[Array, Any] | None]:
-    """The leaves of `group`, drawn with `keys_[start:stop]` and one row of `params` each, and the new `previous`.
+    """The leaves of `group`, drawn with `leaf_keys[start:stop]` and one row of `params` each, and the new `previous`.
 
-    A chunk is drawn as one stack of at most `CHUNK_BYTES` per device and then split, so
+    A chunk is drawn as one stack of at most `block_bytes` per device and then split, so
     the stack adds at most that to peak memory — provided chunks run one after another.
     Under a trace XLA would otherwise run them all at once (and drops
     `optimization_barrier`s on CPU), so each chunk's keys are made to depend on the
-    previous part's last leaf (`keys.after`).
+    previous part's last leaf (`_after`).
     """
-    traced = isinstance(keys_, jax.core.Tracer)
-    size = chunk_size(group) if _vectorized(group, keys_) else 0
+    traced = isinstance(leaf_keys, jax.core.Tracer)
+    size = chunk_size(group) if _vectorized(group, leaf_keys) else 0
     out: list[Array] = []
     if isinstance(group.init, Constant) and not _fits(group.init.value):
         # A traced or array value is an argument of the fill, not a static key of a cached program that would
         # keep it (and a tracer's whole trace) alive.
         fill = group.init
-        return [fill(keys_[0], group.shape, group.dtype, group.sharding) for _ in range(start, stop)], previous
+        return [fill(leaf_keys[0], group.shape, group.dtype, group.sharding) for _ in range(start, stop)], previous
     with placement.entered(group.sharding):
         for first in range(start, stop, max(size, 1)):
-            batch = keys.after(keys_, *previous) if traced and previous is not None else keys_
+            batch = _after(leaf_keys, *previous) if traced and previous is not None else leaf_keys
             if size:
                 count = min(size, stop - first)
                 out.extend(jnp.unstack(_chunk(group, batch, params, first, first - start, count)))
@@ -395,3 +444,27 @@ def _draw_group(
                 out.append(_leaf(group, batch, params, first, first - start))
             previous = (out[-1], group.sharding) if _orders(group) else previous
     return out, previous
+
+
+def _after(leaf_keys: Array, leaf: Array, sharding: Any) -> Array:
+    """`leaf_keys`, unchanged, but computed from `leaf`: a data dependency XLA keeps, so `leaf` is drawn first.
+
+    `leaf` comes from one of the library's own samplers, which never produce NaN, so the
+    added flag is always zero. On a mesh each device reads only its own shard of `leaf`
+    (a `shard_map` whose result is declared replicated, which it is: every device adds
+    zero), so the ordering costs no collective: a host never waits on another's init.
+    """
+    typed = jnp.issubdtype(leaf_keys.dtype, jax.dtypes.prng_key)
+    data = jax.random.key_data(leaf_keys) if typed else leaf_keys
+
+    def add_flag(data: Array, local: Array) -> Array:
+        return data + jnp.isnan(local).any().astype(jnp.uint32)
+
+    if isinstance(sharding, NamedSharding) and sharding.mesh.size > 1:
+        spec = P(*sharding.spec)
+        data = jax.shard_map(add_flag, mesh=sharding.mesh, in_specs=(P(), spec), out_specs=P(), check_vma=False)(
+            data, leaf
+        )
+    else:
+        data = add_flag(data, leaf)
+    return jax.random.wrap_key_data(data, impl=jax.random.key_impl(leaf_keys)) if typed else data

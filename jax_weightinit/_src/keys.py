@@ -5,10 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-from jax.sharding import NamedSharding
-from jax.sharding import PartitionSpec as P
 from jax.tree_util import DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey
 
 from . import validation
@@ -84,9 +81,27 @@ def impl_name(key: Array) -> str:
     return str(jax.random.key_impl(key))
 
 
+def bits_by_counter(key: Array) -> bool:
+    """Whether `jax.random.bits(key, shape)` gives element n the bits of threefry2x32(key, n) whatever the shape:
+    a threefry key with `jax_threefry_partitionable` (JAX's default), so that any part of an array, a block or a
+    segment's slice, can be drawn alone with exactly its values in the whole draw."""
+    return impl_name(key) == "threefry2x32" and bool(jax.config.jax_threefry_partitionable)  # type: ignore[attr-defined]
+
+
 def leaf_keys(key: Array, paths: Sequence[str]) -> Array:
-    """`key_for(key, p)` for every path `p`, as one array of keys, derived in one batched computation."""
-    return folded(key, digests(paths), impl_name(key))
+    """`key_for(key, p)` for every path `p`, in order, as one array of keys: where `init_tree` derives them.
+
+    Under a trace they are derived inline. Eagerly the table of digests is padded to a power
+    of two (at least 256 rows), so that one compiled program per key implementation serves
+    models of most sizes; the array returned then has more rows than `paths`, the extra ones
+    unused.
+    """
+    words = digests(paths)
+    if isinstance(key, jax.core.Tracer):
+        return fold_words(key, words, impl_name(key))
+    rows = max(256, 1 << max(0, len(paths) - 1).bit_length())
+    padding = np.zeros((rows - len(paths), words.shape[1]), words.dtype)
+    return folded(key, np.concatenate([words, padding]), impl_name(key))
 
 
 def digests(paths: Sequence[str]) -> np.ndarray:
@@ -112,27 +127,3 @@ def _fold_looped(key: Array, words: Array) -> Array:
 
 #: `fold_words`, compiled once per number of rows and implementation.
 folded = jax.jit(fold_words, static_argnums=2)
-
-
-def after(keys: Array, leaf: Array, sharding: Any) -> Array:
-    """`keys`, unchanged, but computed from `leaf`: a data dependency XLA keeps, so `leaf` is drawn first.
-
-    `leaf` comes from one of the library's own samplers, which never produce NaN, so the
-    added flag is always zero. On a mesh each device reads only its own shard of `leaf`
-    (a `shard_map` whose result is declared replicated, which it is: every device adds
-    zero), so the ordering costs no collective: a host never waits on another's init.
-    """
-    typed = jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)
-    data = jax.random.key_data(keys) if typed else keys
-
-    def add_flag(data: Array, local: Array) -> Array:
-        return data + jnp.isnan(local).any().astype(jnp.uint32)
-
-    if isinstance(sharding, NamedSharding) and sharding.mesh.size > 1:
-        spec = P(*sharding.spec)
-        data = jax.shard_map(add_flag, mesh=sharding.mesh, in_specs=(P(), spec), out_specs=P(), check_vma=False)(
-            data, leaf
-        )
-    else:
-        data = add_flag(data, leaf)
-    return jax.random.wrap_key_data(data, impl=jax.random.key_impl(keys)) if typed else data

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import blocks, laws, placement, quantile
+from . import blocks, laws, placement, quantile, tunables
 from .keys import impl_name
 from .laws import Distribution
 from .rounded import rounded
@@ -126,7 +126,7 @@ def _prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
         return case, np.array(numbers, compute_dtype(dtype))
 
 
-def draw(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:
+def transform(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:
     """Maps unit uniforms to the law that `params` and `case` describe, rounded once to `dtype`."""
     # Under a caller's trace `params` are constants, and XLA would fold them into the arithmetic
     # differently from an eager call (1 ulp apart): the barrier keeps them arguments, so eager and
@@ -152,23 +152,24 @@ def draw(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Arr
 @functools.partial(jax.jit, static_argnames=("case", "shape", "dtype", "sharding", "blocked"))
 def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sharding, blocked: bool) -> jax.Array:
     def whole(k, p):
-        return placement.place(lambda k, p: draw(unit_uniform(k, shape, p.dtype), p, case, dtype), sharding, k, p)
+        return placement.place(lambda k, p: transform(unit_uniform(k, shape, p.dtype), p, case, dtype), sharding, k, p)
 
     if not blocked:
         return whole(key, params)
 
     def in_blocks(block_bytes):
         def drawn(k, p):
-            return blocks.draw(
-                k, shape, sharding, lambda bits: draw(from_bits(bits, p.dtype), p, case, dtype), block_bytes
+            return blocks.draw_in_blocks(
+                k, shape, sharding, lambda bits: transform(from_bits(bits, p.dtype), p, case, dtype), block_bytes
             )
 
         return drawn
 
     # Blocks or not, the values are the same bits; which is faster depends on the platform (see `blocks`).
-    large = blocks.shard_bytes(shape, sharding) > blocks.ACCELERATOR_WHOLE_BYTES
-    accelerator = in_blocks(blocks.ACCELERATOR_BLOCK_BYTES) if large else whole
-    return jax.lax.platform_dependent(key, params, cpu=in_blocks(blocks.BLOCK_BYTES), default=accelerator)
+    limits = tunables.TUNABLES
+    large = blocks.shard_bytes(shape, sharding) > limits.accelerator_whole_bytes
+    accelerator = in_blocks(limits.accelerator_block_bytes) if large else whole
+    return jax.lax.platform_dependent(key, params, cpu=in_blocks(limits.block_bytes), default=accelerator)
 
 
 def sample(key, law: Distribution, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
@@ -217,7 +218,7 @@ def _over_keys(case: str, shape: tuple[int, ...], dtype: np.dtype, blocked: bool
         if params_batched or not key_batched:
             axes = (0 if key_batched else None, 0 if params_batched else None)
             return jax.vmap(one, in_axes=axes)(key, params), True
-        per_step = max(1, min(axis_size, blocks.BLOCK_BYTES // (4 * max(1, math.prod(shape)))))
+        per_step = max(1, min(axis_size, tunables.TUNABLES.block_bytes // (4 * max(1, math.prod(shape)))))
 
         def in_turn(keys, p):
             return jax.lax.map(lambda k: one(k, p), keys, batch_size=per_step)
@@ -239,7 +240,7 @@ def sample_many(keys, case: str, params, shape: tuple[int, ...], dtype: np.dtype
     """
 
     def one(k, p):
-        return draw(unit_uniform(k, shape, p.dtype), p, case, dtype)
+        return transform(unit_uniform(k, shape, p.dtype), p, case, dtype)
 
     return placement.place(jax.vmap(one), placement.stacked(sharding), keys, params)
 

@@ -1,21 +1,15 @@
-"""A few programs per small model: leaves drawn as segments of one flat draw, constants filled from data.
+"""Segments: many small leaves of one sampling case and dtype drawn as rows of one flat array.
 
-XLA compiles a sampler (threefry, then the law's transform) in 0.1-0.4 s on a CPU core,
-and a program holds one copy per call site, so a model drawn leaf by leaf, or group by
-group, compiles for seconds before it draws for milliseconds. Here every unsharded leaf
-of a small model (`MODEL_BYTES`) whose law the library samples elementwise is laid out as
-whole rows of `ROW` elements in a segment, one segment per sampling case and dtype;
-each segment is filled by one sampler whose element takes its row's key and law numbers
-(gathered per row, as data) and its counter within its own leaf. With a threefry key and
-`jax_threefry_partitionable` the bits of element n of a leaf are threefry2x32(key, (0, n))
-xored (see `blocks`), so each leaf is its slice of its segment, bit for bit the array
-`init(key, shape, dtype)` returns. Constants (`zeros`, `ones`, `constant(x)` with a number)
-are filled from their values, passed as data.
+XLA compiles a sampler (threefry, then the law's transform) once per call site, so a model
+drawn leaf by leaf, or group by group, compiles for far longer than it draws. A segment lays
+its leaves out as whole rows of `ROW` elements and is filled by one sampler whose element
+takes its row's key and law numbers (gathered per row, as data) and its counter within its
+own leaf. With a threefry key and `jax_threefry_partitionable` the bits of element n of a
+leaf are threefry2x32(key, (0, n)) xored (see `blocks`), so each leaf is its slice of its
+segment, bit for bit the array `init(key, shape, dtype)` returns.
 
-The program's structure (`Layout`: each segment's case, dtype and leaf shapes, each
-constant's shape and dtype) is all it is compiled for: layers with different stds, or two
-models with the same layout, share it. Eager calls on larger small models use programs of
-fixed shapes instead (`eager_segment`, `extract`), which serve every model.
+`draw` draws a segment inside a program compiled for a model's layout (`generation`);
+`eager_segment` and `extract` are programs of fixed shapes that serve every model eagerly.
 """
 
 import dataclasses
@@ -27,28 +21,23 @@ import jax.numpy as jnp
 import numpy as np
 from jax.extend.random import threefry2x32_p
 
-from . import blocks, keys, sampling
+from . import sampling, tunables
 from .typing import Array
 
 # Elements per row: a leaf takes whole rows (its last row padded), so every row belongs to one leaf and its key,
 # counter base and law numbers are per-row data, gathered once per row rather than once per element.
 ROW = 128
-# Bits (4 bytes per element) per segment. A segment's buffer is a temporary beside the output, and each segment
-# is one more sampler to compile (about 0.4 s on a CPU core): under a trace, leaves of one kind with at most
-# `ONE_SEGMENT_BYTES` of bits are one segment, more are split into segments of at most `SEGMENT_BYTES` (the
-# size of an eager segment's buffer).
-ONE_SEGMENT_BYTES = 64 * 2**20
-# A model with more bits than this in such leaves is drawn by group (`generation`): its compile is amortized, and
-# XLA keeps every segment's buffer alive until the end of a program (a jitted 100 MiB model held 112 MiB of
-# temporaries in segments, 16 MiB by group, and drew no faster).
-MODEL_BYTES = 64 * 2**20
-SEGMENT_BYTES = 32 * 2**20
-#: The most elements of a leaf drawn in a segment; a larger leaf is drawn alone by its sampler, whose compile it
-#: amortizes (and its counters fit threefry's low word, as a segment's do).
-MAX_ELEMENTS = SEGMENT_BYTES // 4
-#: Rows of an eager segment's buffer (`SEGMENT_BYTES` of bits), and the most leaves a segment holds.
-SEGMENT_ROWS = SEGMENT_BYTES // (4 * ROW)
-CAPACITY = 1024
+
+
+def max_elements() -> int:
+    """The most elements of a leaf drawn in a segment: one eager segment's buffer. A larger leaf is drawn alone by
+    its sampler, whose compile it amortizes (and its counters fit threefry's low word, as a segment's do)."""
+    return tunables.TUNABLES.segment_bytes // 4
+
+
+def buffer_rows() -> int:
+    """The rows of an eager segment's buffer."""
+    return tunables.TUNABLES.segment_bytes // (4 * ROW)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,71 +57,36 @@ class Segment:
         return tuple(starts)
 
 
-@dataclasses.dataclass(frozen=True)
-class Layout:
-    """What one model program is compiled for.
+def pack(kinds: list[tuple[str, np.dtype, tuple[int, ...]]], fixed: bool) -> list[tuple[Segment, list[int]]]:
+    """Packs leaves of `kinds` (case, dtype, shape) into segments, each segment with the indices of its leaves.
 
-    Attributes:
-      impl: the key implementation's name (how leaf keys are derived).
-      segments: the flat draws, in order; leaf keys are taken in this order, one per leaf.
-      constants: (shape, dtype) of each constant leaf, whose value comes as data.
+    Leaves of one sampling case and dtype share segments, in order, at most `segment_capacity`
+    to a segment. For the fixed-shape programs (`fixed`) a segment also holds at most one
+    buffer (`segment_bytes`); in a program compiled for the layout, a kind's leaves are one
+    segment (the model's bits are at most `model_bytes`).
     """
-
-    impl: str
-    segments: tuple[Segment, ...]
-    constants: tuple[tuple[tuple[int, ...], np.dtype], ...]
-
-
-def layout_segments(
-    leaves: list[tuple[str, np.dtype, tuple[int, ...]]], fixed: bool
-) -> list[tuple[Segment, list[int]]]:
-    """Packs leaves `(case, dtype, shape)`, each at most `SEGMENT_BYTES` of bits, into segments (see
-    `SEGMENT_BYTES`; at most `CAPACITY` leaves), in order within each (case, dtype); returns each segment with
-    the indices of its leaves. For the fixed-shape programs, segments are at most `SEGMENT_BYTES`."""
+    limits = tunables.TUNABLES
     by_kind: dict[tuple[str, np.dtype], list[int]] = {}
-    for i, (case, dtype, _) in enumerate(leaves):
+    for i, (case, dtype, _) in enumerate(kinds):
         by_kind.setdefault((case, dtype), []).append(i)
     out = []
     for (case, dtype), members in by_kind.items():
-        need = [-(-math.prod(leaves[i][2]) // ROW) for i in members]
-        one = not fixed and sum(need) * ROW * 4 <= ONE_SEGMENT_BYTES
-        most = ONE_SEGMENT_BYTES if one else SEGMENT_BYTES
         current: list[int] = []
         rows = 0
-        for i, count in zip(members, need, strict=True):
-            if current and ((rows + count) * ROW * 4 > most or len(current) == CAPACITY):
-                out.append((Segment(case, dtype, tuple(leaves[j][2] for j in current)), current))
+        for i in members:
+            count = -(-math.prod(kinds[i][2]) // ROW)
+            full = fixed and (rows + count) * ROW * 4 > limits.segment_bytes
+            if current and (full or len(current) == limits.segment_capacity):
+                out.append((Segment(case, dtype, tuple(kinds[j][2] for j in current)), current))
                 current, rows = [], 0
             current.append(i)
             rows += count
-        out.append((Segment(case, dtype, tuple(leaves[j][2] for j in current)), current))
+        out.append((Segment(case, dtype, tuple(kinds[j][2] for j in current)), current))
     return out
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def run(layout: Layout, key: Array, words: Array, params: tuple[Array, ...], values: tuple[Array, ...]):
-    """(the segments' leaves in order, the constants, the keys of the other leaves).
-
-    `words` holds the path digests of every random leaf, the segments' first, in order;
-    `params[j]` the law numbers of segment j's leaves (`sampling.prepare`), one row each;
-    `values[i]` constant i's value.
-    """
-    leaf_keys = keys.fold_words(key, words, layout.impl)
-    drawn, used, previous = [], 0, None
-    for segment, table in zip(layout.segments, params, strict=True):
-        batch = leaf_keys[used : used + len(segment.shapes)]
-        used += len(segment.shapes)
-        if previous is not None:  # one segment after another: its keys wait for the last one's output
-            batch = keys.after(batch, previous, None)
-        leaves = _draw(segment, jax.random.key_data(batch), table)
-        drawn.extend(leaves)
-        previous = leaves[-1]
-    constants = [jnp.full(shape, value, dtype) for (shape, dtype), value in zip(layout.constants, values, strict=True)]
-    return drawn, constants, leaf_keys[used:]
-
-
-def _draw(segment: Segment, key_data: Array, table: Array) -> list[Array]:
-    """The leaves of `segment`, from their keys' data and law numbers (one row each per leaf)."""
+def draw(segment: Segment, key_data: Array, table: Array) -> list[Array]:
+    """The leaves of `segment`, from their keys' data and law numbers (one row each per leaf), under a trace."""
     starts = segment.row_starts
     first_rows = jnp.asarray(np.asarray(starts[:-1], np.int32))
     flat = fill(segment.case, segment.dtype, key_data, table, first_rows, starts[-1], starts[-1]).reshape(-1)
@@ -171,9 +125,10 @@ def fill(
         # memory with the counters and run about 3x slower.
         b1, b2 = threefry2x32_p.bind(words[:, :1], words[:, 1:], jnp.zeros_like(counter), counter)
         numbers = table[leaf].T[:, :, None]  # each law number per row, broadcast along the row
-        return sampling.draw(sampling.from_bits(b1 ^ b2, compute), numbers, case, dtype)
+        return sampling.transform(sampling.from_bits(b1 ^ b2, compute), numbers, case, dtype)
 
-    step = min(rows, max(1, blocks.BLOCK_BYTES // (4 * ROW)))
+    block_bytes = tunables.TUNABLES.block_bytes
+    step = min(rows, max(1, block_bytes // (4 * ROW)))
 
     def in_blocks(key_data, table):
         # Blocks of `step` rows; the last one ends at the last filled row and may overlap the one before, which
@@ -191,35 +146,30 @@ def fill(
 
     # In cache-sized blocks on CPU (see `blocks`); whole on GPU and TPU, where a segment is far below the
     # size at which `blocks` starts blocking there.
-    cpu = in_blocks if rows * ROW * 4 > blocks.BLOCK_BYTES else whole
+    cpu = in_blocks if rows * ROW * 4 > block_bytes else whole
     return jax.lax.platform_dependent(key_data, table, cpu=cpu, default=whole)
 
 
 # Eager calls: fixed shapes, so that the same few programs serve every model.
 
 
-def bucket(n: int, least: int) -> int:
-    """The power of two at least `n` and `least`: the padded size of a variable-length table."""
-    return max(least, 1 << max(0, n - 1).bit_length())
-
-
 @functools.partial(jax.jit, static_argnums=(0, 1), donate_argnums=7)
 def eager_segment(
     case: str,
     dtype: np.dtype,
-    all_keys: Array,
+    leaf_keys: Array,
     indices: Array,
     table: Array,
     first_rows: Array,
     filled: Array,
     buffer: Array,
 ) -> Array:
-    """An eager segment's buffer of `SEGMENT_ROWS` rows: leaf j takes the key `all_keys[indices[j]]`, the law
-    numbers `table[j]` and the rows from `first_rows[j]` (tables padded to `CAPACITY` leaves); the first
+    """An eager segment's buffer of `buffer_rows()` rows: leaf j takes the key `leaf_keys[indices[j]]`, the law
+    numbers `table[j]` and the rows from `first_rows[j]` (tables padded to `segment_capacity` leaves); the first
     `filled` rows are drawn into `buffer`, which is donated (the previous segment's, once its leaves are cut out).
     One program per sampling case and dtype serves every model."""
-    key_data = jax.random.key_data(all_keys)[indices]
-    return fill(case, dtype, key_data, table, first_rows, SEGMENT_ROWS, filled, buffer)
+    key_data = jax.random.key_data(leaf_keys)[indices]
+    return fill(case, dtype, key_data, table, first_rows, buffer_rows(), filled, buffer)
 
 
 @functools.partial(jax.jit, static_argnums=2)

@@ -92,7 +92,7 @@ class _Exactly:
 @functools.partial(jax.jit, static_argnums=(0, 3, 4, 5))
 def _compiled_build(init: _Exactly, key: Array, data: dict, shape: tuple[int, ...], dtype: np.dtype, sharding) -> Array:
     """One compiled program per (initializer but its data fields, shape, dtype, sharding), not op-by-op dispatch."""
-    # A constant under the caller's trace would be folded into the arithmetic (see `sampling.draw`).
+    # A constant under the caller's trace would be folded into the arithmetic (see `sampling.transform`).
     numbers = jax.lax.optimization_barrier(data)
     built = dataclasses.replace(init.init, **numbers)  # type: ignore[type-var]
     return placement.place(lambda k: built._build(k, shape, dtype).astype(dtype), sharding, key)
