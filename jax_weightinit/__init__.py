@@ -34,7 +34,7 @@ from ._src.orthogonal import delta_orthogonal as delta_orthogonal
 from ._src.orthogonal import orthogonal as orthogonal
 from ._src.plan import Pattern as Pattern
 from ._src.plan import Plan as Plan
-from ._src.plan import Row as Row
+from ._src.plan import PlanRow as PlanRow
 from ._src.plan import Rules as Rules
 from ._src.plan import plan as plan
 from ._src.propagate import activation_std as activation_std
@@ -68,6 +68,11 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
+    if name == "Row":
+        import warnings
+
+        warnings.warn("wi.Row is renamed wi.PlanRow; wi.Row will be removed.", DeprecationWarning, stacklevel=2)
+        return PlanRow
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -115,10 +120,10 @@ __all__ = [
     "plan",
     "Pattern",
     "Plan",
+    "PlanRow",
     "presets",
     "pytorch",
     "RandomInitializer",
-    "Row",
     "Rules",
     "scaled",
     "sparse",

@@ -17,7 +17,7 @@ And whole-model recipes, as rule lists for `init_tree`, `plan`, `wi.flax.reinit`
 * `llama_rules()`: Llama as Hugging Face initializes it, every linear weight and the
   embedding N(0, 0.02²), biases 0, RMSNorm weights 1;
 * `mup_rules(embedding=..., readout=...)`: μP (Tensor Programs V, Table 3), hidden
-  N(0, 1/fan_in), readout N(0, 1/fan_in²), embeddings N(0, 1);
+  N(0, 1/fan_in), readout N(0, 1/fan_in²) (`mup_readout()`), embeddings N(0, 1);
 * `deepnet_constants`, `deepnet_rules(beta, scaled_weights=...)`: DeepNet, Xavier normal
   with gain β on the FFN, value and output projections, gain 1 on query and key.
 """
@@ -33,12 +33,14 @@ from ._src.recipes import deepnet_constants as deepnet_constants
 from ._src.recipes import deepnet_rules as deepnet_rules
 from ._src.recipes import gpt2_rules as gpt2_rules
 from ._src.recipes import llama_rules as llama_rules
+from ._src.recipes import mup_readout as mup_readout
 from ._src.recipes import mup_rules as mup_rules
 
 __all__ = [
     "deepnet_constants",
     "deepnet_rules",
     "gpt2_rules",
+    "mup_readout",
     "mup_rules",
     "equinox_linear",
     "flax_conv_kernel",

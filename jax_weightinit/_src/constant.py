@@ -6,15 +6,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import placement, sampling, validation
+from . import calls, placement, sampling, validation
 from .core import Initializer, bitwise, dtype_suffix
 from .typing import Array, ArrayLike, DTypeLike, Shape, Sharding
 
 _NO_VALUE: ArrayLike = object()  # type: ignore[assignment]  # `constant()` called with no value
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class Constant(Initializer):
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Constant(calls.Rebuildable, Initializer):
     """An initializer that fills arrays with one value, or broadcasts one array; the key is ignored.
 
     Two constants are equal only when their values are bit for bit the same (so -0.0
@@ -35,10 +35,8 @@ class Constant(Initializer):
     def __hash__(self) -> int:
         return hash(self._identity())
 
-    def __repr__(self) -> str:
-        value = self.value
-        shown = repr(value) if np.ndim(value) == 0 else f"<array of shape {np.shape(value)}>"
-        return f"constant({shown}{dtype_suffix(self.dtype)})"
+    def default_call(self) -> str:
+        return f"constant({calls.source(self.value)}{dtype_suffix(self.dtype)})"
 
     def __call__(
         self,
@@ -90,12 +88,13 @@ def _numeric_dtype(dtype: DTypeLike) -> np.dtype:
     try:
         result = np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"`dtype` must be a numeric dtype; got {validation.describe(dtype)}.") from None
+        raise TypeError(f"`dtype` must be a numeric dtype; got {validation.brief(dtype)}.") from None
     if not (jnp.issubdtype(result, jnp.number) or result == np.bool_):
         raise TypeError(f"`dtype` must be a numeric dtype; got {result.name}.")
     return validation.canonical(result)
 
 
+@calls.rebuilt_as("constant")
 def constant(value: ArrayLike = _NO_VALUE, dtype: DTypeLike | None = None, **torch_style: object) -> Initializer:
     """Builds an initializer that fills arrays with `value`, as `jax.nn.initializers.constant` does.
 
@@ -141,13 +140,13 @@ def constant(value: ArrayLike = _NO_VALUE, dtype: DTypeLike | None = None, **tor
     return Constant(array, default)
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class _Named(Constant):
     """`zeros` and `ones`: initializers themselves, as in jax.nn, that say so when called like factories."""
 
     name: str = ""
 
-    def __repr__(self) -> str:
+    def default_call(self) -> str:
         return self.name
 
     def __call__(
@@ -169,11 +168,13 @@ zeros = _Named(0, name="zeros")
 ones = _Named(1, name="ones")
 
 
+@calls.rebuilt_as("zeros_init")
 def zeros_init() -> Initializer:
     """Builds `zeros`, as Flax's `nn.initializers.zeros_init()` does."""
     return zeros
 
 
+@calls.rebuilt_as("ones_init")
 def ones_init() -> Initializer:
     """Builds `ones`, as Flax's `nn.initializers.ones_init()` does."""
     return ones

@@ -7,12 +7,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.nn.initializers import Initializer as Initializer
 
-from . import placement, sampling, validation
+from . import calls, placement, sampling, validation
 from .laws import Distribution, truncated_moments
 from .typing import Array, DTypeLike, Shape, Sharding
 
 
-class RandomInitializer(Initializer):
+class RandomInitializer(calls.Rebuildable, Initializer):
     """Base of every elementwise random initializer.
 
     A subclass is a frozen dataclass with a `dtype` field and a `distribution(shape)`
@@ -97,7 +97,7 @@ def _check_range(law: Distribution, dtype: np.dtype) -> None:
         )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class FixedLaw(RandomInitializer):
     """An initializer whose law does not depend on the shape."""
 
@@ -109,15 +109,19 @@ class FixedLaw(RandomInitializer):
         validation.shape(shape)
         return self.law
 
-    def __repr__(self) -> str:
+    def default_call(self) -> str:
         law = self.law
+        if law.family == "normal" and self.complex_family is None:  # torch's normal takes no complex dtype
+            return f"pytorch.normal({law.loc!r}, {law.scale!r}{dtype_suffix(self.dtype)})"
         if law.family == "normal":
-            args = f"mean={law.loc:.6g}, std={law.scale:.6g}"
-        elif law.family == "uniform":
-            args = f"low={law.low:.6g}, high={law.high:.6g}"
-        else:
-            args = f"loc={law.loc:.6g}, scale={law.scale:.6g}, low={law.low:.6g}, high={law.high:.6g}"
-        return f"{law.family}({args}{dtype_suffix(self.dtype)})"
+            args = f"{law.scale!r}" + (f", mean={law.loc!r}" if law.loc else "")
+            return f"normal({args}{dtype_suffix(self.dtype)})"
+        if law.family == "uniform":
+            if law.low == 0:
+                return f"uniform({law.high!r}{dtype_suffix(self.dtype)})"
+            return f"pytorch.uniform({law.low!r}, {law.high!r}{dtype_suffix(self.dtype)})"
+        bounds = f"lower={law.low!r}, upper={law.high!r}, mean={law.loc!r}, absolute_bounds=True"
+        return f"truncated_normal({law.scale!r}{dtype_suffix(self.dtype)}, {bounds})"
 
 
 def bitwise(value: object) -> object:
@@ -133,10 +137,11 @@ def bitwise(value: object) -> object:
 
 
 def dtype_suffix(dtype: np.dtype | None) -> str:
-    """`, dtype=bfloat16` for a factory's default dtype, '' when it has none."""
-    return "" if dtype is None else f", dtype={np.dtype(dtype).name}"
+    """`, dtype='bfloat16'` for a factory's default dtype, '' when it has none."""
+    return "" if dtype is None else f", dtype={np.dtype(dtype).name!r}"
 
 
+@calls.rebuilt_as("uniform")
 def uniform(scale: float = 1e-2, dtype: DTypeLike | None = None, **torch_style: object) -> RandomInitializer:
     """Builds an initializer drawing from U[0, scale), as `jax.nn.initializers.uniform` does.
 
@@ -158,6 +163,7 @@ def uniform(scale: float = 1e-2, dtype: DTypeLike | None = None, **torch_style: 
     return FixedLaw(law, validation.optional_dtype(dtype, allow_complex=False))
 
 
+@calls.rebuilt_as("normal")
 def normal(
     stddev: float = 1e-2, dtype: DTypeLike | None = None, *, mean: float = 0.0, **torch_style: object
 ) -> RandomInitializer:
@@ -185,6 +191,7 @@ def normal(
     return FixedLaw(law, validation.optional_dtype(dtype), "normal" if law.loc == 0 else None)
 
 
+@calls.rebuilt_as("truncated_normal")
 def truncated_normal(
     stddev: float = 1e-2,
     dtype: DTypeLike | None = None,

@@ -46,7 +46,7 @@ def equivalent(init: Callable) -> RandomInitializer | None:
     return None
 
 
-def describe(init: Callable) -> str | None:
+def jax_nn_call(init: Callable) -> str | None:
     """`jax.nn.initializers.<factory>(<arguments>)` for a jax.nn initializer closure, or None."""
     read = _arguments(init)
     if read is None:

@@ -36,7 +36,7 @@ from jax.sharding import PartitionSpec as P
 from . import keys, placement, sampling, segments, stacks, tunables
 from .constant import Constant
 from .core import RandomInitializer, bitwise
-from .plan import Row
+from .plan import PlanRow
 from .typing import Array
 
 
@@ -75,7 +75,7 @@ class Schedule:
         return tuple(i for _, rows in self.segments + self.groups for i in rows)
 
 
-def schedule(rows: Sequence[Row], flat: bool, eager: bool) -> Schedule:
+def schedule(rows: Sequence[PlanRow], flat: bool, eager: bool) -> Schedule:
     """How `generate` draws `rows`; `flat` when segments may be drawn (see `_flat_draws`), `eager` when the key
     is concrete."""
     cases = [_segment_case(row, flat) for row in rows]
@@ -99,22 +99,26 @@ def schedule(rows: Sequence[Row], flat: bool, eager: bool) -> Schedule:
     )
 
 
-def generate(key: Array, rows: Sequence[Row]) -> list[Array]:
+def generate(key: Array, rows: Sequence[PlanRow]) -> list[Array]:
     """Draws every row of a plan (each with an initializer): `row.init(key_for(key, row.path), row.shape,
     row.dtype)` on `row.sharding`, in order."""
     eager = not isinstance(key, jax.core.Tracer)
     plan = schedule(rows, _flat_draws(key), eager)
-    leaf_keys = keys.leaf_keys(key, [rows[i].path for i in plan.keyed])
+    paths = [rows[i].path for i in plan.keyed]
     tables = [np.stack([_numbers(rows[i]) for i in members]) for _, members in plan.segments]
     if plan.fixed:
+        leaf_keys = keys.leaf_keys(key, paths)
         drawn = _eager_segments([segment for segment, _ in plan.segments], leaf_keys, tables)
         filled = [_constant(rows[i]) for i in plan.filled]
     else:
+        # The keys are derived in the layout's program, so that a small model compiles one program, not two.
         program = _Program(
+            keys.impl_name(key),
             tuple(segment for segment, _ in plan.segments),
             tuple((rows[i].shape, rows[i].dtype) for i in plan.filled),
         )
-        drawn, filled = _layout_program(program, leaf_keys, tuple(tables), tuple(_value(rows[i]) for i in plan.filled))
+        values = tuple(_value(rows[i]) for i in plan.filled)
+        drawn, filled, leaf_keys = _layout_program(program, key, keys.digests(paths), tuple(tables), values)
     out: list[Any] = [None] * len(rows)
     in_segments = [i for _, members in plan.segments for i in members]
     for i, leaf in zip(in_segments + list(plan.filled), drawn + filled, strict=True):
@@ -133,19 +137,22 @@ def generate(key: Array, rows: Sequence[Row]) -> list[Array]:
 
 @dataclasses.dataclass(frozen=True)
 class _Program:
-    """What the program of a model's layout is compiled for: its segments (each case, dtype and leaf shapes, in
-    key order), and each constant's shape and dtype (whose value comes as data)."""
+    """What the program of a model's layout is compiled for: the key implementation, its segments (each case,
+    dtype and leaf shapes, in key order), and each constant's shape and dtype (whose value comes as data)."""
 
+    impl: str
     segments: tuple[segments.Segment, ...]
     constants: tuple[tuple[tuple[int, ...], np.dtype], ...]
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def _layout_program(
-    program: _Program, leaf_keys: Array, tables: tuple[Array, ...], values: tuple[Array, ...]
-) -> tuple[list[Array], list[Array]]:
-    """(every segment's leaves, in order; the constants): segment j's leaves take the next keys of `leaf_keys` and
-    the law numbers `tables[j]` (one row each); constant i is filled with `values[i]`."""
+    program: _Program, key: Array, words: Array, tables: tuple[Array, ...], values: tuple[Array, ...]
+) -> tuple[list[Array], list[Array], Array]:
+    """(every segment's leaves, in order; the constants; every leaf's key): the keys are `key` with each row of
+    `words` folded in (`keys.fold_words`), segment j's leaves take the next ones and the law numbers `tables[j]`
+    (one row each), and constant i is filled with `values[i]`."""
+    leaf_keys = keys.fold_words(key, words, program.impl)
     drawn, used, previous = [], 0, None
     for segment, table in zip(program.segments, tables, strict=True):
         batch = leaf_keys[used : used + len(segment.shapes)]
@@ -156,7 +163,8 @@ def _layout_program(
         drawn.extend(leaves)
         previous = leaves[-1]
     shapes = program.constants
-    return drawn, [jnp.full(shape, value, dtype) for (shape, dtype), value in zip(shapes, values, strict=True)]
+    constants = [jnp.full(shape, value, dtype) for (shape, dtype), value in zip(shapes, values, strict=True)]
+    return drawn, constants, leaf_keys
 
 
 def _padded(table: np.ndarray, rows: int, fill: float = 0) -> np.ndarray:
@@ -203,7 +211,7 @@ def _eager_segments(packed: list[segments.Segment], leaf_keys: Array, params: li
     return drawn
 
 
-def _constant(leaf: Row) -> Array:
+def _constant(leaf: PlanRow) -> Array:
     """A constant leaf, eagerly: filled on the host and transferred, so no shape costs a compile.
 
     The value is first held as `jit` would hold the Python number, then converted, as `jnp.full`
@@ -251,7 +259,7 @@ def _flat_draws(key: Array) -> bool:
     return keys.bits_by_counter(key) and not (isinstance(key, jax.core.Tracer) and jax.device_count() > 1)
 
 
-def _filled(row: Row) -> bool:
+def _filled(row: PlanRow) -> bool:
     """Whether `row` is filled with a value: an unsharded constant with a number `jit` takes as an argument, or an
     unsharded random leaf with no elements (drawn empty, as a direct call does)."""
     if row.sharding is not None:
@@ -261,7 +269,7 @@ def _filled(row: Row) -> bool:
     return isinstance(row.init, RandomInitializer) and math.prod(row.shape) == 0
 
 
-def _segment_case(row: Row, flat: bool) -> str | None:
+def _segment_case(row: PlanRow, flat: bool) -> str | None:
     """The sampling case of a leaf drawn in a segment, or None for a leaf drawn otherwise."""
     if not flat or row.sharding is not None or not _sampled(row):
         return None
@@ -281,12 +289,12 @@ def _fits(value: object) -> bool:
     return int(info.min) <= value <= int(info.max)
 
 
-def _value(leaf: Row) -> bool | int | float | complex:
+def _value(leaf: PlanRow) -> bool | int | float | complex:
     """A constant leaf's value, passed to the program as a Python number, as `Constant` passes it to `jit`."""
     return leaf.init.value if isinstance(leaf.init, Constant) else 0  # type: ignore[return-value]
 
 
-def _group(leaf: Row) -> Group:
+def _group(leaf: PlanRow) -> Group:
     """The group that draws `leaf`: the library's sampler for its law's case when it has one, else its initializer."""
     if _sampled(leaf):
         case, _ = sampling.prepare(leaf.law, leaf.dtype)  # type: ignore[arg-type]
@@ -341,7 +349,7 @@ def _by_program(init: Callable) -> Callable:
     return init
 
 
-def _sampled(leaf: Row) -> bool:
+def _sampled(leaf: PlanRow) -> bool:
     """Whether `leaf` is drawn by `sampling.sample` from its law (a random initializer, not empty, not complex)."""
     return (
         isinstance(leaf.init, RandomInitializer)
@@ -350,7 +358,7 @@ def _sampled(leaf: Row) -> bool:
     )
 
 
-def _numbers(leaf: Row) -> np.ndarray:
+def _numbers(leaf: PlanRow) -> np.ndarray:
     """The law numbers `sampling.prepare` gives for a sampled leaf; none for the others."""
     if not _sampled(leaf):
         return np.zeros(0, np.float32)

@@ -6,11 +6,13 @@ last bit: 0.31622776601683794, 0.44721359549995787 and 0.4472135954999579 for
 n = 10 inputs and m = 20 outputs.
 """
 
+from . import calls
 from .core import RandomInitializer
-from .rules import fan_rule
+from .formulas import fan_formula
 from .typing import Axes, DTypeLike
 
 
+@calls.rebuilt_as("xavier")
 def xavier(
     in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike | None = None
 ) -> RandomInitializer:
@@ -33,9 +35,10 @@ def xavier(
       >>> wi.xavier().distribution((10, 20)).high
       0.31622776601683794
     """
-    return fan_rule("xavier", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
+    return fan_formula("xavier", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
 
 
+@calls.rebuilt_as("normalized_xavier")
 def normalized_xavier(
     in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike | None = None
 ) -> RandomInitializer:
@@ -60,9 +63,10 @@ def normalized_xavier(
       >>> wi.normalized_xavier().distribution((10, 20)).high
       0.44721359549995787
     """
-    return fan_rule("normalized_xavier", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
+    return fan_formula("normalized_xavier", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
 
 
+@calls.rebuilt_as("he")
 def he(
     in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype: DTypeLike | None = None
 ) -> RandomInitializer:
@@ -84,4 +88,4 @@ def he(
       >>> wi.he().distribution((10, 20)).std
       0.4472135954999579
     """
-    return fan_rule("he", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)
+    return fan_formula("he", in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis, dtype=dtype)

@@ -89,7 +89,7 @@ def bits_by_counter(key: Array) -> bool:
 
 
 def leaf_keys(key: Array, paths: Sequence[str]) -> Array:
-    """`key_for(key, p)` for every path `p`, in order, as one array of keys: where `init_tree` derives them.
+    """`key_for(key, p)` for every path `p`, in order, as one array of keys (`fold_words` of their digests).
 
     Under a trace they are derived inline. Eagerly the table of digests is padded to a power
     of two (at least 256 rows), so that one compiled program per key implementation serves

@@ -14,8 +14,8 @@ import numpy as np
 
 from . import validation
 from .core import RandomInitializer
+from .formulas import FanFormula
 from .laws import Distribution
-from .rules import FanRule
 from .scaling import Scaled
 from .typing import Shape
 from .variance_scaling import FanScaled
@@ -25,7 +25,7 @@ Adapt = Callable[[str, Callable], Callable]
 _DEFAULT_AXES = ((-2,), (-1,), ())
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class LayerFans(RandomInitializer):
     """`init`'s law at the fans of the layer `layer` that owns the leaf, whatever the leaf's shape."""
 
@@ -38,8 +38,8 @@ class LayerFans(RandomInitializer):
     def complex_family(self) -> str | None:  # type: ignore[override]
         return self.init.complex_family
 
-    def __repr__(self) -> str:
-        return f"{self.init!r} at the fans {self.fans} of {self.layer}"
+    def default_call(self) -> str:
+        return repr(self.init)  # the plan's fans column names the layer whose fans it reads
 
     def distribution(self, shape: Shape) -> Distribution:
         validation.shape(shape)
@@ -54,7 +54,7 @@ def takes_layer_fans(init: Callable) -> TypeGuard[FanScaled]:
     `wi.pytorch`'s factories take no axes (they read torch's layout), so they always do;
     an initializer built with explicit axes keeps them.
     """
-    if isinstance(init, FanRule) and init.rule.startswith("torch_"):
+    if isinstance(init, FanFormula) and init.formula.startswith("torch_"):
         return True
     return isinstance(init, FanScaled) and (init.in_axis, init.out_axis, init.batch_axis) == _DEFAULT_AXES
 
@@ -123,4 +123,4 @@ def check_module(module: object, name: str, expected: type, framework: str, othe
         hint = f"use wi.{other_namespace}.{name}"
     else:
         hint = f"for a params tree (linen, Haiku) use wi.{'init_tree' if name == 'reinit' else 'plan'}"
-    raise TypeError(f"`module` must be {framework}; got {validation.describe(module)}; {hint}.")
+    raise TypeError(f"`module` must be {framework}; got {validation.brief(module)}; {hint}.")

@@ -8,9 +8,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import sampling, validation
+from . import calls, sampling, validation
 from .core import Initializer
-from .structured import _centre, _Structured, at_least_2d
+from .structured import Structured, at_least_2d, centre
 from .typing import Array, DTypeLike
 
 
@@ -36,8 +36,9 @@ def haar(key: Array, rows: int, cols: int, scale: float | Array, dtype: np.dtype
     return (q if rows >= cols else q.T).astype(dtype)
 
 
-@dataclasses.dataclass(frozen=True)
-class Orthogonal(_Structured):
+@dataclasses.dataclass(frozen=True, repr=False)
+class Orthogonal(Structured):
+    factory = "orthogonal"
     scale: float = 1.0
     column_axis: int = -1
     dtype: np.dtype | None = None
@@ -58,6 +59,7 @@ class Orthogonal(_Structured):
         return jnp.moveaxis(q.reshape(*rest, cols), -1, self.column_axis)
 
 
+@calls.rebuilt_as("orthogonal")
 def orthogonal(
     scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike | None = None, **torch_style: object
 ) -> Initializer:
@@ -91,8 +93,9 @@ def orthogonal(
     return Orthogonal(validation.positive("scale", scale), column_axis, validation.optional_dtype(dtype))
 
 
-@dataclasses.dataclass(frozen=True)
-class DeltaOrthogonal(_Structured):
+@dataclasses.dataclass(frozen=True, repr=False)
+class DeltaOrthogonal(Structured):
+    factory = "delta_orthogonal"
     scale: float = 1.0
     column_axis: int = -1
     dtype: np.dtype | None = None
@@ -113,9 +116,10 @@ class DeltaOrthogonal(_Structured):
 
     def _build(self, key, shape, dtype):
         matrix = Orthogonal(self.scale, self.column_axis)._build(key, shape[-2:], dtype)
-        return jnp.zeros(shape, dtype).at[_centre(shape, len(shape) - 2, "jax")].set(matrix)
+        return jnp.zeros(shape, dtype).at[centre(shape, len(shape) - 2, "jax")].set(matrix)
 
 
+@calls.rebuilt_as("delta_orthogonal")
 def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike | None = None) -> Initializer:
     """Builds a delta-orthogonal conv initializer (Xiao et al., 2018), as `jax.nn.initializers`.
 

@@ -14,14 +14,14 @@ import jax
 import numpy as np
 from jax.sharding import PartitionSpec
 
-from . import foreign, placement, stacks, validation
+from . import calls, foreign, placement, stacks, validation
 from .constant import Constant
 from .core import RandomInitializer
 from .fans import compute_fans
 from .keys import path_string
 from .laws import Distribution
 from .layers import Adapt, LayerFans, takes_layer_fans
-from .scaling import Scaled, ScaledOutput
+from .scaling import Scaled
 from .typing import Array
 from .variance_scaling import FanScaled
 
@@ -39,7 +39,7 @@ _MAX_LISTED = 20
 
 
 @dataclasses.dataclass(frozen=True)
-class Row:
+class PlanRow:
     """One leaf of a plan.
 
     Attributes:
@@ -98,14 +98,14 @@ def _pattern_text(pattern: Pattern) -> str:
     return "<predicate>" if not name or "<lambda>" in name else f"<predicate {name}>"
 
 
-def _cells(row: Row) -> tuple[str, ...]:
+def _cells(row: PlanRow) -> tuple[str, ...]:
     law = row.law
     bounds = "" if law is None or law.low is None else f"[{law.low:.4g}, {law.high:.4g}]"
     sharding = row.sharding.spec if isinstance(row.sharding, jax.sharding.NamedSharding) else row.sharding
     return (
         row.path,
         "—" if row.pattern is None else _pattern_text(row.pattern),
-        "keep" if row.init is None else describe(row.init),
+        "keep" if row.init is None else label(row.init),
         " × ".join(map(str, row.stack)),
         str(row.shape),
         row.dtype.name,
@@ -116,7 +116,7 @@ def _cells(row: Row) -> tuple[str, ...]:
     )
 
 
-def _fans_cell(row: Row) -> str:
+def _fans_cell(row: PlanRow) -> str:
     if row.fans is None:
         return ""
     base = row.init.init if isinstance(row.init, Scaled) else row.init
@@ -124,21 +124,12 @@ def _fans_cell(row: Row) -> str:
     return f"{row.fans[0]}/{row.fans[1]}{layer}"
 
 
-def describe(init: Callable) -> str:
-    """A short name for an initializer: the library's own say how they were built, a function its name."""
-    if isinstance(init, LayerFans):
-        return repr(init.init)
-    if isinstance(init, Scaled | ScaledOutput):
-        return f"{describe(init.init)} × {init.factor:.4g}"
-    if isinstance(init, RandomInitializer | Constant) or dataclasses.is_dataclass(init):
+def label(init: Callable) -> str:
+    """The plan's text for an initializer: the library's own print as the call that built them, a jax.nn
+    initializer as the jax.nn call, any other function by its qualified name."""
+    if isinstance(init, calls.Rebuildable) or dataclasses.is_dataclass(init):
         return repr(init)
-    return foreign.describe(init) or str(getattr(init, "__qualname__", type(init).__name__))
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, Distribution):
-        return f"{value.family}(mean={value.mean:.4g}, std={value.std:.4g})"
-    return f"{value:.4g}" if isinstance(value, float) else repr(value)
+    return calls.source(init) if callable(init) and hasattr(init, "__code__") else calls.qualified_name(init)
 
 
 def plan(
@@ -164,7 +155,7 @@ def plan(
       stack_names: as for `init_tree`.
 
     Returns:
-      A `Plan`: a tuple of `Row`s in the order of `target`'s leaves.
+      A `Plan`: a tuple of `PlanRow`s in the order of `target`'s leaves.
 
     Raises:
       ValueError, TypeError: as `init_tree` does, before anything is drawn.
@@ -221,7 +212,7 @@ def build(
     taken_by: list[int | None] = []  # for each leaf, the rule that took it
     seen: set[str] = set()
     unmatched: list[str] = []
-    rows: list[Row] = []
+    rows: list[PlanRow] = []
     checked_leaves: set[tuple] = set()
     for (_, leaf), name, sharding in zip(flat, names, given, strict=True):
         if name in seen:
@@ -255,7 +246,7 @@ def build(
             _check_leaf(name, init, shape, dtype, key)
             checked_leaves.add((init, shape, dtype, sharding))
         fans, law = _fans_and_law(name, init, shape, dtype)
-        rows.append(Row(name, pattern, init, shape, dtype, sharding, fans, law, shape[: axes or 0]))
+        rows.append(PlanRow(name, pattern, init, shape, dtype, sharding, fans, law, shape[: axes or 0]))
 
     if unmatched:
         listed = ", ".join(unmatched[:_MAX_LISTED])
@@ -315,11 +306,11 @@ def _unused_rules(
     return notes
 
 
-def _kept(name: str, leaf: Any) -> Row:
+def _kept(name: str, leaf: Any) -> PlanRow:
     if _is_array(leaf):
-        return Row(name, None, None, tuple(leaf.shape), np.dtype(leaf.dtype), None, None, None)
+        return PlanRow(name, None, None, tuple(leaf.shape), np.dtype(leaf.dtype), None, None, None)
     kind = type(leaf) if isinstance(leaf, bool | int | float) else object  # np.dtype(bool) is bool, not int
-    return Row(name, None, None, (), np.dtype(kind), None, None, None)
+    return PlanRow(name, None, None, (), np.dtype(kind), None, None, None)
 
 
 def _fans_and_law(name: str, init: Callable, shape: tuple[int, ...], dtype: np.dtype):

@@ -6,20 +6,21 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from . import validation
+from . import calls, validation
 from .constant import Constant
 from .core import FixedLaw, Initializer, RandomInitializer, truncated_normal
+from .formulas import fan_formula
 from .gain import calculate_gain
 from .laws import Distribution
 from .orthogonal import haar
-from .rules import fan_rule
-from .structured import Dirac, Identity, Sparse, _Structured, at_least_2d, check_sparsity
+from .structured import Dirac, Identity, Sparse, Structured, at_least_2d, check_sparsity
 from .typing import DTypeLike
 
 # torch reads dim 1 as the inputs and dim 0 as the outputs; the rest is the kernel.
 TORCH_AXES = {"in_axis": 1, "out_axis": 0}
 
 
+@calls.rebuilt_as("pytorch.uniform")
 def uniform(a: float = 0.0, b: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.uniform_`: U[a, b]."""
     return FixedLaw(
@@ -28,12 +29,14 @@ def uniform(a: float = 0.0, b: float = 1.0, dtype: DTypeLike | None = None) -> R
     )
 
 
+@calls.rebuilt_as("pytorch.normal")
 def normal(mean: float = 0.0, std: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.normal_`: N(mean, std²)."""
     law = Distribution.normal(validation.real("mean", mean), validation.positive("std", std))
     return FixedLaw(law, validation.optional_dtype(dtype, allow_complex=False))
 
 
+@calls.rebuilt_as("pytorch.trunc_normal")
 def trunc_normal(
     mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, dtype: DTypeLike | None = None
 ) -> RandomInitializer:
@@ -51,36 +54,47 @@ def trunc_normal(
     return truncated_normal(std, dtype, a, b, mean=mean, absolute_bounds=True)
 
 
+@calls.rebuilt_as("pytorch.constant")
 def constant(val: float, dtype: DTypeLike | None = None) -> Initializer:
     """`torch.nn.init.constant_`."""
     return Constant(validation.real("val", val), validation.optional_dtype(dtype))
 
 
+@calls.rebuilt_as("pytorch.ones")
 def ones(dtype: DTypeLike | None = None) -> Initializer:
     """`torch.nn.init.ones_`."""
     return Constant(1, validation.optional_dtype(dtype))
 
 
+@calls.rebuilt_as("pytorch.zeros")
 def zeros(dtype: DTypeLike | None = None) -> Initializer:
     """`torch.nn.init.zeros_`."""
     return Constant(0, validation.optional_dtype(dtype))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class _Eye(Identity):
+    factory = "pytorch.eye"
+
+    def default_call(self) -> str:
+        return calls.call(self.factory, **({} if self.dtype is None else {"dtype": self.dtype}))
+
     def _check(self, shape):
         if len(shape) != 2:
             raise ValueError(f"`shape` must be 2-D for eye; got {shape!r}.")
 
 
+@calls.rebuilt_as("pytorch.eye")
 def eye(dtype: DTypeLike | None = None) -> Initializer:
     """`torch.nn.init.eye_`: the (possibly rectangular) identity of a 2-D weight."""
     return _Eye(1.0, validation.optional_dtype(dtype))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class _TorchDirac(Dirac):
     """Dirac in torch's (out, in // groups, *kernel) layout."""
+
+    factory = "pytorch.dirac"
 
     def _check(self, shape):
         try:
@@ -104,6 +118,7 @@ def _to_hwio(shape: tuple[int, ...]) -> tuple[int, ...]:
     return (*shape[2:], shape[1], shape[0]) if len(shape) >= 2 else shape
 
 
+@calls.rebuilt_as("pytorch.dirac")
 def dirac(groups: int = 1, dtype: DTypeLike | None = None) -> Initializer:
     """`torch.nn.init.dirac_`: a conv kernel (out, in // groups, *k) whose conv is the identity.
 
@@ -117,28 +132,28 @@ def dirac(groups: int = 1, dtype: DTypeLike | None = None) -> Initializer:
     return _TorchDirac(groups, validation.optional_dtype(dtype, allow_complex=False))
 
 
+@calls.rebuilt_as("pytorch.xavier_uniform")
 def xavier_uniform(gain: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.xavier_uniform_`: U(±gain·sqrt(6 / (fan_in + fan_out))), torch fans."""
     gain = validation.positive("gain", gain)
-    call = f"pytorch.xavier_uniform(gain={gain:.6g})"
-    return fan_rule("torch_xavier_uniform", gain, dtype=dtype, call=call, **TORCH_AXES)
+    return fan_formula("torch_xavier_uniform", gain, dtype=dtype, **TORCH_AXES)
 
 
+@calls.rebuilt_as("pytorch.xavier_normal")
 def xavier_normal(gain: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.xavier_normal_`: N(0, gain²·2 / (fan_in + fan_out)), untruncated, torch fans."""
     gain = validation.positive("gain", gain)
-    call = f"pytorch.xavier_normal(gain={gain:.6g})"
-    return fan_rule("torch_xavier_normal", gain, dtype=dtype, call=call, **TORCH_AXES)
+    return fan_formula("torch_xavier_normal", gain, dtype=dtype, **TORCH_AXES)
 
 
 def _kaiming(rule: str, a: float, mode: str, nonlinearity: str, dtype) -> RandomInitializer:
     mode = validation.choice("mode", mode, ("fan_in", "fan_out"))
     slope = validation.real("a", a)
     gain = calculate_gain(nonlinearity, slope)
-    call = f"pytorch.{rule.removeprefix('torch_')}(a={slope:.6g}, mode={mode!r}, nonlinearity={nonlinearity!r})"
-    return fan_rule(rule, gain, mode, dtype=dtype, call=call, **TORCH_AXES)
+    return fan_formula(rule, gain, mode, dtype=dtype, **TORCH_AXES)
 
 
+@calls.rebuilt_as("pytorch.kaiming_uniform")
 def kaiming_uniform(
     a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", dtype: DTypeLike | None = None
 ) -> RandomInitializer:
@@ -153,6 +168,7 @@ def kaiming_uniform(
     return _kaiming("torch_kaiming_uniform", a, mode, nonlinearity, dtype)
 
 
+@calls.rebuilt_as("pytorch.kaiming_normal")
 def kaiming_normal(
     a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", dtype: DTypeLike | None = None
 ) -> RandomInitializer:
@@ -160,8 +176,9 @@ def kaiming_normal(
     return _kaiming("torch_kaiming_normal", a, mode, nonlinearity, dtype)
 
 
-@dataclasses.dataclass(frozen=True)
-class _TorchOrthogonal(_Structured):
+@dataclasses.dataclass(frozen=True, repr=False)
+class _TorchOrthogonal(Structured):
+    factory = "pytorch.orthogonal"
     gain: float = 1.0
     dtype: np.dtype | None = None
     data_fields = ("gain",)
@@ -177,12 +194,14 @@ class _TorchOrthogonal(_Structured):
         return haar(key, rows, math.prod(shape) // rows, self.gain, dtype).reshape(shape)
 
 
+@calls.rebuilt_as("pytorch.orthogonal")
 def orthogonal(gain: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
     """`torch.nn.init.orthogonal_`: the weight viewed as (shape[0], rest) has orthonormal rows
     (or columns when taller than wide), times `gain`."""
     return _TorchOrthogonal(validation.positive("gain", gain), validation.optional_dtype(dtype, allow_complex=False))
 
 
+@calls.rebuilt_as("pytorch.sparse")
 def sparse(sparsity: float, std: float = 0.01, dtype: DTypeLike | None = None) -> Initializer:
     """`torch.nn.init.sparse_`: ceil(sparsity·rows) zeros per column, others N(0, std²)."""
     return Sparse(
@@ -190,6 +209,7 @@ def sparse(sparsity: float, std: float = 0.01, dtype: DTypeLike | None = None) -
     )
 
 
+@calls.rebuilt_as("pytorch.default_weight")
 def default_weight(dtype: DTypeLike | None = None) -> RandomInitializer:
     """What `nn.Linear` and `nn.Conv*` do to their weight: kaiming_uniform(a=√5) = U(±1/sqrt(fan_in)).
 
@@ -205,6 +225,7 @@ def default_weight(dtype: DTypeLike | None = None) -> RandomInitializer:
     return kaiming_uniform(a=math.sqrt(5), dtype=dtype)
 
 
+@calls.rebuilt_as("pytorch.default_bias")
 def default_bias(fan_in: int, dtype: DTypeLike | None = None) -> Initializer:
     """What `nn.Linear` and `nn.Conv*` do to their bias: U(±1/sqrt(fan_in)) (zeros if fan_in is 0).
 

@@ -12,12 +12,12 @@ import math
 import numbers
 from collections.abc import Callable
 
-from . import validation
+from . import calls, validation
 from .constant import ones, zeros
-from .core import normal
+from .core import RandomInitializer, normal
+from .formulas import fan_formula
 from .plan import Pattern
 from .pytorch import xavier_normal
-from .rules import fan_rule
 from .scaling import scaled
 from .variance_scaling import variance_scaling
 
@@ -125,6 +125,24 @@ def llama_rules(
     ]
 
 
+@calls.rebuilt_as("presets.mup_readout")
+def mup_readout(readout_std: float = 1.0) -> RandomInitializer:
+    """μP's output (readout) weights: N(0, readout_std² / fan_in²), the law `mup_rules` gives its readout.
+
+    Args:
+      readout_std: σ of the readout, times 1 / fan_in; must be positive.
+
+    Returns:
+      An initializer.
+
+    Example:
+      >>> import jax_weightinit as wi
+      >>> wi.presets.mup_readout(2.0).distribution((256, 1000)).std  # 2 / 256
+      0.0078125
+    """
+    return fan_formula("mup_readout", validation.positive("readout_std", readout_std))
+
+
 def mup_rules(
     *,
     embedding: Pattern,
@@ -169,7 +187,7 @@ def mup_rules(
     sigma_out = validation.real("readout_std", readout_std)
     if sigma_out < 0:
         raise ValueError(f"`readout_std` must be non-negative; got {sigma_out!r}.")
-    out = zeros if sigma_out == 0 else fan_rule("mup_readout", sigma_out)
+    out = zeros if sigma_out == 0 else mup_readout(sigma_out)
     return [
         (_pattern("embedding", embedding), normal(validation.positive("embedding_std", embedding_std))),
         (_pattern("readout", readout), out),

@@ -7,14 +7,14 @@ from typing import overload
 import jax.numpy as jnp
 import numpy as np
 
-from . import validation
+from . import calls, validation
 from .constant import Constant
 from .core import Initializer, RandomInitializer
 from .laws import Distribution
 from .typing import Array, DTypeLike, Shape, Sharding
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class Scaled(RandomInitializer):
     """A random initializer whose law is `init`'s scaled by `factor`: sampled as that law, not multiplied."""
 
@@ -29,19 +29,19 @@ class Scaled(RandomInitializer):
     def distribution(self, shape: Shape) -> Distribution:
         return self.init.distribution(shape).scaled(self.factor)
 
-    def __repr__(self) -> str:
-        return f"scaled({self.init!r}, {self.factor:.6g})"
+    def default_call(self) -> str:
+        return calls.call("scaled", self.init, self.factor)
 
 
-@dataclasses.dataclass(frozen=True)
-class ScaledOutput(Initializer):
+@dataclasses.dataclass(frozen=True, repr=False)
+class ScaledOutput(calls.Rebuildable, Initializer):
     """Any other initializer times `factor`: drawn in at least float32, multiplied, then cast once."""
 
     init: Callable
     factor: float
 
-    def __repr__(self) -> str:
-        return f"scaled({self.init!r}, {self.factor:.6g})"
+    def default_call(self) -> str:
+        return calls.call("scaled", self.init, self.factor)
 
     def __call__(self, key: Array, shape: Shape, dtype: DTypeLike | None = None, out_sharding: Sharding = None):
         wanted = None if dtype is None else jnp.dtype(dtype)
@@ -58,6 +58,7 @@ def scaled(init: RandomInitializer, factor: float) -> RandomInitializer: ...
 def scaled(init: Callable, factor: float) -> Initializer: ...
 
 
+@calls.rebuilt_as("scaled")
 def scaled(init: Callable, factor: float) -> Initializer:
     """Builds an initializer that draws `factor · X` for `X` drawn by `init`.
 
@@ -87,7 +88,7 @@ def scaled(init: Callable, factor: float) -> Initializer:
     """
     factor = validation.positive("factor", factor)
     if isinstance(init, type) or not callable(init):
-        raise TypeError(f"`init` must be an initializer such as wi.he_normal(); got {validation.describe(init)}.")
+        raise TypeError(f"`init` must be an initializer such as wi.he_normal(); got {validation.brief(init)}.")
     if validation.is_factory(init):
         raise TypeError(f"`init` is the factory {init.__name__}; pass an initializer: {init.__name__}() (called).")
     if isinstance(init, RandomInitializer):

@@ -51,9 +51,9 @@ class PerLayer:
     axes: int
 
     def __repr__(self) -> str:
-        from .plan import describe  # plan imports this module
+        from .plan import label  # plan imports this module
 
-        return f"{describe(self.init)} per layer"
+        return f"{label(self.init)} per layer"
 
     def __call__(
         self, key: Array, shape: Shape, dtype: DTypeLike | None = None, out_sharding: Sharding = None

@@ -3,12 +3,13 @@
 import dataclasses
 import functools
 import math
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import placement, sampling, validation
+from . import calls, placement, sampling, validation
 from .core import REACH_STDS, Initializer, bitwise
 from .laws import Distribution
 from .typing import Array, DTypeLike, Shape, Sharding
@@ -28,8 +29,15 @@ def check_sparsity(sparsity: float) -> float:
     return value
 
 
-class _Structured(Initializer):
-    """Shared `__call__`: checks the key, shape and dtype, then calls `self._build`."""
+class Structured(calls.Rebuildable, Initializer):
+    """Shared `__call__`: checks the key, shape and dtype, then calls `self._build`.
+
+    A subclass is a frozen dataclass whose fields are its factory's parameters, so that it
+    prints as `factory(field=value, ...)` where it was not built by a recorded call.
+    """
+
+    #: The public factory that builds this class, as it prints.
+    factory: ClassVar[str] = ""
 
     dtype: np.dtype | None
     allow_complex = False
@@ -60,6 +68,11 @@ class _Structured(Initializer):
             out = _compiled_build(_Exactly(shell), key, data, shape, dtype, out_sharding)
         return placement.settle(out, out_sharding)
 
+    def default_call(self) -> str:
+        fields = dataclasses.fields(self)  # type: ignore[arg-type]
+        given = {f.name: getattr(self, f.name) for f in fields if not (f.name == "dtype" and self.dtype is None)}
+        return calls.call(self.factory, **given)
+
     def _check(self, shape: tuple[int, ...]) -> None:
         pass
 
@@ -76,7 +89,7 @@ class _Structured(Initializer):
 class _Exactly:
     """An initializer as a cache key: equal only when every field is bit for bit equal (-0.0 is not 0.0)."""
 
-    init: _Structured
+    init: Structured
 
     def _identity(self) -> tuple:
         fields = (getattr(self.init, f.name) for f in dataclasses.fields(self.init))  # type: ignore[arg-type]
@@ -98,12 +111,15 @@ def _compiled_build(init: _Exactly, key: Array, data: dict, shape: tuple[int, ..
     return placement.place(lambda k: built._build(k, shape, dtype).astype(dtype), sharding, key)
 
 
-def _centre(shape: tuple[int, ...], spatial: int, even: str) -> tuple[int, ...]:
+def centre(shape: tuple[int, ...], spatial: int, even: str) -> tuple[int, ...]:
+    """The centre index of each of the first `spatial` axes; of an even size, the lower middle ('jax') or the
+    upper ('torch')."""
     return tuple((k - 1) // 2 if even == "jax" else k // 2 for k in shape[:spatial])
 
 
-@dataclasses.dataclass(frozen=True)
-class Identity(_Structured):
+@dataclasses.dataclass(frozen=True, repr=False)
+class Identity(Structured):
+    factory = "identity"
     scale: float = 1.0
     dtype: np.dtype | None = None
 
@@ -117,6 +133,7 @@ class Identity(_Structured):
         return jnp.broadcast_to(jnp.eye(shape[-2], shape[-1], dtype=dtype) * jnp.asarray(self.scale, dtype), shape)
 
 
+@calls.rebuilt_as("identity")
 def identity(scale: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
     """Builds `scale` times the (possibly rectangular) identity on the last two axes.
 
@@ -131,8 +148,9 @@ def identity(scale: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
     return Identity(validation.real("scale", scale), validation.optional_dtype(dtype))
 
 
-@dataclasses.dataclass(frozen=True)
-class Dirac(_Structured):
+@dataclasses.dataclass(frozen=True, repr=False)
+class Dirac(Structured):
+    factory = "dirac"
     groups: int = 1
     dtype: np.dtype | None = None
 
@@ -149,9 +167,10 @@ class Dirac(_Structured):
         g = np.arange(self.groups)[:, None]
         cols = (g * per_group + d).ravel()
         rows = np.broadcast_to(d, (self.groups, d.size)).ravel()
-        return jnp.zeros(shape, dtype).at[(*_centre(shape, len(shape) - 2, "torch"), rows, cols)].set(1)
+        return jnp.zeros(shape, dtype).at[(*centre(shape, len(shape) - 2, "torch"), rows, cols)].set(1)
 
 
+@calls.rebuilt_as("dirac")
 def dirac(groups: int = 1, dtype: DTypeLike | None = None) -> Initializer:
     """Builds a Dirac-delta conv kernel in HWIO layout: a conv with it is the identity map.
 
@@ -177,8 +196,9 @@ def dirac(groups: int = 1, dtype: DTypeLike | None = None) -> Initializer:
     return Dirac(groups, validation.optional_dtype(dtype, allow_complex=False))
 
 
-@dataclasses.dataclass(frozen=True)
-class Sparse(_Structured):
+@dataclasses.dataclass(frozen=True, repr=False)
+class Sparse(Structured):
+    factory = "sparse"
     sparsity: float = 0.1
     stddev: float = 0.01
     dtype: np.dtype | None = None
@@ -203,6 +223,7 @@ class Sparse(_Structured):
         return jnp.where(rank < zeros, jnp.zeros((), dtype), values)
 
 
+@calls.rebuilt_as("sparse")
 def sparse(sparsity: float, stddev: float = 0.01, dtype: DTypeLike | None = None) -> Initializer:
     """Builds a sparse 2-D initializer (Martens, 2010), as torch's `sparse_`.
 
@@ -244,8 +265,9 @@ def zero_matrix(fan_in: int, fan_out: int, dtype: np.dtype) -> Array:
     return jnp.where(odd, jnp.asarray(-c, dtype), jnp.asarray(c, dtype))
 
 
-@dataclasses.dataclass(frozen=True)
-class ZeroHadamard(_Structured):
+@dataclasses.dataclass(frozen=True, repr=False)
+class ZeroHadamard(Structured):
+    factory = "zero_hadamard"
     dtype: np.dtype | None = None
 
     def _check(self, shape):
@@ -256,9 +278,10 @@ class ZeroHadamard(_Structured):
         matrix = zero_matrix(shape[-2], shape[-1], dtype)
         if len(shape) == 2:
             return matrix
-        return jnp.zeros(shape, dtype).at[_centre(shape, len(shape) - 2, "torch")].set(matrix)
+        return jnp.zeros(shape, dtype).at[centre(shape, len(shape) - 2, "torch")].set(matrix)
 
 
+@calls.rebuilt_as("zero_hadamard")
 def zero_hadamard(dtype: DTypeLike | None = None) -> Initializer:
     """Builds the deterministic ZerO initialization (Zhao et al., 2021).
 

@@ -103,7 +103,7 @@ def draw(
     """`init_tree`, with what `layout` knows of the target's layers, as `plan.build` reads it."""
     if validation.looks_like_key(target) and not validation.looks_like_key(key):
         raise TypeError(
-            f"`key` is {validation.describe(key)} and `target` a PRNG key: pass them in the order (key, target, rules)."
+            f"`key` is {validation.brief(key)} and `target` a PRNG key: pass them in the order (key, target, rules)."
         )
     key = validation.key(key)
     rows, leaves, treedef = plan_lib.build(target, rules, out_shardings, key, on_unused_rule, layout)

@@ -110,15 +110,15 @@ def shape(value: object) -> tuple[int, ...]:
     """
     if isinstance(value, jax.core.Tracer) or any(isinstance(d, jax.core.Tracer) for d in _items(value)):
         raise TypeError(
-            f"`shape` must hold concrete ints, not traced values; got {describe(value)}; "
+            f"`shape` must hold concrete ints, not traced values; got {brief(value)}; "
             "mark the argument it comes from static (jax.jit's static_argnums)."
         )
     if isinstance(value, numbers.Integral) or not isinstance(value, Sequence | np.ndarray | jax.Array):
-        raise TypeError(f"`shape` must be a sequence of non-negative ints, such as (256, 512); got {describe(value)}.")
+        raise TypeError(f"`shape` must be a sequence of non-negative ints, such as (256, 512); got {brief(value)}.")
     if isinstance(value, jax.Array):
         value = np.asarray(value)  # concrete (tracers are refused above); iterating it under a trace would trace
     if np.ndim(value) != 1:  # type: ignore[arg-type]
-        raise TypeError(f"`shape` must be a sequence of non-negative ints, such as (256, 512); got {describe(value)}.")
+        raise TypeError(f"`shape` must be a sequence of non-negative ints, such as (256, 512); got {brief(value)}.")
     dims = tuple(_dim(d, value) for d in value)  # type: ignore[union-attr]
     if any(d < 0 for d in dims):
         raise ValueError(f"`shape` must contain only non-negative dims; got {dims!r}.")
@@ -134,7 +134,7 @@ def _dim(dim: object, value: object) -> int:
     dt = attribute(dim, "dtype")
     is_int_array = isinstance(dim, np.ndarray | jax.Array) and dim.ndim == 0 and jnp.issubdtype(dt, jnp.integer)  # type: ignore[arg-type]
     if isinstance(dim, bool | np.bool_) or not (isinstance(dim, numbers.Integral) or is_int_array):
-        shown = repr(tuple(value)) if isinstance(value, Sequence) else describe(value)
+        shown = repr(tuple(value)) if isinstance(value, Sequence) else brief(value)
         raise TypeError(f"`shape` must contain only ints; got {shown}.")
     return operator.index(dim)  # type: ignore[arg-type]
 
@@ -245,10 +245,10 @@ def key(value: object) -> Array:
             f"`key` must be a PRNG key, but got the shape-like {value!r}; Haiku calls initializers as "
             "init(shape, dtype): wrap it with wi.to_haiku(init)."
         )
-    raise TypeError(f"`key` must be a PRNG key from jax.random.key(seed); got {describe(value)}.")
+    raise TypeError(f"`key` must be a PRNG key from jax.random.key(seed); got {brief(value)}.")
 
 
-def describe(value: object) -> str:
+def brief(value: object) -> str:
     """Names a user value briefly: an array by its dtype and shape, a container by its type and size."""
     dt, shape_value = attribute(value, "dtype"), attribute(value, "shape")
     if dt is not None and shape_value is not None:

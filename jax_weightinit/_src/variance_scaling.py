@@ -1,4 +1,4 @@
-"""Fan-scaled initializers: `variance_scaling`, its named presets, and the seed tutorial's heuristics."""
+"""Fan-scaled initializers: their base class, `variance_scaling` and its named presets (`he_normal`, ...)."""
 
 import dataclasses
 import math
@@ -6,7 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
-from . import validation
+from . import calls, validation
 from .core import RandomInitializer, dtype_suffix
 from .fans import compute_fans
 from .laws import Distribution
@@ -18,7 +18,7 @@ FAMILIES = ("truncated_normal", "normal", "uniform")
 TRUNCATED_STD = 0.87962566103423978
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class FanScaled(RandomInitializer):
     """Base of initializers whose law is a function of `(fan_in, fan_out)`."""
 
@@ -63,7 +63,7 @@ class FanScaled(RandomInitializer):
         )
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class VarianceScaling(FanScaled):
     """Zero-mean law with variance `scale / n`; see `variance_scaling`."""
 
@@ -75,8 +75,8 @@ class VarianceScaling(FanScaled):
     def complex_family(self) -> str:  # type: ignore[override]
         return self.family
 
-    def __repr__(self) -> str:
-        return f"variance_scaling({self.scale:g}, {self.mode!r}, {self.family!r}{self.axes_suffix()})"
+    def default_call(self) -> str:
+        return f"variance_scaling({self.scale!r}, {self.mode!r}, {self.family!r}{self.axes_suffix()})"
 
     def law(self, fan_in: int, fan_out: int) -> Distribution:
         n = {
@@ -95,6 +95,7 @@ class VarianceScaling(FanScaled):
         return Distribution.truncated_normal(0.0, untruncated, -2.0 * untruncated, 2.0 * untruncated)
 
 
+@calls.rebuilt_as("variance_scaling")
 def variance_scaling(
     scale: float,
     mode: Mode,
@@ -176,6 +177,7 @@ def _preset(scale: float, mode: Mode, family: Family, name: str, doc: str) -> Fa
         return variance_scaling(scale, mode, family, in_axis, out_axis, batch_axis, dtype)
 
     factory.__name__ = factory.__qualname__ = name
+    factory = calls.rebuilt_as(name)(factory)
     factory.__doc__ = f"""{doc}
 
   `variance_scaling({scale}, {mode!r}, {family!r})`: {_LAW[family].format(scale=scale, mode=mode)}

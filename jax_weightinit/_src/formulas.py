@@ -1,6 +1,6 @@
 """Laws written as formulas of the fans, evaluated exactly as their sources write them.
 
-Each rule maps `(fan_in, fan_out, *params)` to a `Distribution`. Writing the
+Each formula maps `(fan_in, fan_out, *params)` to a `Distribution`. Writing the
 formula as its source does (the tutorial, torch.nn.init, Haiku) keeps every bound
 and std equal to that source's to the last bit.
 """
@@ -24,7 +24,7 @@ def _torch_fan(fan_in: int, fan_out: int, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-RULES: dict[str, tuple[Callable[..., Distribution], str]] = {
+FORMULAS: dict[str, tuple[Callable[..., Distribution], str]] = {
     # name: (law of (fan_in, fan_out, *params), complex family or "")
     "xavier": (lambda n, m: Distribution.uniform(-(1.0 / sqrt(n)), 1.0 / sqrt(n)), "uniform"),
     "normalized_xavier": (
@@ -57,46 +57,49 @@ RULES: dict[str, tuple[Callable[..., Distribution], str]] = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class FanRule(FanScaled):
-    """An initializer whose law is the formula `RULES[rule]` applied to the fans."""
+@dataclasses.dataclass(frozen=True, repr=False)
+class FanFormula(FanScaled):
+    """An initializer whose law is `FORMULAS[formula]` applied to the fans."""
 
-    rule: str = "xavier"
+    formula: str = "xavier"
     params: tuple = ()
-    #: The call that built it, such as "pytorch.kaiming_normal(a=0, ...)", shown by repr; "" for the formula.
-    call: str = dataclasses.field(default="", compare=False)
 
     @property
     def complex_family(self) -> str | None:  # type: ignore[override]
-        return RULES[self.rule][1] or None
+        return FORMULAS[self.formula][1] or None
 
     def law(self, fan_in: int, fan_out: int) -> Distribution:
-        return RULES[self.rule][0](fan_in, fan_out, *self.params)
+        return FORMULAS[self.formula][0](fan_in, fan_out, *self.params)
 
-    def __repr__(self) -> str:
-        if self.call:
-            return self.call[:-1] + dtype_suffix(self.dtype) + ")"
-        params = "".join(f", {p:.6g}" if isinstance(p, float) else f", {p!r}" for p in self.params)
-        return f"fan_rule({self.rule!r}{params}{self.axes_suffix()})"
+    def default_call(self) -> str:
+        params = ", ".join(repr(p) for p in self.params)
+        if self.formula in ("xavier", "normalized_xavier", "he"):
+            return f"{self.formula}({self.axes_suffix().removeprefix(', ')})"
+        if self.formula == "mup_readout":
+            return f"presets.mup_readout({params}{self.axes_suffix()})"
+        if self.formula == "haiku_truncated_normal" and not self.axes_suffix():
+            return "presets.haiku_linear()"
+        if self.formula.startswith("torch_xavier"):
+            return f"pytorch.{self.formula.removeprefix('torch_')}({params}{dtype_suffix(self.dtype)})"
+        # torch's kaiming keeps the gain, not the `a` and nonlinearity it came from: built only by recorded calls.
+        return f"fan_formula({self.formula!r}, {params}{self.axes_suffix()})"
 
 
-def fan_rule(
-    rule: str,
+def fan_formula(
+    formula: str,
     *params,
     in_axis: Axes = -2,
     out_axis: Axes = -1,
     batch_axis: Axes = (),
     dtype: DTypeLike | None = None,
-    call: str = "",
 ) -> RandomInitializer:
-    """Builds a `FanRule`, checking its axes and dtype; `call` is what its repr shows."""
-    return FanRule.build(
+    """Builds a `FanFormula`, checking its axes and dtype."""
+    return FanFormula.build(
         in_axis,
         out_axis,
         batch_axis,
         dtype,
-        allow_complex=bool(RULES[rule][1]),
-        rule=rule,
+        allow_complex=bool(FORMULAS[formula][1]),
+        formula=formula,
         params=tuple(params),
-        call=call,
     )
