@@ -14,9 +14,9 @@ import pathlib
 import subprocess
 import sys
 
+import common  # the same timing, records and tables as run.py
 import jax
 import jax.numpy as jnp
-import run  # benchmarks/run.py: the same timing, records and tables
 
 SHAPES = [
     ("4096x4096", (4096, 4096), False),
@@ -32,7 +32,7 @@ MODEL_CASES = (("tree", 6), ("tree", 32), ("big", 32768, 262144))
 def elementwise(records, repeats: int, shapes=SHAPES) -> None:
     key = jax.random.key(0)
     for name in NAMES:
-        ours, theirs, _, _ = run.INITS[name]
+        ours, theirs, _, _ = common.INITS[name]
         for label, shape, batched in shapes:
             for dtype in (jnp.float32, jnp.bfloat16):
 
@@ -48,15 +48,19 @@ def elementwise(records, repeats: int, shapes=SHAPES) -> None:
                     "jax.nn": make(theirs),
                     "raw_bits": jax.jit(lambda k, shape=shape: jax.random.bits(k, shape, jnp.uint32)),
                 }
-                results = run.timeit_interleaved({impl: (lambda fn=fn: fn(key)) for impl, fn in impls.items()}, repeats)
+                results = common.timeit_interleaved(
+                    {impl: (lambda fn=fn: fn(key)) for impl, fn in impls.items()}, repeats
+                )
                 for impl, (times, first) in results.items():
-                    run.record(records, f"{name} {label}", impl, shape, jnp.dtype(dtype).name, times, first, mode="jit")
+                    common.record(
+                        records, f"{name} {label}", impl, shape, jnp.dtype(dtype).name, times, first, mode="jit"
+                    )
 
 
 def model_cases(cases=MODEL_CASES) -> list[dict]:
     """Fresh processes on the default backend, so that cold figures include every compile."""
     script = pathlib.Path(__file__).with_name("model_bench.py")
-    env = run.xla_env()
+    env = common.xla_env()
     records = []
     for case in cases:
         done = subprocess.run([sys.executable, str(script), *map(str, case)], env=env, capture_output=True, text=True)
@@ -80,11 +84,11 @@ def main(repeats: int = 9, shapes=SHAPES, cases=MODEL_CASES, out: pathlib.Path |
     print(f"elementwise on {jax.devices()[0].device_kind}", flush=True)
     elementwise(records, repeats, shapes)
     model = model_cases(cases)
-    info = {**run.machine(), "device_kind": jax.devices()[0].device_kind}
+    info = {**common.machine(), "device_kind": jax.devices()[0].device_kind}
     (out / "results.json").write_text(json.dumps({"machine": info, "records": records, "model": model}, indent=1))
     header = "\n".join(f"- {k}: {v}" for k, v in info.items())
     title = f"# Benchmark results on {info['device_kind']}"
-    (out / "results.md").write_text(f"{title}\n\n{header}\n\n{run.table(records)}\n\n{run.model_tables(model)}\n")
+    (out / "results.md").write_text(f"{title}\n\n{header}\n\n{common.table(records)}\n\n{common.model_tables(model)}\n")
     print(f"wrote {out / 'results.md'}")
     return 0
 

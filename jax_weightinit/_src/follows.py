@@ -14,7 +14,7 @@ from .testing import ALPHA, SAMPLES, check_alpha, chex_assertion, ks_distance, k
 from .typing import Array, DTypeLike, Shape
 
 # Up to this many keys are drawn by one call each, which all run the initializer's compiled draw; a `vmap`
-# would compile a batched program, on CPU about 0.2 s, the time of some 2,000 such calls.
+# would compile a batched program, which costs more than that many calls (docs/design.md).
 LOOPED_KEYS = 256
 
 

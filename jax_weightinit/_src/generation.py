@@ -202,8 +202,7 @@ def _eager_segments(packed: list[segments.Segment], leaf_keys: Array, params: li
         leaves = [
             segments.extract(buffer, np.int32(r), shape) for r, shape in zip(starts, segment.shapes, strict=False)
         ]
-        # One segment at a time: dispatched at once, segments and cuts contend for the cores and caches (a
-        # quarter slower on a 2-core CPU).
+        # One segment at a time: dispatched at once, segments and cuts contend for the cores and caches.
         jax.block_until_ready(leaves)
         drawn.extend(leaves)
         buffers[segment.dtype] = buffer

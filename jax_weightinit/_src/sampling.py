@@ -139,9 +139,8 @@ def transform(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> ja
     x = loc + scale * _standard(u, case, *numbers)
     if case.startswith("normal"):
         # The clip to (-inf, inf) changes no value. It ends the transform as the truncated cases end theirs, and
-        # XLA:CPU 0.12 then emits (and contracts the multiply-adds of) a normal draw the same way whatever the
-        # array's trailing dim, as it and earlier versions do for those cases: without it a (256, 3) draw there
-        # was 1-2 ulp off the same draw as (768,), and off jax 0.11's values.
+        # XLA:CPU then emits (and contracts the multiply-adds of) a normal draw the same way whatever the array's
+        # trailing dim and version, as it does for those cases (docs/design.md).
         return jnp.clip(x, low, high).astype(dtype)
     # Rounding to the compute dtype, then to `dtype`, can cross a bound that rounding once would not
     # (a float32 value on a float16 midpoint): the output is kept in the bounds rounded once.
@@ -203,7 +202,7 @@ def _keys_batch_in_turn(key, params) -> bool:
 def _over_keys(case: str, shape: tuple[int, ...], dtype: np.dtype, blocked: bool):
     """`_sample` for one key, whose `vmap` over keys (as `jax.vmap(init)(keys)`, linen's `nn.scan` and `nnx.vmap`
     do) draws on CPU a few keys per step, about one block of bits at a time, rather than one program over every key:
-    XLA:CPU streams a batched threefry through memory, and a step that stays in cache is 2-3x faster (see `blocks`).
+    XLA:CPU streams a batched threefry through memory, and a step that stays in cache is faster (see `blocks`).
     Each key's array is the one key's draw bit for bit; on GPU and TPU the batch stays one fused program.
     """
 

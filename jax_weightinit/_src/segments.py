@@ -122,7 +122,7 @@ def fill(
         counter = base + jnp.arange(ROW, dtype=jnp.uint32)[None, :]
         words = key_data[leaf]
         # Keys stay one per row: broadcast to every element, XLA:CPU's threefry loop would stream them through
-        # memory with the counters and run about 3x slower.
+        # memory with the counters.
         b1, b2 = threefry2x32_p.bind(words[:, :1], words[:, 1:], jnp.zeros_like(counter), counter)
         numbers = table[leaf].T[:, :, None]  # each law number per row, broadcast along the row
         return sampling.transform(sampling.from_bits(b1 ^ b2, compute), numbers, case, dtype)
