@@ -18,6 +18,7 @@ import pytest
 from flax import nnx
 
 import jax_weightinit as wi
+from jax_weightinit import pytorch, testing
 
 NAMES = sorted(n for n in dir(jax.nn.initializers) if not n.startswith("_") and n != "Initializer")
 
@@ -196,3 +197,35 @@ def test_a_planted_descriptor_read_fails_the_matrix(monkeypatch):
     test_accepts_what_jax_nn_accepts_and_refuses_clearly_what_it_refuses(
         "he_normal", "jnp.float32", jnp.float32, "tuple", (4, 6), "key"
     )  # the planted bug spares jnp types, as it did in 0.2.0
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: wi.normal(np.float32(0.5)),
+        lambda: wi.dirac(groups=np.int64(2)),
+        lambda: wi.orthogonal(column_axis=np.int64(0)),
+        lambda: wi.delta_orthogonal(column_axis=np.int32(-1)),
+        lambda: pytorch.default_bias(np.int64(4)),
+        lambda: pytorch.dirac(groups=np.int64(1)),
+    ],
+)
+def test_numpy_scalars_are_accepted_where_python_ones_are(build):
+    assert callable(build())
+
+
+@pytest.mark.parametrize("impl", ["threefry2x32", "rbg", "unsafe_rbg"])
+@pytest.mark.parametrize("init", [wi.he_normal(), wi.glorot_uniform(), wi.orthogonal()], ids=["he", "glorot", "orth"])
+def test_what_each_key_implementation_guarantees(impl, init):
+    """The README's table: eager == jit everywhere; vmap == loop for threefry only, the law under vmap for all."""
+    keys = jax.random.split(jax.random.key(0, impl=impl), 4)
+    loop = np.stack([np.asarray(init(k, (16, 16))) for k in keys])
+    jitted = np.stack([np.asarray(jax.jit(lambda k: init(k, (16, 16)))(k)) for k in keys])
+    mapped = np.asarray(jax.vmap(lambda k: init(k, (16, 16)))(keys))
+    np.testing.assert_array_equal(jitted, loop)
+    assert np.array_equal(mapped, loop) == (impl == "threefry2x32")
+    if isinstance(init, wi.RandomInitializer):
+        many = jax.vmap(lambda k: init(k, (64, 64)))(jax.random.split(jax.random.key(1, impl=impl), 64))
+        testing.assert_ks(many, init.distribution((64, 64)).cdf)
+        with pytest.raises(AssertionError, match="KS distance"):  # the twin: a 5% std error
+            testing.assert_ks(many, init.distribution((64, 64)).scaled(1.05).cdf)

@@ -1,10 +1,15 @@
 """Bad input gets one clear ValueError or TypeError, at build time where it can be known then."""
 
+import math
+
+import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import jax_weightinit as wi
+from jax_weightinit import pytorch, testing
 
 BUILD = [
     (
@@ -112,6 +117,7 @@ def test_bad_arguments_fail_when_built(case, build, error, match):
 
 
 KEY = jax.random.key(0)
+TARGET = {"a": jax.ShapeDtypeStruct((2, 2), jnp.float32)}
 CALL = [
     (
         "int seed as key",
@@ -218,3 +224,95 @@ def test_float64_without_x64_warns_as_jax_random_does():
     ):
         out = wi.he_normal()(KEY, (3, 3), jnp.float64)
     assert out.dtype == jnp.float32
+
+
+# (what, call, error, message): each refused clearly, naming the parameter; before, each gave inf, NaN or a raw error.
+REFUSED = [
+    ("sparse std beyond float16", lambda: wi.sparse(0.1, 2e4)(KEY, (4, 4), jnp.float16), ValueError, "`stddev`"),
+    ("orthogonal scale beyond float16", lambda: wi.orthogonal(1e5)(KEY, (4, 4), jnp.float16), ValueError, "`scale`"),
+    ("identity scale beyond float16", lambda: wi.identity(1e6)(KEY, (4, 4), jnp.float16), ValueError, "`scale`"),
+    ("orthogonal scale beyond float32", lambda: wi.orthogonal(1e308)(KEY, (4, 4)), ValueError, "too large for float32"),
+    ("torch orthogonal gain", lambda: pytorch.orthogonal(1e5)(KEY, (4, 4), jnp.float16), ValueError, "`gain`"),
+    ("kaiming slope nan", lambda: pytorch.kaiming_normal(a=math.nan), ValueError, "`a` must be finite"),
+    ("xavier normal negative gain", lambda: pytorch.xavier_normal(gain=-1), ValueError, "`gain` must be positive"),
+    ("xavier uniform negative gain", lambda: pytorch.xavier_uniform(gain=-1), ValueError, "`gain` must be positive"),
+    ("delta orthogonal axis", lambda: wi.delta_orthogonal(column_axis=5)(KEY, (3, 3, 4, 4)), ValueError, "column_axis"),
+    ("delta orthogonal axis type", lambda: wi.delta_orthogonal(column_axis="a"), TypeError, "`column_axis` must be"),
+    ("e8m0 law", lambda: wi.he_normal()(KEY, (4, 4), jnp.float8_e8m0fnu), TypeError, "cannot represent 0 or negative"),
+    ("e8m0 zeros", lambda: wi.zeros(KEY, (4,), jnp.float8_e8m0fnu), ValueError, "cannot represent the constant 0"),
+    ("constant overflow", lambda: wi.constant(1e6)(KEY, (2,), jnp.float16), ValueError, "cannot represent"),
+    ("constant unknown dtype", lambda: wi.constant(1, dtype="foo"), TypeError, "must be a numeric dtype"),
+    ("constant object dtype", lambda: wi.constant(1, dtype=object), TypeError, "must be a numeric dtype"),
+    ("normal(12380) in float16, just past", lambda: wi.normal(12380.0)(KEY, (4,), jnp.float16), ValueError, "float16"),
+    (
+        "sparse(0.1, 12380) in float16",
+        lambda: wi.sparse(0.1, 12380.0)(KEY, (4, 4), jnp.float16),
+        ValueError,
+        "`stddev`",
+    ),
+]
+
+
+def test_zeros_ones_and_constant_warn_for_float64_without_x64_as_jax_nn_does(key):
+    for init in (wi.zeros, wi.ones, wi.constant(0.5)):
+        with pytest.warns(UserWarning, match="float64 is not available without jax_enable_x64"):
+            out = init(key, (2,), jnp.float64)
+        chex.assert_type(out, jnp.float32)
+    with pytest.warns(UserWarning, match="float64 is not available"):
+        wi.constant(0.5, dtype=np.float64)
+
+
+@pytest.mark.parametrize("what, call, error, match", REFUSED, ids=[row[0] for row in REFUSED])
+def test_what_cannot_be_drawn_is_refused_naming_the_parameter(what, call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+# (what, call, error, message): NumPy values are read as Python ones, and every misuse names what is wrong.
+VALIDATION = [
+    ("array as a number", lambda: wi.normal(np.array([0.1, 0.2])), TypeError, "not an array of shape \\(2,\\)"),
+    ("string array as a number", lambda: wi.normal(np.array("0.5")), TypeError, "`stddev` must be a real number"),
+    ("bool array as a number", lambda: wi.normal(np.array(True)), TypeError, "`stddev` must be a real number"),
+    ("0-d array as a shape", lambda: wi.he_normal()(KEY, np.array(3)), TypeError, "`shape` must be a sequence"),
+    ("int seed to key_for", lambda: wi.key_for(0, "a"), TypeError, "`key` must be a PRNG key"),
+    ("int seed to init_tree", lambda: wi.init_tree(0, TARGET, [("a", wi.zeros)]), TypeError, "`key` must be a PRNG"),
+    (
+        "raw rbg key under threefry",
+        lambda: wi.he_normal()(jnp.zeros(4, jnp.uint32), (2, 2)),
+        TypeError,
+        "uint32\\[4\\]",
+    ),
+    (
+        "out_shardings function returning junk",
+        lambda: wi.init_tree(KEY, TARGET, [("a", wi.zeros)], out_shardings=lambda path, leaf: "x"),
+        TypeError,
+        "`out_shardings` returned 'x' for 'a'",
+    ),
+    (
+        "partial fixing dtype",
+        lambda: wi.init_tree(KEY, TARGET, [("a", __import__("functools").partial(wi.he_normal(), dtype=jnp.float32))]),
+        TypeError,
+        "give the dtype to the factory instead",
+    ),
+    ("torch dirac in torch's layout", lambda: pytorch.dirac(groups=3)(KEY, (4, 2, 3, 3)), ValueError, "the 4 output"),
+]
+
+
+@pytest.mark.parametrize("what, call, error, match", VALIDATION, ids=[row[0] for row in VALIDATION])
+def test_misuse_is_refused_with_a_message_that_names_it(what, call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: testing.assert_moments(np.ones(10), std=-1.0), ValueError, "`std` must be a positive"),
+        (lambda: testing.assert_ks(np.ones(10), lambda x: x, alpha=2.0), ValueError, "`alpha` must be in"),
+        (lambda: testing.assert_orthogonal(np.eye(3, dtype=np.int32)), TypeError, "floating or complex array"),
+        (lambda: wi.truncated_normal(1.0, lower=math.nan), ValueError, "`lower` must be finite"),
+    ],
+)
+def test_assertions_and_bounds_refuse_what_they_cannot_judge(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

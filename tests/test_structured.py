@@ -136,3 +136,32 @@ GAINS = [
 @pytest.mark.parametrize(("nonlinearity", "param", "gain"), GAINS)
 def test_calculate_gain_is_torch_table(nonlinearity, param, gain):
     assert wi.calculate_gain(nonlinearity, param) == gain
+
+
+def test_sparse_reaches_as_far_as_its_float32_sampler(key):
+    """Its nonzero entries are N(0, stddev²) drawn at float32 (5.2947 std at most), so stddev 12,370 fits float16:
+    the float16 draw is the float32 one rounded once."""
+    init = wi.sparse(0.1, 12370.0)
+    w = init(key, (256, 256), jnp.float16)
+    assert np.isfinite(np.asarray(w, np.float32)).all()
+    assert np.asarray(w).tobytes() == np.asarray(init(key, (256, 256), jnp.float32).astype(jnp.float16)).tobytes()
+
+
+def test_delta_orthogonal_draws_complex_as_jax_nn_does(key):
+    w = wi.delta_orthogonal()(key, (3, 4, 4), jnp.complex64)
+    chex.assert_type(w, jnp.complex64)
+    centre = np.asarray(w[1], np.complex128)
+    np.testing.assert_allclose(centre @ centre.conj().T, np.eye(4), atol=1e-5)  # unitary
+    assert not np.abs(np.asarray(w[0])).any() and np.abs(centre.imag).max() > 0.1
+
+
+def test_zero_hadamard_is_the_sylvester_matrix_from_indices(key):
+    def sylvester(m):
+        h = np.ones((1, 1))
+        for _ in range(m):
+            h = np.block([[h, h], [h, -h]])
+        return h
+
+    got = np.asarray(wi.zero_hadamard()(key, (5, 12)))
+    np.testing.assert_array_equal(got, (2.0**-1.5 * sylvester(4)[:5, :12]).astype(np.float32))
+    np.testing.assert_array_equal(np.asarray(wi.zero_hadamard()(key, (6, 4))), np.eye(6, 4))

@@ -40,8 +40,7 @@ class RandomInitializer(calls.Rebuildable, Initializer):
         result; each device draws only its shards, with the values of the unsharded draw.
         """
         key, shape, dtype = validation.call(key, shape, dtype, self.dtype, self.complex_family is not None)
-        out_sharding = placement.resolve(out_sharding, shape)
-        placement.check_key(key, out_sharding)
+        out_sharding = placement.for_call(key, out_sharding, shape)
         law = self._law(shape, dtype)
         if law is None:
             out = sampling.full(0, shape, dtype, out_sharding)

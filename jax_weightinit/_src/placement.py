@@ -64,6 +64,14 @@ def resolve(value: Sharding, shape: tuple[int, ...], what: str = "`out_sharding`
     return value
 
 
+def for_call(key: Array, out_sharding: Sharding, shape: tuple[int, ...]) -> jax.sharding.Sharding | None:
+    """The sharding a call's `out_sharding` names for `shape` (`resolve`), once `key` is checked to be placeable
+    there (`check_key`): the placement part of every random initializer's call."""
+    sharding = resolve(out_sharding, shape)
+    check_key(key, sharding)
+    return sharding
+
+
 def check_key(key: Array, sharding: jax.sharding.Sharding | None) -> None:
     """Refuses a key committed to other devices than `sharding`'s (one local device, say), which `jit` cannot mix.
 

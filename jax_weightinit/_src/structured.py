@@ -58,8 +58,7 @@ class Structured(calls.Rebuildable, Initializer):
                 f"`{name}` {getattr(self, name)!r} is too large for {dtype.name}: entries reach {value:.3g}, above "
                 f"its largest value {float(jnp.finfo(dtype).max):.3g}; use a wider dtype."
             )
-        out_sharding = placement.resolve(out_sharding, shape)
-        placement.check_key(key, out_sharding)
+        out_sharding = placement.for_call(key, out_sharding, shape)
         if math.prod(shape) == 0:
             return placement.settle(sampling.full(0, shape, dtype, out_sharding), out_sharding)
         with placement.entered(out_sharding):
