@@ -281,3 +281,50 @@ def test_twin_a_large_model_in_segments_holds_them_all(key, tunables):
     """Twin: the same model drawn in segments keeps every segment's buffer alive, about its own size."""
     tunables(model_bytes=2**40)
     assert large_model_temp(key) > 0.5
+
+
+def schedule_of(target, rules, **how):
+    rows = [row for row in wi.plan(target, rules) if row.init is not None]
+    schedule = generation.schedule(rows, **{"flat": True, "eager": True, **how})
+    ways = {}
+    for _, members in schedule.segments:
+        ways.update({rows[i].path: "segment" for i in members})
+    ways.update({rows[i].path: "filled" for i in schedule.filled})
+    for _, members in schedule.groups:
+        ways.update({rows[i].path: "group" for i in members})
+    return schedule, ways, [rows[i].path for i in schedule.keyed]
+
+
+LEAVES = {
+    "kernel": jax.ShapeDtypeStruct((64, 32), jnp.float32),
+    "bias": jax.ShapeDtypeStruct((32,), jnp.float32),
+    "empty": jax.ShapeDtypeStruct((0, 4), jnp.float32),
+    "orth": jax.ShapeDtypeStruct((8, 8), jnp.float32),
+    "wide": jax.ShapeDtypeStruct((4, 4), jnp.complex64),
+    "jaxnn": jax.ShapeDtypeStruct((4, 4), jnp.float32),
+}
+WAYS = [("kernel", wi.he_normal()), ("bias", wi.zeros), ("empty", wi.normal()), ("orth", wi.orthogonal())]
+WAYS += [("wide", wi.normal()), ("jaxnn", jax.nn.initializers.normal(0.02))]
+
+
+@pytest.mark.parametrize(
+    ("how", "expected", "fixed"),
+    [
+        ({}, {"kernel": "segment", "bias": "filled", "empty": "filled"}, False),
+        ({"flat": False}, {"kernel": "group", "bias": "filled", "empty": "filled"}, False),
+        ({"eager": True, "fixed_from_leaves": 0}, {"kernel": "segment", "bias": "filled", "empty": "filled"}, True),
+        ({"eager": False, "fixed_from_leaves": 0}, {"kernel": "segment", "bias": "filled", "empty": "filled"}, False),
+        ({"model_bytes": 0}, {"kernel": "group", "bias": "filled", "empty": "filled"}, False),
+    ],
+    ids=["threefry eagerly", "other keys", "many leaves eagerly", "many leaves traced", "a large model"],
+)
+def test_the_schedule_states_how_each_leaf_is_drawn_and_in_what_key_order(how, expected, fixed, tunables):
+    """Orthogonal, complex and foreign initializers always go by group; the keys run segments first, then groups."""
+    sizes = {name: how.pop(name) for name in ("fixed_from_leaves", "model_bytes") if name in how}
+    if sizes:
+        tunables(**sizes)
+    schedule, ways, keyed = schedule_of(LEAVES, WAYS, **how)
+    assert ways == {**expected, "orth": "group", "wide": "group", "jaxnn": "group"}
+    assert schedule.fixed == fixed
+    assert keyed == [p for p in ways if ways[p] == "segment"] + [p for p in ways if ways[p] == "group"]
+    assert not set(keyed) & {p for p in ways if ways[p] == "filled"}

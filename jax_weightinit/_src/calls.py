@@ -17,12 +17,13 @@ from typing import Any, TypeVar
 
 import jax
 import numpy as np
+from jax.nn.initializers import Initializer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Rebuildable:
-    """Mixin of the library's initializers: `repr` is the call that built it, else `default_call()`.
+class Rebuildable(Initializer):
+    """Base of the library's initializers: `repr` is the call that built it, else `default_call()`.
 
     A dataclass subclass is declared with `repr=False`, so that it keeps this `__repr__`.
     """

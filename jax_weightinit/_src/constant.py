@@ -14,7 +14,7 @@ _NO_VALUE: ArrayLike = object()  # type: ignore[assignment]  # `constant()` call
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
-class Constant(calls.Rebuildable, Initializer):
+class Constant(calls.Rebuildable):
     """An initializer that fills arrays with one value, or broadcasts one array; the key is ignored.
 
     Two constants are equal only when their values are bit for bit the same (so -0.0

@@ -12,7 +12,7 @@ from .laws import Distribution, truncated_moments
 from .typing import Array, DTypeLike, Shape, Sharding
 
 
-class RandomInitializer(calls.Rebuildable, Initializer):
+class RandomInitializer(calls.Rebuildable):
     """Base of every elementwise random initializer.
 
     A subclass is a frozen dataclass with a `dtype` field and a `distribution(shape)`

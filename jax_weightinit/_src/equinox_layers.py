@@ -132,7 +132,9 @@ def reinit(
     """
     _check_module(module, "reinit")
     params, static = eqx.partition(module, _is_param)
-    new = tree.init_tree_as_laid_out(key, params, rules, out_shardings, on_unused_rule, _layout(module, stacked, stack_names))
+    new = tree.init_tree_as_laid_out(
+        key, params, rules, out_shardings, on_unused_rule, _layout(module, stacked, stack_names)
+    )
     return eqx.combine(new, static)
 
 

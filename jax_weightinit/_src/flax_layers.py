@@ -181,7 +181,9 @@ def reinit(
     root = key.params() if isinstance(key, nnx.Rngs) else key
     state = nnx.state(module, nnx.Param)
     shardings = _shardings(module, out_shardings)
-    new = tree.init_tree_as_laid_out(root, state, rules, shardings, on_unused_rule, _layout(module, stacked, stack_names))
+    new = tree.init_tree_as_laid_out(
+        root, state, rules, shardings, on_unused_rule, _layout(module, stacked, stack_names)
+    )
     nnx.update(module, new)
     return module
 

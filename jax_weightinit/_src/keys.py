@@ -109,7 +109,7 @@ def digests(paths: Sequence[str]) -> np.ndarray:
     return np.stack([digest(p) for p in paths]) if paths else np.zeros((0, 8), np.uint32)
 
 
-def fold_words(key: Array, words: Array, impl: str) -> Array:
+def fold_words(key: Array, words: Array | np.ndarray, impl: str) -> Array:
     """`key` with each row of `words` folded in, as `key_for` folds a path's digest: one key per row.
 
     Call it inside a traced function; `impl` is `key`'s implementation name.
@@ -120,7 +120,7 @@ def fold_words(key: Array, words: Array, impl: str) -> Array:
     return jax.lax.map(lambda w: _fold_looped(key, w), words)
 
 
-def _fold_looped(key: Array, words: Array) -> Array:
+def _fold_looped(key: Array, words: Array | np.ndarray) -> Array:
     """`_fold`, as a loop over the words: one copy of the PRNG's hash in the program rather than eight."""
     return jax.lax.fori_loop(0, words.shape[-1], lambda i, k: jax.random.fold_in(k, words[i]), key)
 

@@ -34,7 +34,7 @@ class Scaled(RandomInitializer):
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
-class ScaledOutput(calls.Rebuildable, Initializer):
+class ScaledOutput(calls.Rebuildable):
     """Any other initializer times `factor`: drawn in at least float32, multiplied, then cast once."""
 
     init: Callable

@@ -29,7 +29,7 @@ def check_sparsity(sparsity: float) -> float:
     return value
 
 
-class Structured(calls.Rebuildable, Initializer):
+class Structured(calls.Rebuildable):
     """Shared `__call__`: checks the key, shape and dtype, then calls `self._build`.
 
     A subclass is a frozen dataclass whose fields are its factory's parameters, so that it

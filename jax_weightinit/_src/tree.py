@@ -89,7 +89,9 @@ def init_tree(
       >>> out["dense"]["kernel"].shape, float(out["dense"]["bias"].sum())
       ((4, 8), 0.0)
     """
-    return init_tree_as_laid_out(key, target, rules, out_shardings, on_unused_rule, plan_lib.Layout(stacked, stack_names))
+    return init_tree_as_laid_out(
+        key, target, rules, out_shardings, on_unused_rule, plan_lib.Layout(stacked, stack_names)
+    )
 
 
 def init_tree_as_laid_out(

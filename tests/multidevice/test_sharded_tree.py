@@ -202,11 +202,11 @@ def test_compiled_init_tree_has_no_collective(explicit, key):
 
 def test_a_global_ordering_dependency_is_caught(monkeypatch, key):
     """Twin: chunks ordered by a reduction over the whole leaf (as before) compile to all-reduces."""
-    from jax_weightinit._src import keys
+    from jax_weightinit._src import generation
 
     def global_order(keys, leaf, sharding):
         flag = jnp.isnan(leaf).any().astype(jnp.uint32)
         return jax.random.wrap_key_data(jax.random.key_data(keys) + flag, impl=jax.random.key_impl(keys))
 
-    monkeypatch.setattr(keys, "after", global_order)
+    monkeypatch.setattr(generation, "_after", global_order)
     assert collectives(False, key)["all-reduce"] > 0
