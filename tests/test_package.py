@@ -41,12 +41,12 @@ def test_the_sdist_and_wheel_hold_the_library_its_license_and_no_part_of_the_sui
     metadata = zipfile.ZipFile(wheel).read(f"jax_weightinit-{version}.dist-info/METADATA").decode()
     assert "License-Expression: Apache-2.0" in metadata and "License-File: LICENSE" in metadata
     assert "Classifier: Typing :: Typed" in metadata
-    assert {"flax", "equinox", "haiku", "plot"} <= set(re.findall(r"Provides-Extra: (\S+)", metadata))
+    assert {"flax", "equinox", "haiku", "plot", "docs"} <= set(re.findall(r"Provides-Extra: (\S+)", metadata))
 
     prefix = f"jax_weightinit-{version}/"
     sdist_files = {name.removeprefix(prefix) for name in tarfile.open(sdist).getnames()}
     assert {"LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml"} | modules <= sdist_files
-    assert not [f for f in sdist_files if f.startswith(("tests", "benchmarks", "examples", ".ci"))]
+    assert not [f for f in sdist_files if f.startswith(("tests", "benchmarks", "examples", "docs", ".ci"))]
 
 
 def test_the_changelog_has_an_entry_for_this_version():

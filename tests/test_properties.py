@@ -81,7 +81,7 @@ def test_a_correct_array_or_a_clear_error(name, a, b, shape, dtype, impl):
             return
         _check(out, init, shape, dtype, key)
         # vmap == loop bit for bit from 2 elements up; a single element XLA:CPU may compile with another
-        # multiply-add contraction in the batched program (1 ulp; README, the determinism contract).
+        # multiply-add contraction in the batched program (1 ulp; the determinism guide).
         if impl == "threefry2x32" and math.prod(shape) >= 2 and isinstance(init, wi.RandomInitializer):
             keys = jax.random.split(key, 2)
             mapped = np.asarray(jax.vmap(lambda k: init(k, shape, dtype))(keys))

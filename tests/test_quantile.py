@@ -70,7 +70,7 @@ LAWS = [
     ("the lower tail [-7, -3]", _truncated(-7.0, -3.0), 4.0, None, False),
     ("the upper tail [5, 6]", _truncated(5.0, 6.0), 4.0, None, False),
     ("the far tail [3, 11], past t = 5", _truncated(3.0, 11.0), 4.0, None, False),
-    # One-sided intervals an adversarial probe found above 3 ulps (3.84, 3.71, 3.51): the README says <= 4.
+    # One-sided intervals an adversarial probe found above 3 ulps (3.84, 3.71, 3.51): the sampling guide says <= 4.
     ("the one-sided [0.9, 1]", _truncated(0.9, 1.0), 4.0, None, False),
     ("the one-sided [1.2, 1.43]", _truncated(1.2, 1.43), 4.0, None, False),
     ("the one-sided tail [2, inf)", _truncated(2.0, math.inf), 4.0, None, False),
@@ -78,7 +78,7 @@ LAWS = [
 
 
 def test_the_centre_of_the_normal_is_within_1_2_ulps():
-    """The README's figure: 1.15 ulps within ±1.4395 std; the sliver beyond reaches 1.92, so the bound stops there."""
+    """The sampling guide's figure: 1.15 ulps within ±1.4395 std; the sliver beyond reaches 1.92, so the bound stops there."""
     exact = _exact(STANDARD, U)
     ulps = np.abs(_draw(STANDARD) - exact) / np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
     centre = np.abs(exact) <= 1.4395

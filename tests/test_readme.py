@@ -1,30 +1,37 @@
-"""The README's test command is the one CI runs, and its examples hold."""
+"""The README's commands are the ones CI runs, and every Python example in the README and the guides runs as written."""
 
 import pathlib
 import re
 
 ROOT = pathlib.Path(__file__).parent.parent
+GUIDES = ROOT / "docs" / "guides"
+# Pages whose code blocks run in tests of their own: the whole-model guide below (its printed plan checked), the
+# sharding guide on 8 devices (tests/multidevice/test_guide_sharding.py).
+OWN_TESTS = ("whole-models.md", "sharding.md")
+
+
+def python_blocks(path: pathlib.Path) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", path.read_text(), re.S)
 
 
 def test_ci_runs_exactly_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     commands = re.findall(r"```bash\n(.+?)\n```", readme)
-    assert len(commands) == 2, commands
+    assert len(commands) == 3, commands  # the main job, the tests, the documentation
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert commands[1] in ci
 
 
-def test_readme_whole_model_examples_run_and_print_their_plan(capsys):
-    readme = (ROOT / "README.md").read_text()
-    section = re.search(r"## Whole models: rules, `plan`, and layer-aware re-init\n(.*?)\n## ", readme, re.S).group(1)
-    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+def test_whole_model_examples_run_and_print_their_plan(capsys):
+    guide = (GUIDES / "whole-models.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
     assert len(blocks) == 4
     scopes = []
     for block in blocks:
         scopes.append({})
-        exec(compile(block, "README.md", "exec"), scopes[-1])
+        exec(compile(block, "whole-models.md", "exec"), scopes[-1])
     printed = capsys.readouterr().out.splitlines()
-    shown = re.findall(r"\nprints\n\n```\n(.*?)```", section, re.S)
+    shown = re.findall(r"\nprints\n\n```\n(.*?)```", guide, re.S)
     assert len(shown) == 2
     assert printed == "".join(shown).splitlines()
     assert scopes[0]["model"].attn.query.kernel[...].shape == (256, 4, 64)
@@ -33,21 +40,13 @@ def test_readme_whole_model_examples_run_and_print_their_plan(capsys):
     assert abs(float(stacked[5].std()) / (2 / 256) ** 0.5 - 1) < 0.02  # one layer's law in the last layer
 
 
-# Sections whose code blocks run in their own tests: the whole-model one above (its printed plan checked), the
-# sharded one on 8 devices (tests/multidevice/test_readme_sharding.py).
-OWN_TESTS = ("## Whole models:", "## Sharded init:")
-
-
 def test_every_other_python_block_runs_as_written(capsys):
-    readme = (ROOT / "README.md").read_text()
-    sections = re.split(r"\n(?=## )", readme)
-    blocks = [
-        block
-        for section in sections
-        if not section.startswith(OWN_TESTS)
-        for block in re.findall(r"```python\n(.*?)```", section, re.S)
-    ]
-    assert len(blocks) >= 2
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})
-    assert "128 distinct values" in capsys.readouterr().out
+    pages = [ROOT / "README.md", ROOT / "docs" / "index.md"]
+    pages += [p for p in sorted(GUIDES.glob("*.md")) if p.name not in OWN_TESTS]
+    blocks = [(page.name, block) for page in pages for block in python_blocks(page)]
+    assert len(blocks) >= 9
+    for name, block in blocks:
+        exec(compile(block, name, "exec"), {})
+    out = capsys.readouterr().out
+    assert "128 distinct values" in out  # the testing guide's failure message
+    assert "he_normal() bfloat16 0.0589" in out  # the README's first example prints what its comment says

@@ -164,7 +164,9 @@ class _Named(Constant):
         return super().__call__(key, shape, dtype, out_sharding)
 
 
+#: An initializer of zeros, as `jax.nn.initializers.zeros`, called as `zeros(key, shape, dtype)`; the key is ignored.
 zeros = _Named(0, name="zeros")
+#: An initializer of ones, as `jax.nn.initializers.ones`, called as `ones(key, shape, dtype)`; the key is ignored.
 ones = _Named(1, name="ones")
 
 

@@ -221,7 +221,7 @@ def truncated_normal(
         as `variance_scaling` does.
 
     Returns:
-      An initializer. Far-tail intervals are exact: for [5, 6] std every sample lies
+      An initializer. Far-tail intervals are exact; for [5, 6] std every sample lies
       inside and the mean is 5.1831.
 
     Raises:

@@ -25,6 +25,7 @@ from .scaling import Scaled
 from .typing import Array
 from .variance_scaling import FanScaled
 
+#: The pattern of a rule, a regex `re.search`ed in a leaf's path or a predicate `(path, leaf) -> bool`.
 Pattern: TypeAlias = str | Callable[[str, Any], bool]
 #: Ordered `(pattern, initializer)` pairs, for annotating a rule list: `rules: wi.Rules = [...]`; a list, so
 #: that `rules + presets.gpt2_rules(...)` type-checks as well as runs.

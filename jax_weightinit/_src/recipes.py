@@ -212,7 +212,7 @@ def deepnet_constants(*, encoder_layers: int = 0, decoder_layers: int = 0) -> di
       decoder_layers: M, 0 for an encoder-only model.
 
     Returns:
-      `{"encoder": (α, β), "decoder": (α, β)}` for the stacks the model has.
+      For each stack the model has, "encoder" and/or "decoder", its (α, β).
 
     Example:
       >>> import jax_weightinit as wi

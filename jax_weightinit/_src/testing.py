@@ -24,7 +24,7 @@ from .typing import ArrayLike
 
 #: Default false-alarm probability of each assertion (PyTorch's init tests use 1e-4).
 ALPHA = 1e-4
-#: Default sample size of `assert_follows`, from its power analysis (see README).
+#: Default sample size of `assert_follows`, from its power analysis (see the statistical testing guide).
 SAMPLES = 1 << 18
 
 
