@@ -78,7 +78,7 @@ LAWS = [
 
 
 def test_the_centre_of_the_normal_is_within_1_2_ulps():
-    """The sampling guide's figure: 1.15 ulps within ±1.4395 std; the sliver beyond reaches 1.92, so the bound stops there."""
+    """The sampling guide's figure: 1.15 ulps within ±1.4395 std; the sliver beyond reaches 1.92, so the bound stops."""
     exact = _exact(STANDARD, U)
     ulps = np.abs(_draw(STANDARD) - exact) / np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
     centre = np.abs(exact) <= 1.4395
