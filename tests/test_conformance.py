@@ -217,7 +217,7 @@ def test_numpy_scalars_are_accepted_where_python_ones_are(build):
 @pytest.mark.parametrize("impl", ["threefry2x32", "rbg", "unsafe_rbg"])
 @pytest.mark.parametrize("init", [wi.he_normal(), wi.glorot_uniform(), wi.orthogonal()], ids=["he", "glorot", "orth"])
 def test_what_each_key_implementation_guarantees(impl, init):
-    """The determinism guide's table: eager == jit always; vmap == loop for threefry only, the law under vmap for all."""
+    """The determinism guide's table: eager == jit always; vmap == loop for threefry only, the law under vmap always."""
     keys = jax.random.split(jax.random.key(0, impl=impl), 4)
     loop = np.stack([np.asarray(init(k, (16, 16))) for k in keys])
     jitted = np.stack([np.asarray(jax.jit(lambda k: init(k, (16, 16)))(k)) for k in keys])
