@@ -103,29 +103,29 @@ def generate(key: Array, rows: Sequence[PlanRow]) -> list[Array]:
     """Draws every row of a plan (each with an initializer): `row.init(key_for(key, row.path), row.shape,
     row.dtype)` on `row.sharding`, in order."""
     eager = not isinstance(key, jax.core.Tracer)
-    plan = schedule(rows, _flat_draws(key), eager)
-    paths = [rows[i].path for i in plan.keyed]
-    tables = [np.stack([_numbers(rows[i]) for i in members]) for _, members in plan.segments]
-    if plan.fixed:
+    work = schedule(rows, _flat_draws(key), eager)
+    paths = [rows[i].path for i in work.keyed]
+    tables = [np.stack([_numbers(rows[i]) for i in members]) for _, members in work.segments]
+    if work.fixed:
         leaf_keys = keys.leaf_keys(key, paths)
-        drawn = _eager_segments([segment for segment, _ in plan.segments], leaf_keys, tables)
-        filled = [_constant(rows[i]) for i in plan.filled]
+        drawn = _eager_segments([segment for segment, _ in work.segments], leaf_keys, tables)
+        filled = [_constant(rows[i]) for i in work.filled]
     else:
         # The keys are derived in the layout's program, so that a small model compiles one program, not two.
         program = _Program(
             keys.impl_name(key),
-            tuple(segment for segment, _ in plan.segments),
-            tuple((rows[i].shape, rows[i].dtype) for i in plan.filled),
+            tuple(segment for segment, _ in work.segments),
+            tuple((rows[i].shape, rows[i].dtype) for i in work.filled),
         )
-        values = tuple(_value(rows[i]) for i in plan.filled)
+        values = tuple(_value(rows[i]) for i in work.filled)
         drawn, filled, leaf_keys = _layout_program(program, key, keys.digests(paths), tuple(tables), values)
     out: list[Any] = [None] * len(rows)
-    in_segments = [i for _, members in plan.segments for i in members]
-    for i, leaf in zip(in_segments + list(plan.filled), drawn + filled, strict=True):
+    in_segments = [i for _, members in work.segments for i in members]
+    for i, leaf in zip(in_segments + list(work.filled), drawn + filled, strict=True):
         out[i] = leaf
     previous = (drawn[-1], None) if drawn else None
     start = len(in_segments)  # where the groups' keys begin
-    for group, members in plan.groups:
+    for group, members in work.groups:
         stop = start + len(members)
         numbers = np.stack([_numbers(rows[i]) for i in members])
         group_leaves, previous = _draw_group(group, leaf_keys, numbers, start, stop, previous)
