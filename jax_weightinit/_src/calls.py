@@ -3,9 +3,9 @@
 `wi.he()` prints `he()`, `wi.normal(0.02)` prints `normal(0.02)`, `wi.pytorch.dirac(groups=2)`
 prints `pytorch.dirac(groups=2)`: the arguments as the user wrote them, each as Python source,
 so that `eval(repr(init), namespace) == init` with the package's public names in `namespace`.
-A public factory is wrapped by `rebuilt_as`, which records its call on what it returns; an
-initializer made inside the library (a copy with other fields) prints its class's
-`default_call()`, also a public call.
+A public factory is wrapped by `rebuilt_as`, which keeps its call on what it returns (the text
+is written only when printed: a factory costs what it did); an initializer made inside the
+library (a copy with other fields) prints its class's `default_call()`, also a public call.
 """
 
 import copy
@@ -28,8 +28,12 @@ class Rebuildable(Initializer):
     A dataclass subclass is declared with `repr=False`, so that it keeps this `__repr__`.
     """
 
+    #: Whether instances are module objects that factories return as they are (`zeros`), so not to be marked.
+    shared = False
+
     def __repr__(self) -> str:
-        return self.__dict__.get("_call") or self.default_call()
+        recorded = self.__dict__.get("_call")
+        return call(recorded[0], *recorded[1], **recorded[2]) if recorded else self.default_call()
 
     def default_call(self) -> str:
         """A public call that rebuilds this initializer, for one not built by a recorded call."""
@@ -38,33 +42,41 @@ class Rebuildable(Initializer):
 
 def rebuilt_as(name: str) -> Callable[[F], F]:
     """Wraps the public factory `name` (such as 'he' or 'pytorch.dirac') so that what it builds prints as the call
-    that built it."""
+    that built it. The call is kept as given and written out only when printed."""
 
     def wrap(factory: F) -> F:
-        names = list(inspect.signature(factory).parameters)
+        parameters = list(inspect.signature(factory).parameters)
+        dtype_at = parameters.index("dtype") if "dtype" in parameters else -1
 
         @functools.wraps(factory)
         def build(*args, **kwargs):
             init = factory(*args, **kwargs)  # checks the arguments first
-            shown = [source(a, n) for a, n in zip(args, names, strict=False)]
-            shown += [f"{k}={source(v, k)}" for k, v in kwargs.items()]
-            return recorded(init, f"{name}({', '.join(shown)})")
+            if 0 <= dtype_at < len(args):  # a positional dtype prints by name, as a keyword one does
+                args = (*args[:dtype_at], _Dtype(args[dtype_at]), *args[dtype_at + 1 :])
+            if getattr(init, "shared", False):  # `zeros` and `ones` are module objects: the record goes on a copy
+                init = copy.copy(init)
+            object.__setattr__(init, "_call", (name, args, kwargs))  # the outermost factory's call is the user's
+            return init
 
         return build  # type: ignore[return-value]
 
     return wrap
 
 
-def recorded(init: Any, text: str) -> Any:
-    """A copy of `init` that prints as `text` (the object itself may be shared, such as `zeros`)."""
-    init = copy.copy(init)
-    object.__setattr__(init, "_call", text)
-    return init
+class _Dtype:
+    """A dtype given positionally, printed as its quoted name."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return source(self.value, "dtype")
 
 
 def call(name: str, *args: object, **kwargs: object) -> str:
     """`name(args..., key=value, ...)`, each value as Python source."""
-    shown = [source(a) for a in args] + [f"{k}={source(v, k)}" for k, v in kwargs.items()]
+    shown = [a.__repr__() if isinstance(a, _Dtype) else source(a) for a in args]
+    shown += [f"{k}={source(v, k)}" for k, v in kwargs.items()]
     return f"{name}({', '.join(shown)})"
 
 

@@ -145,6 +145,7 @@ class _Named(Constant):
     """`zeros` and `ones`: initializers themselves, as in jax.nn, that say so when called like factories."""
 
     name: str = ""
+    shared = True
 
     def default_call(self) -> str:
         return self.name

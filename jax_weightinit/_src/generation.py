@@ -104,16 +104,19 @@ def generate(key: Array, rows: Sequence[PlanRow]) -> list[Array]:
     row.dtype)` on `row.sharding`, in order."""
     eager = not isinstance(key, jax.core.Tracer)
     work = schedule(rows, _flat_draws(key), eager)
+    impl = keys.impl_name(key)
     paths = [rows[i].path for i in work.keyed]
     tables = [np.stack([_numbers(rows[i]) for i in members]) for _, members in work.segments]
     if work.fixed:
-        leaf_keys = keys.leaf_keys(key, paths)
+        # Padded to a power of two, so that one key program per implementation serves models of most sizes.
+        words = keys.digests(paths)
+        leaf_keys = keys.folded(key, _padded(words, max(256, 1 << max(0, len(paths) - 1).bit_length())), impl)
         drawn = _eager_segments([segment for segment, _ in work.segments], leaf_keys, tables)
         filled = [_constant(rows[i]) for i in work.filled]
     else:
         # The keys are derived in the layout's program, so that a small model compiles one program, not two.
         program = _Program(
-            keys.impl_name(key),
+            impl,
             tuple(segment for segment, _ in work.segments),
             tuple((rows[i].shape, rows[i].dtype) for i in work.filled),
         )

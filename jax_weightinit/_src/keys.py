@@ -89,19 +89,8 @@ def bits_by_counter(key: Array) -> bool:
 
 
 def leaf_keys(key: Array, paths: Sequence[str]) -> Array:
-    """`key_for(key, p)` for every path `p`, in order, as one array of keys (`fold_words` of their digests).
-
-    Under a trace they are derived inline. Eagerly the table of digests is padded to a power
-    of two (at least 256 rows), so that one compiled program per key implementation serves
-    models of most sizes; the array returned then has more rows than `paths`, the extra ones
-    unused.
-    """
-    words = digests(paths)
-    if isinstance(key, jax.core.Tracer):
-        return fold_words(key, words, impl_name(key))
-    rows = max(256, 1 << max(0, len(paths) - 1).bit_length())
-    padding = np.zeros((rows - len(paths), words.shape[1]), words.dtype)
-    return folded(key, np.concatenate([words, padding]), impl_name(key))
+    """`key_for(key, p)` for every path `p`, as one array of keys, derived in one batched computation."""
+    return folded(key, digests(paths), impl_name(key))
 
 
 def digests(paths: Sequence[str]) -> np.ndarray:
