@@ -142,12 +142,14 @@ def transform(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> ja
         # XLA:CPU then emits (and contracts the multiply-adds of) a normal draw the same way whatever the array's
         # trailing dim and version, as it does for those cases (docs/design.md).
         return jnp.clip(x, low, high).astype(dtype)
-    out = jnp.clip(x, low, high).astype(dtype)
-    if np.dtype(dtype) == params.dtype:  # rounded once to the compute dtype, the bounds are `low` and `high`
-        return out
-    # Rounding to the compute dtype, then to `dtype`, can cross a bound that rounding once would not
-    # (a float32 value on a float16 midpoint): the output is kept in the bounds rounded once.
-    return jnp.clip(out, rounded_low.astype(dtype), rounded_high.astype(dtype))
+    x = jnp.clip(x, low, high)
+    if np.dtype(dtype) != params.dtype:
+        # Rounding to the compute dtype, then to `dtype`, can cross a bound that rounding once would not
+        # (a float32 value on a float16 midpoint): the output is kept in the bounds rounded once. Those bounds
+        # are values of `dtype` and rounding is monotone, so clipping before rounding gives the same numbers
+        # as clipping after, in the compute dtype, which XLA:CPU does without converting bfloat16 back.
+        x = jnp.clip(x, rounded_low, rounded_high)
+    return x.astype(dtype)
 
 
 @functools.partial(jax.jit, static_argnames=("case", "shape", "dtype", "sharding", "blocked"))
