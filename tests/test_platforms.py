@@ -94,10 +94,10 @@ def test_the_eager_segment_program_draws_whole_on_accelerators():
     case, numbers = sampling.prepare(laws.Distribution.normal(0.0, 0.02), np.dtype(np.float32))
     capacity = tunables.TUNABLES.segment_capacity
     args = (
-        jax.random.split(jax.random.key(0), 256),
-        np.zeros(capacity, np.int32),
+        np.zeros((capacity, 2), np.uint32),
         np.zeros((capacity, numbers.size), np.float32),
         np.zeros(capacity, np.int32),
+        segments.leaf_of_rows((0, 100)),
         np.int32(100),
         jnp.zeros((segments.buffer_rows(), segments.ROW), jnp.float32),
     )

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import jax_weightinit as wi
-from jax_weightinit._src import generation, segments
+from jax_weightinit._src import generation, keys, segments
 
 LAWS = [
     ("normal", wi.normal(0.02)),
@@ -328,3 +328,56 @@ def test_the_schedule_states_how_each_leaf_is_drawn_and_in_what_key_order(how, e
     assert schedule.fixed == fixed
     assert keyed == [p for p in ways if ways[p] == "segment"] + [p for p in ways if ways[p] == "group"]
     assert not set(keyed) & {p for p in ways if ways[p] == "filled"}
+
+
+# Eager draws compile only the segment program: keys are derived on the host and leaves cut out there (on CPU).
+
+ROOTS = {
+    "seed 0": jax.random.key(0),
+    "seed 2^31 - 1": jax.random.key(2**31 - 1),
+    "both words set": jax.random.fold_in(jax.random.key(5), 2**32 - 1),
+}
+WORDS = {
+    "path digests": keys.digests([f"layers/{i}/kernel" for i in range(40)] + ["", "é/∑"]),
+    "extremes": np.array([[0] * 8, [2**32 - 1] * 8, [1, 2**31, 2**32 - 2, 0, 7, 2**16, 2**31 - 1, 3]], np.uint32),
+}
+
+
+@pytest.mark.parametrize("root", ROOTS)
+@pytest.mark.parametrize("words", WORDS)
+def test_keys_derived_on_the_host_are_jax_s_bit_for_bit(root, words):
+    want = np.asarray(jax.random.key_data(keys.folded(ROOTS[root], WORDS[words], "threefry2x32")))
+    got = keys.threefry_fold_on_host(np.asarray(jax.random.key_data(ROOTS[root])), WORDS[words])
+    assert got.dtype == np.uint32
+    assert np.array_equal(got, want)
+
+
+def test_twin_a_wrong_rotation_on_the_host_is_caught(monkeypatch):
+    monkeypatch.setattr(keys, "_ROTATIONS", ((13, 15, 26, 6), (17, 29, 16, 25)))
+    want = np.asarray(jax.random.key_data(keys.folded(ROOTS["seed 0"], WORDS["path digests"], "threefry2x32")))
+    got = keys.threefry_fold_on_host(np.asarray(jax.random.key_data(ROOTS["seed 0"])), WORDS["path digests"])
+    assert not (got == want).all(axis=-1).any()  # every key differs
+
+
+def test_leaves_cut_out_on_the_host_are_those_the_accelerator_program_cuts(key):
+    """On CPU `cut_out` copies leaves out with NumPy; elsewhere `extract` cuts them: the same arrays, and new ones
+    (the buffer is donated to the next segment)."""
+    shapes = ((3,), (128,), (129,), (7, 300), (16, 16, 3))
+    starts = [0]
+    for shape in shapes:
+        starts.append(starts[-1] + -(-int(np.prod(shape)) // segments.ROW))
+    buffer = jax.random.normal(key, (segments.buffer_rows(), segments.ROW))
+    cut = segments.cut_out(buffer, tuple(starts), shapes)
+    for start, shape, leaf in zip(starts, shapes, cut, strict=False):
+        assert leaf.shape == shape
+        assert np.array_equal(np.asarray(leaf), np.asarray(segments.extract(buffer, np.int32(start), shape)))
+    pointers = {buffer.unsafe_buffer_pointer()} | {leaf.unsafe_buffer_pointer() for leaf in cut}
+    assert len(pointers) == len(shapes) + 1
+
+
+def test_a_row_s_leaf_given_by_the_host_is_the_one_the_search_finds():
+    starts = (0, 1, 2, 4, 7, 7 + segments.buffer_rows() // 2)
+    first = jnp.asarray(np.asarray(starts[:-1], np.int32))
+    row = jnp.arange(segments.buffer_rows(), dtype=jnp.int32)
+    searched = jnp.searchsorted(first, row, side="right", method="scan_unrolled") - 1
+    assert np.array_equal(segments.leaf_of_rows(starts), np.asarray(searched))

@@ -1,5 +1,6 @@
 """Flax nnx: the fans each layer uses for its own parameters, and layer-aware re-initialization."""
 
+import dataclasses
 import math
 import sys
 from collections.abc import Sequence
@@ -37,15 +38,7 @@ def _fans(module: nnx.Module) -> tuple[tuple[int, int], tuple[str, ...]] | None:
 
 def layer_fans(module: nnx.Module) -> dict[str, tuple[tuple[int, int], str]]:
     """Maps each parameter path of a known layer in `module` to (its layer's fans, the layer's type name)."""
-    owners = {}
-    for path, node in nnx.iter_graph(module):
-        found = _fans(node) if isinstance(node, nnx.Module) else None
-        if found is not None:
-            fans, names = found
-            prefix = "/".join(str(p) for p in path)
-            for name in names:
-                owners[layers.join(prefix, name)] = (fans, f"nnx.{type(node).__name__}")
-    return owners
+    return _Survey.of(module).owners
 
 
 def _ranks(module: nnx.Module) -> dict[str, int]:
@@ -67,51 +60,60 @@ def _ranks(module: nnx.Module) -> dict[str, int]:
     return {}
 
 
-def _layout(module: nnx.Module, stacked: plan_lib.StackedArg, stack_names: Sequence[str]) -> plan_lib.Layout:
-    """What `module` records of its layers: each known layer's fans and parameter ranks, each Param's names."""
-    ranks: dict[str, int] = {}
-    names: dict[str, tuple] = {}
-    for path, node in nnx.iter_graph(module):
-        where = "/".join(str(p) for p in path)
-        if isinstance(node, nnx.Module):
-            ranks.update({layers.join(where, name): rank for name, rank in _ranks(node).items()})
-        elif isinstance(node, nnx.Param):
-            meta = node.get_metadata()
-            given = next((meta[k] for k in ("sharding_names", "out_sharding", "sharding") if meta.get(k)), None)
-            if given is not None:
-                names[where] = tuple(given)
-    return plan_lib.Layout(stacked, stack_names, layers.adapter(layer_fans(module)), ranks, names)
+@dataclasses.dataclass
+class _Survey:
+    """What `reinit` and `plan` read of a module, in one walk of its graph (a walk costs about 40 ms at 200
+    parameters): each known layer's fans (`layer_fans`) and parameter ranks, each Param's partitioning names, and
+    the sharding each Param is annotated with."""
 
+    owners: dict[str, tuple[tuple[int, int], str]]
+    ranks: dict[str, int]
+    names: dict[str, tuple]
+    annotated: dict[str, Any]
 
-def _annotated(module: nnx.Module) -> dict[str, Any]:
-    """The sharding each `nnx.Param` is annotated with (`nnx.with_partitioning`, `out_sharding=`).
+    @classmethod
+    def of(cls, module: nnx.Module) -> "_Survey":
+        survey = cls({}, {}, {}, {})
+        current = jax.sharding.get_abstract_mesh()
+        for path, node in nnx.iter_graph(module):
+            where = "/".join(str(p) for p in path)
+            if isinstance(node, nnx.Module):
+                found = _fans(node)
+                if found is not None:
+                    fans, names = found
+                    for name in names:
+                        survey.owners[layers.join(where, name)] = (fans, f"nnx.{type(node).__name__}")
+                survey.ranks.update({layers.join(where, name): rank for name, rank in _ranks(node).items()})
+            elif isinstance(node, nnx.Param):
+                survey._read_param(where, node.get_metadata(), current)
+        return survey
 
-    A traced Param on an Auto mesh carries its sharding only there, not in its type. The
-    spec comes with the annotation's mesh, else is read under the current `jax.set_mesh`.
-    """
-    annotated: dict[str, Any] = {}
-    current = jax.sharding.get_abstract_mesh()
-    for path, node in nnx.iter_graph(module):
-        if not isinstance(node, nnx.Param):
-            continue
-        meta = node.get_metadata()
+    def _read_param(self, where: str, meta: dict, current: Any) -> None:
+        given = next((meta[k] for k in ("sharding_names", "out_sharding", "sharding") if meta.get(k)), None)
+        if given is not None:
+            self.names[where] = tuple(given)
+        # The annotation (`nnx.with_partitioning`, `out_sharding=`): a traced Param on an Auto mesh carries its
+        # sharding only there, not in its type. The spec comes with the annotation's mesh, else is read under the
+        # current `jax.set_mesh`.
         names = next((meta[k] for k in ("out_sharding", "sharding_names", "sharding") if meta.get(k)), None)
         if names is None:
-            continue
+            return
         spec = names if isinstance(names, PartitionSpec) else PartitionSpec(*names)
-        where = "/".join(str(p) for p in path)
         if meta.get("mesh") is not None:
-            annotated[where] = NamedSharding(meta["mesh"], spec)
+            self.annotated[where] = NamedSharding(meta["mesh"], spec)
         elif not current.empty:
-            annotated[where] = spec
-    return annotated
+            self.annotated[where] = spec
 
+    def layout(self, stacked: plan_lib.StackedArg, stack_names: Sequence[str]) -> plan_lib.Layout:
+        """The layout `plan.build` reads: stacks, each known layer's fans and parameter ranks, each Param's names."""
+        return plan_lib.Layout(stacked, stack_names, layers.adapter(self.owners), self.ranks, self.names)
 
-def _shardings(module: nnx.Module, out_shardings: Any) -> Any:
-    if out_shardings is not None:
-        return out_shardings
-    annotated = _annotated(module)
-    return (lambda path, leaf: annotated.get(path)) if annotated else None
+    def shardings(self, out_shardings: Any) -> Any:
+        """`out_shardings` when given, else each Param's annotated sharding."""
+        if out_shardings is not None:
+            return out_shardings
+        annotated = self.annotated
+        return (lambda path, leaf: annotated.get(path)) if annotated else None
 
 
 def reinit(
@@ -180,9 +182,9 @@ def reinit(
     _check_module(module, "reinit")
     root = key.params() if isinstance(key, nnx.Rngs) else key
     state = nnx.state(module, nnx.Param)
-    shardings = _shardings(module, out_shardings)
+    survey = _Survey.of(module)
     new = tree.init_tree_as_laid_out(
-        root, state, rules, shardings, on_unused_rule, _layout(module, stacked, stack_names)
+        root, state, rules, survey.shardings(out_shardings), on_unused_rule, survey.layout(stacked, stack_names)
     )
     nnx.update(module, new)
     return module
@@ -208,8 +210,9 @@ def plan(
     """
     _check_module(module, "plan")
     state = nnx.state(module, nnx.Param)
-    layout = _layout(module, stacked, stack_names)
-    return plan_lib.build(state, rules, _shardings(module, out_shardings), jax.random.key(0), "ignore", layout)[0]
+    survey = _Survey.of(module)
+    layout = survey.layout(stacked, stack_names)
+    return plan_lib.build(state, rules, survey.shardings(out_shardings), jax.random.key(0), "ignore", layout)[0]
 
 
 def _check_module(module: object, name: str) -> None:

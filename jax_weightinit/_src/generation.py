@@ -108,10 +108,8 @@ def generate(key: Array, rows: Sequence[PlanRow]) -> list[Array]:
     paths = [rows[i].path for i in work.keyed]
     tables = [np.stack([_numbers(rows[i]) for i in members]) for _, members in work.segments]
     if work.fixed:
-        # Padded to a power of two, so that one key program per implementation serves models of most sizes.
-        words = keys.digests(paths)
-        leaf_keys = keys.folded(key, _padded(words, max(256, 1 << max(0, len(paths) - 1).bit_length())), impl)
-        drawn = _eager_segments([segment for segment, _ in work.segments], leaf_keys, tables)
+        key_data, leaf_keys = _eager_keys(key, keys.digests(paths), impl, typed=bool(work.groups))
+        drawn = _eager_segments([segment for segment, _ in work.segments], key_data, tables)
         filled = [_constant(rows[i]) for i in work.filled]
     else:
         # The keys are derived in the layout's program, so that a small model compiles one program, not two.
@@ -177,34 +175,50 @@ def _padded(table: np.ndarray, rows: int, fill: float = 0) -> np.ndarray:
 
 
 def _empty(dtype: np.dtype) -> Array:
-    """A new eager segment buffer (later segments of the call reuse the last one's)."""
-    return jnp.zeros((segments.buffer_rows(), segments.ROW), dtype)
+    """A new eager segment buffer (later segments of the call reuse the last one's): on CPU made on the host and
+    copied in, which compiles nothing."""
+    shape = (segments.buffer_rows(), segments.ROW)
+    if jax.default_backend() != "cpu":
+        return jnp.zeros(shape, dtype)
+    return jax.device_put(np.zeros(shape, dtype), may_alias=False)  # a copy: the buffer is donated
 
 
-def _eager_segments(packed: list[segments.Segment], leaf_keys: Array, params: list[np.ndarray]) -> list[Array]:
+def _eager_keys(key: Array, words: np.ndarray, impl: str, typed: bool) -> tuple[np.ndarray | None, Array | None]:
+    """Every leaf's key, eagerly: (the data of threefry keys, computed on the host, else None; the keys as a key
+    array when `typed`, padded to a power of two so that the groups' programs serve models of most sizes)."""
+    rows = max(256, 1 << max(0, len(words) - 1).bit_length())
+    if impl != "threefry2x32":  # segments draw threefry bits only; other keys are derived by one compiled program
+        return None, keys.folded(key, _padded(words, rows), impl)
+    data = keys.threefry_fold_on_host(np.asarray(jax.random.key_data(key)), words)
+    typed_keys = jax.random.wrap_key_data(_padded(data, rows), impl=jax.random.key_impl(key)) if typed else None
+    return data, typed_keys
+
+
+def _eager_segments(
+    packed: list[segments.Segment], key_data: np.ndarray | None, params: list[np.ndarray]
+) -> list[Array]:
     """The leaves of every segment, drawn eagerly: one program per sampling case and dtype, whatever the model,
-    and one small program per leaf shape to cut the leaf out of its segment's buffer."""
+    and the leaves cut out of its buffer (on the host on CPU, else by one small program per leaf shape)."""
     drawn: list[Array] = []
     used = 0
     buffers: dict[np.dtype, Array] = {}  # per dtype, the last segment's buffer, reused once its leaves are cut out
     capacity = tunables.TUNABLES.segment_capacity
     for segment, table in zip(packed, params, strict=True):
+        assert key_data is not None  # segments are drawn with threefry keys only
         count = len(segment.shapes)
         starts = segment.row_starts
         big = np.iinfo(np.int32).max  # padding leaves start past every row, so no row belongs to them
         buffer = segments.eager_segment(
             segment.case,
             segment.dtype,
-            leaf_keys,
-            _padded(np.arange(used, used + count, dtype=np.int32), capacity),
+            _padded(key_data[used : used + count], capacity),
             _padded(table, capacity),
             _padded(np.asarray(starts[:-1], np.int32), capacity, big),
+            segments.leaf_of_rows(starts),
             np.int32(starts[-1]),
             buffers.pop(segment.dtype) if segment.dtype in buffers else _empty(segment.dtype),
         )
-        leaves = [
-            segments.extract(buffer, np.int32(r), shape) for r, shape in zip(starts, segment.shapes, strict=False)
-        ]
+        leaves = segments.cut_out(buffer, starts, segment.shapes)
         # One segment at a time: dispatched at once, segments and cuts contend for the cores and caches.
         jax.block_until_ready(leaves)
         drawn.extend(leaves)

@@ -116,3 +116,35 @@ def _fold_looped(key: Array, words: Array | np.ndarray) -> Array:
 
 #: `fold_words`, compiled once per number of rows and implementation.
 folded = jax.jit(fold_words, static_argnums=2)
+
+
+def threefry_fold_on_host(key_data: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """`fold_words` for a threefry key, computed by NumPy: the data, one (2,) row per row of `words`.
+
+    `jax.random.fold_in(key, w)` is threefry2x32(key, (0, w)) for a threefry key, so an eager
+    call derives its leaves' keys with no compiled program (XLA:CPU takes about 0.2 s to
+    compile threefry's loop). `tests/test_keys.py` checks it against `fold_words` bit for bit.
+    """
+    k0 = np.full(words.shape[0], key_data[0], np.uint32)
+    k1 = np.full(words.shape[0], key_data[1], np.uint32)
+    for column in words.astype(np.uint32).T:
+        k0, k1 = _threefry2x32(k0, k1, np.zeros_like(column), column)
+    return np.stack([k0, k1], axis=-1)
+
+
+# Threefry-2x32's rotations, alternating every four rounds, and the constant of its third key word.
+_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+_PARITY = np.uint32(0x1BD11BDA)
+
+
+def _threefry2x32(k0: np.ndarray, k1: np.ndarray, x0: np.ndarray, x1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Threefry-2x32 with 20 rounds, as `jax.extend.random.threefry2x32_p` computes it, on uint32 arrays."""
+    ks = (k0, k1, k0 ^ k1 ^ _PARITY)
+    x0, x1 = x0 + ks[0], x1 + ks[1]
+    for i in range(5):
+        for r in _ROTATIONS[i % 2]:
+            x0 = x0 + x1
+            x1 = ((x1 << np.uint32(r)) | (x1 >> np.uint32(32 - r))) ^ x0
+        x0 = x0 + ks[(i + 1) % 3]
+        x1 = x1 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    return x0, x1
