@@ -140,6 +140,60 @@ def table(records) -> str:
     return "\n".join(lines)
 
 
+def _by_key(records) -> dict:
+    """The elementwise records as {(case, key implementation, dtype, mode): {impl: record}}."""
+    cells: dict = {}
+    for r in records:
+        if "key_impl" in r:
+            case = r["name"].removesuffix(f" [{r['key_impl']}]")
+            cells.setdefault((case, r["key_impl"], r["dtype"], r["mode"]), {})[r["impl"]] = r
+    return cells
+
+
+def beside_jax_nn(records) -> str:
+    """Ours beside jax.nn's, for each case, key implementation, dtype and mode that has both: each median, their
+    ratio, and each ÷ the same key's raw bits."""
+    lines = [
+        "| case | key | dtype | mode | ours ms | jax.nn ms | ours ÷ jax.nn | ours ÷ raw bits | jax.nn ÷ raw bits |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (case, key, dtype, mode), impls in _by_key(records).items():
+        if "jax.nn" not in impls:
+            continue
+        ours, theirs, bits = (impls[i]["median_s"] for i in ("jax_weightinit", "jax.nn", "raw_bits"))
+        lines.append(
+            f"| {case} | {key} | {dtype} | {mode} | {ours * 1e3:.1f} | {theirs * 1e3:.1f} | {ours / theirs:.2f} | "
+            f"{ours / bits:.2f} | {theirs / bits:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def bfloat16_cost(records) -> str:
+    """bfloat16's time ÷ float32's, ours and jax.nn's, for each case, key implementation and mode; each dtype's time
+    first divided by its own run's raw bits, which cancels drift between the two runs."""
+    cells = _by_key(records)
+    lines = [
+        "| case | key | mode | ours f32 ms | ours bf16 ms | ours bf16 ÷ f32 | jax.nn bf16 ÷ f32 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (case, key, dtype, mode), f32 in cells.items():
+        bf16 = cells.get((case, key, "bfloat16", mode))
+        if dtype != "float32" or bf16 is None:
+            continue
+
+        def cost(impl):
+            if impl not in f32 or impl not in bf16:
+                return ""
+            each = [d[impl]["median_s"] / d["raw_bits"]["median_s"] for d in (f32, bf16)]
+            return f"{each[1] / each[0]:.2f}"
+
+        ours = [d["jax_weightinit"]["median_s"] * 1e3 for d in (f32, bf16)]
+        lines.append(
+            f"| {case} | {key} | {mode} | {ours[0]:.1f} | {ours[1]:.1f} | {cost('jax_weightinit')} | {cost('jax.nn')} |"
+        )
+    return "\n".join(lines)
+
+
 def xla_env(*flags: str) -> dict[str, str]:
     """This process's environment with `flags` in `XLA_FLAGS`, in place of any device count already there."""
     kept = [f for f in os.environ.get("XLA_FLAGS", "").split() if "xla_force_host_platform_device_count" not in f]

@@ -18,7 +18,18 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
-from common import INITS, machine, model_tables, record, table, timeit, timeit_interleaved, xla_env
+from common import (
+    INITS,
+    beside_jax_nn,
+    bfloat16_cost,
+    machine,
+    model_tables,
+    record,
+    table,
+    timeit,
+    timeit_interleaved,
+    xla_env,
+)
 
 import jax_weightinit as wi
 
@@ -236,8 +247,15 @@ def main(argv=None) -> int:
     )
     header = "\n".join(f"- {k}: {v}" for k, v in info.items())
     cold_table = f"## Small models started cold\n\n{cold_bench.table(cold)}\n" if cold else ""
+    keyed = (
+        f"## Ours beside jax.nn\n\n{beside_jax_nn(records)}\n\n"
+        f"## bfloat16's cost against float32's (each ÷ its raw bits)\n\n{bfloat16_cost(records)}\n\n"
+        if any("key_impl" in r for r in records)
+        else ""
+    )
     (out / "results.md").write_text(
-        f"# Benchmark results\n\n{header}\n\n{table(records)}\n\n{model_tables(model)}\n\n{cold_table}"
+        f"# Benchmark results\n\n{header}\n\n{keyed}## Every implementation\n\n{table(records)}\n\n"
+        f"{model_tables(model)}\n\n{cold_table}"
     )
     print(f"wrote {out / 'results.json'} and {out / 'results.md'}")
     return 0

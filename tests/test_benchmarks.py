@@ -36,6 +36,12 @@ def test_quick_benchmark_writes_results(tmp_path):
     table = (tmp_path / "results.md").read_text()
     assert "| case | dtype | mode | impl | median ms |" in table and "÷ raw bits" in table and "÷ fill" in table
     assert "## Whole-model init" in table and "temp ÷ largest shard" in table
+    beside = table.split("## Ours beside jax.nn")[1].split("##")[0]
+    assert "| ours ms | jax.nn ms | ours ÷ jax.nn |" in beside
+    assert "| glorot_uniform 512x512 | threefry2x32 | float32 | jit |" in beside
+    assert "| glorot_uniform 512x512 | rbg | bfloat16 | jit |" in beside
+    bfloat16 = table.split("## bfloat16's cost against float32's")[1].split("##")[0]
+    assert "| glorot_uniform 512x512 | rbg | jit |" in bfloat16
 
 
 def test_normal_transforms_benchmark_writes_every_variant(tmp_path):
