@@ -101,6 +101,7 @@ def record(records, name, impl, shape, dtype, times, first, **extra):
         "min_s": min(times),
         "max_s": max(times),
         "first_call_s": first,
+        "times_s": list(times),
         "elements": n,
         "elements_per_s": n / statistics.median(times),
         "gb_per_s": n * itemsize / statistics.median(times) / 1e9,
@@ -150,9 +151,18 @@ def _by_key(records) -> dict:
     return cells
 
 
+def paired(a: dict, b: dict) -> float:
+    """a's time ÷ b's: the median of the ratios round by round when both were timed in the same rounds (drift
+    between rounds cancels), else the ratio of the medians."""
+    ta, tb = a.get("times_s"), b.get("times_s")
+    if ta and tb and len(ta) == len(tb):
+        return statistics.median(x / y for x, y in zip(ta, tb, strict=True))
+    return a["median_s"] / b["median_s"]
+
+
 def beside_jax_nn(records) -> str:
-    """Ours beside jax.nn's, for each case, key implementation, dtype and mode that has both: each median, their
-    ratio, and each ÷ the same key's raw bits."""
+    """Ours beside jax.nn's, for each case, key implementation, dtype and mode that has both: each median, and
+    their ratio and each ÷ the same key's raw bits, round by round (`paired`)."""
     lines = [
         "| case | key | dtype | mode | ours ms | jax.nn ms | ours ÷ jax.nn | ours ÷ raw bits | jax.nn ÷ raw bits |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -160,17 +170,17 @@ def beside_jax_nn(records) -> str:
     for (case, key, dtype, mode), impls in _by_key(records).items():
         if "jax.nn" not in impls:
             continue
-        ours, theirs, bits = (impls[i]["median_s"] for i in ("jax_weightinit", "jax.nn", "raw_bits"))
+        ours, theirs, bits = (impls[i] for i in ("jax_weightinit", "jax.nn", "raw_bits"))
         lines.append(
-            f"| {case} | {key} | {dtype} | {mode} | {ours * 1e3:.1f} | {theirs * 1e3:.1f} | {ours / theirs:.2f} | "
-            f"{ours / bits:.2f} | {theirs / bits:.2f} |"
+            f"| {case} | {key} | {dtype} | {mode} | {ours['median_s'] * 1e3:.1f} | {theirs['median_s'] * 1e3:.1f} | "
+            f"{paired(ours, theirs):.2f} | {paired(ours, bits):.2f} | {paired(theirs, bits):.2f} |"
         )
     return "\n".join(lines)
 
 
 def bfloat16_cost(records) -> str:
-    """bfloat16's time ÷ float32's, ours and jax.nn's, for each case, key implementation and mode; each dtype's time
-    first divided by its own run's raw bits, which cancels drift between the two runs."""
+    """bfloat16's time ÷ float32's, ours and jax.nn's, for each case, key implementation and mode, round by round
+    (`paired`: both dtypes are timed in the same rounds, with the same raw bits, so this is also each ÷ its bits)."""
     cells = _by_key(records)
     lines = [
         "| case | key | mode | ours f32 ms | ours bf16 ms | ours bf16 ÷ f32 | jax.nn bf16 ÷ f32 |",
@@ -180,16 +190,11 @@ def bfloat16_cost(records) -> str:
         bf16 = cells.get((case, key, "bfloat16", mode))
         if dtype != "float32" or bf16 is None:
             continue
-
-        def cost(impl):
-            if impl not in f32 or impl not in bf16:
-                return ""
-            each = [d[impl]["median_s"] / d["raw_bits"]["median_s"] for d in (f32, bf16)]
-            return f"{each[1] / each[0]:.2f}"
-
-        ours = [d["jax_weightinit"]["median_s"] * 1e3 for d in (f32, bf16)]
+        theirs = f"{paired(bf16['jax.nn'], f32['jax.nn']):.2f}" if "jax.nn" in f32 else ""
+        ours = (f32["jax_weightinit"], bf16["jax_weightinit"])
         lines.append(
-            f"| {case} | {key} | {mode} | {ours[0]:.1f} | {ours[1]:.1f} | {cost('jax_weightinit')} | {cost('jax.nn')} |"
+            f"| {case} | {key} | {mode} | {ours[0]['median_s'] * 1e3:.1f} | {ours[1]['median_s'] * 1e3:.1f} | "
+            f"{paired(ours[1], ours[0]):.2f} | {theirs} |"
         )
     return "\n".join(lines)
 

@@ -115,3 +115,46 @@ def test_the_eager_segment_program_draws_whole_on_accelerators():
     }
     assert counts["cuda"] == counts["tpu"] == 0
     assert counts["cpu"] >= 1
+
+
+# With rbg keys (TPU users' and MaxText's choice) a uniform law is the generator's bits mapped element by element:
+# one pass, as jax.nn's, which XLA fuses into the consumer of the bits.
+ELEMENTWISE = {
+    "abs", "add", "and", "bitcast_convert", "broadcast_in_dim", "clamp", "compare", "concatenate", "constant",
+    "convert", "divide", "maximum", "minimum", "multiply", "negate", "optimization_barrier", "or", "reshape",
+    "return", "rng_bit_generator", "select", "shift_left", "shift_right_logical", "slice", "subtract", "xor",
+}  # fmt: skip
+UNIFORM = {
+    "glorot_uniform": wi.glorot_uniform(),
+    "he_uniform": wi.he_uniform(),
+    "uniform(0.02)": wi.uniform(0.02),
+    "pytorch.uniform(-1, 1)": wi.pytorch.uniform(-1.0, 1.0),
+}
+
+
+def one_elementwise_pass(f, platform: str) -> bool:
+    """Whether `f(seed)` lowered for `platform` draws the bits once and only maps them element by element: one
+    `rng_bit_generator` and no operation but elementwise ones and reshapes, every function's."""
+    module = jax.export.export(jax.jit(f), platforms=(platform,))(SEED).mlir_module()
+    ops = re.findall(r"stablehlo\.([a-z_]+)", module)
+    return ops.count("rng_bit_generator") == 1 and set(ops) <= ELEMENTWISE
+
+
+@pytest.mark.parametrize("platform", ["cuda", "tpu"])
+@pytest.mark.parametrize("impl", ["rbg", "unsafe_rbg"])
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+@pytest.mark.parametrize("name", UNIFORM)
+def test_uniform_laws_with_rbg_keys_are_one_elementwise_pass_over_the_bits(name, dtype, impl, platform):
+    assert one_elementwise_pass(
+        lambda seed: UNIFORM[name](jax.random.key(seed, impl=impl), (2048, 4096), dtype), platform
+    )
+
+
+def test_twin_a_second_pass_over_the_bits_is_caught():
+    """Twin: a draw followed by a scan over its values (a cumulative sum) is more than one elementwise pass."""
+
+    def f(seed):
+        return jnp.cumsum(wi.glorot_uniform()(jax.random.key(seed, impl="rbg"), (64, 64)), axis=0)
+
+    assert one_elementwise_pass(lambda seed: wi.glorot_uniform()(jax.random.key(seed, impl="rbg"), (64, 64)), "cuda")
+    assert not one_elementwise_pass(f, "cuda")

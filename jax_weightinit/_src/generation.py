@@ -5,10 +5,11 @@ drawn; `generate` runs that schedule. Three ways, each bit for bit the leaf's di
 `row.init(key_for(key, row.path), row.shape, row.dtype)`:
 
 * segments (`segments`): unsharded leaves of the library's elementwise laws in float32 with
-  threefry keys, laid out as rows of a few flat draws, one per sampling case and dtype. A
-  small model, or any model under a trace, compiles one program for its layout (its
-  constants filled in it too); a larger eager call uses programs of fixed shapes that serve
-  every model, and fills its constants on the host.
+  threefry keys, laid out as rows of a few flat draws, one per sampling case and dtype. Any
+  model under a trace, or an eager one of a few leaves, compiles one program for its layout
+  (its constants filled in it too); a larger eager call uses one program of fixed shapes per
+  case and dtype that serves every model, and derives its keys, fills its constants and cuts
+  out its leaves on the host.
 * filled: constants with a number, and random leaves with no elements.
 * groups: everything else (sharded leaves, other initializers, float64 and complex leaves,
   other key implementations, large models), by leaves that share one sampler, shape, dtype

@@ -9,7 +9,8 @@ leaf are threefry2x32(key, (0, n)) xored (see `blocks`), so each leaf is its sli
 segment, bit for bit the array `init(key, shape, dtype)` returns.
 
 `draw` draws a segment inside a program compiled for a model's layout (`generation`);
-`eager_segment` and `extract` are programs of fixed shapes that serve every model eagerly.
+`eager_segment` is the program of fixed shapes that serves every model eagerly, and
+`cut_out` takes its leaves out of its buffer.
 """
 
 import dataclasses
