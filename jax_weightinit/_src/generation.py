@@ -128,6 +128,7 @@ def generate(key: Array, rows: Sequence[PlanRow]) -> list[Array]:
     previous = (drawn[-1], None) if drawn else None
     start = len(in_segments)  # where the groups' keys begin
     for group, members in work.groups:
+        assert leaf_keys is not None  # derived as keys whenever there are groups
         stop = start + len(members)
         numbers = np.stack([_numbers(rows[i]) for i in members])
         group_leaves, previous = _draw_group(group, leaf_keys, numbers, start, stop, previous)
@@ -191,7 +192,9 @@ def _eager_keys(key: Array, words: np.ndarray, impl: str, typed: bool) -> tuple[
     if impl != "threefry2x32":  # segments draw threefry bits only; other keys are derived by one compiled program
         return None, keys.folded(key, _padded(words, rows), impl)
     data = keys.threefry_fold_on_host(np.asarray(jax.random.key_data(key)), words)
-    typed_keys = jax.random.wrap_key_data(_padded(data, rows), impl=jax.random.key_impl(key)) if typed else None
+    typed_keys = (
+        jax.random.wrap_key_data(jnp.asarray(_padded(data, rows)), impl=jax.random.key_impl(key)) if typed else None
+    )
     return data, typed_keys
 
 
