@@ -6,7 +6,7 @@ drawn; `generate` runs that schedule. Three ways, each bit for bit the leaf's di
 
 * segments (`segments`): unsharded leaves of the library's elementwise laws in float32 with
   threefry keys, laid out as rows of a few flat draws, one per sampling case and dtype. Any
-  model under a trace, or an eager one of a few leaves, compiles one program for its layout
+  model under a trace, or a small eager one, compiles one program for its layout
   (its constants filled in it too); a larger eager call uses one program of fixed shapes per
   case and dtype that serves every model, and derives its keys, fills its constants and cuts
   out its leaves on the host.
@@ -177,12 +177,8 @@ def _padded(table: np.ndarray, rows: int, fill: float = 0) -> np.ndarray:
 
 
 def _empty(dtype: np.dtype) -> Array:
-    """A new eager segment buffer (later segments of the call reuse the last one's): on CPU made on the host and
-    copied in, which compiles nothing."""
-    shape = (segments.buffer_rows(), segments.ROW)
-    if jax.default_backend() != "cpu":
-        return jnp.zeros(shape, dtype)
-    return jax.device_put(np.zeros(shape, dtype), may_alias=False)  # a copy: the buffer is donated
+    """A new eager segment buffer (later segments of the call reuse the last one's)."""
+    return jnp.zeros((segments.buffer_rows(), segments.ROW), dtype)
 
 
 def _eager_keys(key: Array, words: np.ndarray, impl: str, typed: bool) -> tuple[np.ndarray | None, Array | None]:

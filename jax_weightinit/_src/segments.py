@@ -201,7 +201,7 @@ def cut_out(buffer: Array, starts: tuple[int, ...], shapes: tuple[tuple[int, ...
         for r, shape in zip(starts, shapes, strict=False)
     ]
     del flat
-    return [jax.device_put(leaf) for leaf in copies]
+    return jax.device_put(copies)  # one batched transfer
 
 
 @functools.partial(jax.jit, static_argnums=2)
