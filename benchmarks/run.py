@@ -91,10 +91,10 @@ def bench_elementwise(records, shapes, dtypes, repeats, modes, key_impls=KEY_IMP
                     lambda k: jax.random.bits(k, shape, jnp.uint32)
                 )
                 results = timeit_interleaved({cell: (lambda fn=fn: fn(key)) for cell, fn in fns.items()}, repeats)
+                case = f"{name} {label}{suffix}"
                 for dtype in dtypes:
                     for (impl, of), (times, first) in results.items():
-                        if of is None or of == dtype:
-                            case = f"{name} {label}{suffix}"
+                        if of is None or of == dtype:  # the raw bits, timed once, stand beside each dtype
                             dtype_name = jnp.dtype(dtype).name
                             record(records, case, impl, shape, dtype_name, times, first, mode=mode, key_impl=key_impl)
                 if mode != "jit" or jnp.float32 not in dtypes or key_impl != "threefry2x32":

@@ -363,11 +363,9 @@ def test_leaves_cut_out_on_the_host_are_those_the_accelerator_program_cuts(key):
     """On CPU `cut_out` copies leaves out with NumPy; elsewhere `extract` cuts them: the same arrays, and new ones
     (the buffer is donated to the next segment)."""
     shapes = ((3,), (128,), (129,), (7, 300), (16, 16, 3))
-    starts = [0]
-    for shape in shapes:
-        starts.append(starts[-1] + -(-int(np.prod(shape)) // segments.ROW))
+    starts = segments.Segment("normal", np.dtype(np.float32), shapes).row_starts
     buffer = jax.random.normal(key, (segments.buffer_rows(), segments.ROW))
-    cut = segments.cut_out(buffer, tuple(starts), shapes)
+    cut = segments.cut_out(buffer, starts, shapes)
     for start, shape, leaf in zip(starts, shapes, cut, strict=False):
         assert leaf.shape == shape
         assert np.array_equal(np.asarray(leaf), np.asarray(segments.extract(buffer, np.int32(start), shape)))
@@ -381,3 +379,33 @@ def test_a_row_s_leaf_given_by_the_host_is_the_one_the_search_finds():
     row = jnp.arange(segments.buffer_rows(), dtype=jnp.int32)
     searched = jnp.searchsorted(first, row, side="right", method="scan_unrolled") - 1
     assert np.array_equal(segments.leaf_of_rows(starts), np.asarray(searched))
+
+
+def odd_shapes(offset):
+    """Twelve kernels of shapes no other test draws, so that nothing about them is compiled yet."""
+    target = {f"k{i}": jax.ShapeDtypeStruct((7 + offset + i, 3 + i), jnp.float32) for i in range(12)}
+    return target, [("k", wi.normal(0.02))]
+
+
+def test_eager_fixed_programs_compile_nothing_for_new_leaf_shapes(key, tunables):
+    """Eagerly the fixed-shape program serves every model: keys are derived and leaves cut out on the host, so a
+    model of leaf shapes never drawn before compiles nothing once the program exists."""
+    tunables(fixed_from_leaves=0)
+    jax.block_until_ready(wi.init_tree(key, *odd_shapes(0)))
+    with COMPILES.counting() as seen:
+        jax.block_until_ready(wi.init_tree(key, *odd_shapes(100)))
+    assert seen.count == 0
+
+
+def test_twin_cutting_leaves_out_by_program_compiles_per_shape(key, tunables, monkeypatch):
+    """Twin: cutting each leaf out by `extract` (as accelerators do) compiles one program per new leaf shape."""
+    tunables(fixed_from_leaves=0)
+
+    def by_program(buffer, starts, shapes):
+        return [segments.extract(buffer, np.int32(r), s) for r, s in zip(starts, shapes, strict=False)]
+
+    monkeypatch.setattr(segments, "cut_out", by_program)
+    jax.block_until_ready(wi.init_tree(key, *odd_shapes(200)))
+    with COMPILES.counting() as seen:
+        jax.block_until_ready(wi.init_tree(key, *odd_shapes(300)))
+    assert seen.count == 12
