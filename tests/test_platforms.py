@@ -120,7 +120,7 @@ def test_the_eager_segment_program_draws_whole_on_accelerators():
 # With rbg keys (TPU users' and MaxText's choice) a uniform law is the generator's bits mapped element by element:
 # one pass, as jax.nn's, which XLA fuses into the consumer of the bits.
 ELEMENTWISE = {
-    "abs", "add", "and", "bitcast_convert", "broadcast_in_dim", "clamp", "compare", "concatenate", "constant",
+    "abs", "add", "and", "bitcast_convert", "broadcast_in_dim", "case", "clamp", "compare", "concatenate", "constant",
     "convert", "divide", "maximum", "minimum", "multiply", "negate", "optimization_barrier", "or", "reshape",
     "return", "rng_bit_generator", "select", "shift_left", "shift_right_logical", "slice", "subtract", "xor",
 }  # fmt: skip
@@ -134,10 +134,21 @@ UNIFORM = {
 
 def one_elementwise_pass(f, platform: str) -> bool:
     """Whether `f(seed)` lowered for `platform` draws the bits once and only maps them element by element: one
-    `rng_bit_generator` and no operation but elementwise ones and reshapes, every function's."""
+    `rng_bit_generator` and no operation but elementwise ones and reshapes, every function's, and no choice but
+    `platform_dependent`'s, on the platform index (a constant that XLA folds)."""
     module = jax.export.export(jax.jit(f), platforms=(platform,))(SEED).mlir_module()
     ops = re.findall(r"stablehlo\.([a-z_]+)", module)
-    return ops.count("rng_bit_generator") == 1 and set(ops) <= ELEMENTWISE
+    return ops.count("rng_bit_generator") == 1 and set(ops) <= ELEMENTWISE and chooses_only_by_constants(module)
+
+
+def chooses_only_by_constants(module: str) -> bool:
+    """Whether every `case` of `module` selects on a constant, or on a case's result that itself does."""
+    constants = set(re.findall(r"(%\w+) = stablehlo\.constant", module))
+    for result, index in re.findall(r'(%\w+) = "stablehlo\.case"\((%\w+)\)', module):
+        if index not in constants:
+            return False
+        constants.add(result)
+    return True
 
 
 @pytest.mark.parametrize("platform", ["cuda", "tpu"])
@@ -157,4 +168,14 @@ def test_twin_a_second_pass_over_the_bits_is_caught():
         return jnp.cumsum(wi.glorot_uniform()(jax.random.key(seed, impl="rbg"), (64, 64)), axis=0)
 
     assert one_elementwise_pass(lambda seed: wi.glorot_uniform()(jax.random.key(seed, impl="rbg"), (64, 64)), "cuda")
+    assert not one_elementwise_pass(f, "cuda")
+
+
+def test_twin_a_choice_on_the_drawn_values_is_caught():
+    """Twin: a `lax.cond` on a drawn value is a choice made on data, not on the platform."""
+
+    def f(seed):
+        x = wi.glorot_uniform()(jax.random.key(seed, impl="rbg"), (64, 64))
+        return jax.lax.cond(x[0, 0] > 0, lambda x: x, lambda x: -x, x)
+
     assert not one_elementwise_pass(f, "cuda")

@@ -13,7 +13,7 @@ import pytest
 from scipy import special
 
 import jax_weightinit as wi
-from jax_weightinit._src import sampling
+from jax_weightinit._src import quantile, sampling
 
 F32 = np.dtype(np.float32)
 U = (np.arange(2**23) + 0.5) * 2.0**-23  # exact in float32 and float64
@@ -135,3 +135,31 @@ def test_float64_sampling_is_accurate_to_a_few_ulps_down_to_the_smallest_midpoin
     exact = _exact(STANDARD, u)
     assert np.max(np.abs(x - exact) / np.spacing(np.abs(exact))) <= 8.0
     assert np.all(np.diff(x) > 0)
+
+
+def _log_ulp_error(log) -> float:
+    """The largest error of `log` in float32 ulps of the exact log, over normal floats of every binade."""
+    rng = np.random.default_rng(0)
+    x = np.exp(np.concatenate([rng.uniform(-87.3, 88.7, 2**18), np.log(rng.uniform(0, 1, 2**18))])).astype(F32)
+    x = x[x >= np.finfo(F32).tiny]  # XLA:CPU flushes subnormals to zero
+    exact = np.log(x.astype(np.float64))
+    got = np.asarray(jax.jit(lambda v: log(v))(x), np.float64)  # traced anew: the twin patches a constant
+    return float(np.max(np.abs(got - exact) / np.spacing(np.abs(exact).astype(F32))))
+
+
+def test_log_is_within_1_2_ulp_of_the_exact_log():
+    assert _log_ulp_error(quantile.log) < 1.2
+
+
+def test_twin_a_log_coefficient_off_in_its_seventh_digit_is_caught(monkeypatch):
+    p = list(quantile._LOG_P)
+    p[-1] *= 1 + 1e-6
+    monkeypatch.setattr(quantile, "_LOG_P", tuple(p))
+    assert _log_ulp_error(quantile.log) > 1.2
+
+
+@pytest.mark.parametrize(
+    "x, expected", [(0.0, -np.inf), (-1.0, np.nan), (np.inf, np.inf), (np.nan, np.nan), (1.0, 0.0), (0.5, np.log(0.5))]
+)
+def test_log_edges(x, expected):
+    np.testing.assert_array_equal(jax.jit(quantile.log)(np.float32(x)), np.float32(expected))

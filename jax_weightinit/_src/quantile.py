@@ -18,13 +18,14 @@ down with it. Over the 2²³ float32 uniform midpoints, against float64
 
 Below 1 in the last column, every sample lies in the quantile cell of its uniform (the
 z whose exact CDF is within 2⁻²⁴ of it), so the CDF of the output is exact at every
-multiple of 2⁻²³. Only arithmetic, `log` and `sqrt`: with rbg keys on CPU a normal draw
+multiple of 2⁻²³. Only arithmetic and `sqrt` (the log is written out, `log`): with rbg keys on CPU a normal draw
 costs 1.1–1.3× its raw bits, where with `erf_inv` it cost 2.2–2.5× (XLA:CPU fused
 `erf_inv` into the generator's unvectorized loop).
 """
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -110,6 +111,55 @@ def _horner(coefficients: tuple[float, ...], x: Array) -> Array:
     return acc
 
 
+# Cephes' logf as XLA:CPU emitted float32 `log` up to jax 0.12.0 (Eigen's `plog_float`): degree-8 polynomial
+# coefficients in ascending order of their step, then ln 2 in two parts.
+_LOG_P = (
+    7.0376836292e-2,
+    -1.1514610310e-1,
+    1.1676998740e-1,
+    -1.2420140846e-1,
+    1.4249322787e-1,
+    -1.6668057665e-1,
+    2.0000714765e-1,
+    -2.4999993993e-1,
+    3.3333331174e-1,
+)
+_LOG_Q1, _LOG_Q2 = -2.12194440e-4, 0.693359375
+
+
+def log(x: Array) -> Array:
+    """The natural log, the same bits on every XLA: float32 by Cephes' logf in plain arithmetic.
+
+    `jnp.log` is whatever XLA:CPU's math library emits, and it changed in jax 0.12.1 (1-2 ulp
+    on 0.3% of normal draws, all in the tails). Written out here, in the operations and order
+    of XLA's own earlier expansion, a float32 normal draw has the bits it had on jax 0.9-0.12.0.
+    Float64 (only under x64) stays `jnp.log`.
+    """
+    if x.dtype != np.float32:
+        return jnp.log(x)
+    p0, p1, p2, p3, p4, p5, p6, p7, p8 = _LOG_P
+    tiny = np.float32(np.finfo(np.float32).tiny)  # subnormals count as the smallest normal
+    bits = jax.lax.bitcast_convert_type(jnp.where(tiny >= x, tiny, x), jnp.int32)
+    # x = m·2^e with m in [½, 1), and m in [√½, 1) once below √½ it is doubled (e lowered by 1).
+    mantissa = jax.lax.bitcast_convert_type((bits & np.int32(0x007FFFFF)) | np.int32(0x3F000000), jnp.float32)
+    e = 1.0 + (jax.lax.shift_right_logical(bits, np.int32(23)) - np.int32(127)).astype(jnp.float32)
+    low = mantissa < np.float32(0.70710677)
+    m = (mantissa - 1.0) + jnp.where(low, mantissa, np.float32(0.0))
+    e = e - jnp.where(low, np.float32(1.0), np.float32(0.0))
+    m2 = m * m
+    m3 = m2 * m
+    y, y1, y2 = m * p0 + p1, m * p3 + p4, m * p6 + p7
+    y, y1, y2 = y * m + p2, y1 * m + p5, y2 * m + p8
+    y = y1 + y * m3
+    y = y2 + y * m3
+    y = y * m3
+    y = y + _LOG_Q1 * e
+    out = (m - 0.5 * m2) + y
+    out = out + _LOG_Q2 * e
+    edge = jnp.where(x == 0, -np.inf, np.nan).astype(jnp.float32)
+    return jnp.where(x > 0, jnp.where(x == np.inf, x, out), edge)
+
+
 def _split(value: float, dtype) -> tuple[float, float]:
     """`value` as a sum hi + lo with hi exact in `dtype`."""
     hi = float(np.asarray(value, dtype))
@@ -140,7 +190,7 @@ def normal_quantile(centred: Array, below: Array, above: Array, far: bool) -> Ar
     tail = jnp.where(left, below, above)
     r = _CENTRAL - q * q
     central = q * hi + q * (lo + _horner(_A_CORRECTION, r) / _horner(_B, r))
-    t = jnp.sqrt(-jnp.log(tail))
+    t = jnp.sqrt(-log(tail))
     near = t - _NEAR
     z = _C[0] + _horner(_C_CORRECTION, near) / _horner(_D, near)
     if far:

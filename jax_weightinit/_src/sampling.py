@@ -34,7 +34,12 @@ def compute_dtype(dtype: np.dtype) -> np.dtype:
 
 def unit_uniform(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
     """Uniform midpoints in (0, 1) with 23 (float32) or 52 (float64) bits."""
-    return from_bits(jax.random.bits(key, shape, jnp.uint64 if dtype == np.float64 else jnp.uint32), dtype)
+    return from_bits(random_bits(key, shape, dtype), dtype)
+
+
+def random_bits(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
+    """The random words a compute dtype's uniforms are made of: 32 bits for float32, 64 for float64."""
+    return jax.random.bits(key, shape, jnp.uint64 if dtype == np.float64 else jnp.uint32)
 
 
 def from_bits(bits: jax.Array, dtype: np.dtype) -> jax.Array:
@@ -127,23 +132,35 @@ def _prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
 
 
 def transform(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:
-    """Maps unit uniforms to the law that `params` and `case` describe, rounded once to `dtype`."""
+    """Maps unit uniforms to the law that `params` and `case` describe, rounded once to `dtype`.
+
+    Each element's value depends on its uniform and the law alone, never on the array's shape,
+    its neighbours or what the caller does with the result (`in_whole_vectors`).
+    """
+    params = _kept(params)
+    return in_whole_vectors(lambda u: _law(u, params, case, dtype), u)
+
+
+def transform_bits(bits: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:
+    """`transform` of the uniforms that random `bits` stand for (`from_bits`), in one pass over the bits."""
+    params = _kept(params)
+    return in_whole_vectors(lambda bits: _law(from_bits(bits, params.dtype), params, case, dtype), bits)
+
+
+def _kept(params: jax.Array) -> jax.Array:
     # Under a caller's trace `params` are constants, and XLA would fold them into the arithmetic
     # differently from an eager call (1 ulp apart): the barrier keeps them arguments, so eager and
     # `jit` agree bit for bit.
-    params = jax.lax.optimization_barrier(params)
+    return jax.lax.optimization_barrier(params)
+
+
+def _law(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:
     if case == "grid":
         cumulative, values = params[:GRID], params[GRID:]
         return values[jnp.minimum(jnp.searchsorted(cumulative, u), GRID - 1)].astype(dtype)
     loc, scale, *numbers, low, high, rounded_low, rounded_high = params
-    x = loc + scale * _standard(u, case, *numbers)
-    if case.startswith("normal"):
-        # The clip to (-inf, inf) changes no value. It ends the transform as the truncated cases end theirs, and
-        # XLA:CPU then emits (and contracts the multiply-adds of) a normal draw the same way whatever the array's
-        # trailing dim and version, as it does for those cases (docs/design.md).
-        return jnp.clip(x, low, high).astype(dtype)
-    x = jnp.clip(x, low, high)
-    if np.dtype(dtype) != params.dtype:
+    x = jnp.clip(loc + scale * _standard(u, case, *numbers), low, high)
+    if np.dtype(dtype) != x.dtype:
         # Rounding to the compute dtype, then to `dtype`, can cross a bound that rounding once would not
         # (a float32 value on a float16 midpoint): the output is kept in the bounds rounded once. Those bounds
         # are values of `dtype` and rounding is monotone, so clipping before rounding gives the same numbers
@@ -152,10 +169,52 @@ def transform(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> ja
     return x.astype(dtype)
 
 
+# The last dim of the arrays a law is computed on by XLA:CPU: a multiple of every vector width times its unroll.
+LANES = 128
+
+
+def in_whole_vectors(f, x: jax.Array) -> jax.Array:
+    """`f(x)` for an `f` elementwise along the last dim, computed on CPU in rows of a multiple of `LANES`
+    elements and kept apart from the program around it.
+
+    XLA:CPU lets LLVM fuse a multiply and an add into one FMA where it sees them together,
+    and what it sees depends on the code around: in a sum of two products (the quantile's
+    q·√(2π) + q·c) the vector loop fuses one and the scalar code for a one-lane tail the
+    other (the last column of an (n, 9) normal draw was 1-2 ulp off the same uniforms
+    drawn at (9n,)); a caller's slice fused into the draw moved that tail; and a uniform
+    leaf laid out after a neighbour in a segment lost its FMA (a third of its elements 1 ulp
+    off its direct call). Here the last dim is padded to whole vectors and the values are
+    computed inside a conditional, whose boundary no fusion crosses, then cut: every
+    element comes from the same vector code, whatever the shape, shard, segment or the
+    caller's program. On GPU and TPU an element is one thread's, and `f` runs as it is.
+    """
+
+    def on_cpu(x):
+        scalar = x.ndim == 0
+        x = x[None] if scalar else x
+        n = x.shape[-1]
+        pad = -n % LANES
+        if pad:
+            x = jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, pad)], constant_values=_padding(x.dtype))
+        out = jax.eval_shape(f, x)
+        # A predicate XLA cannot fold, and never batched under `vmap`: the conditional stays one.
+        taken = jax.lax.optimization_barrier(np.bool_(True))
+        x = jax.lax.cond(taken, f, lambda x: jnp.zeros(out.shape, out.dtype), x)
+        x = x[..., :n] if pad else x
+        return x[0] if scalar else x
+
+    return jax.lax.platform_dependent(x, cpu=on_cpu, default=f)
+
+
+def _padding(dtype: np.dtype) -> float | int:
+    """A value of the inputs a law maps that pads a row: a uniform's median, or any bits."""
+    return 0 if jnp.issubdtype(dtype, jnp.integer) else 0.5
+
+
 @functools.partial(jax.jit, static_argnames=("case", "shape", "dtype", "sharding", "blocked"))
 def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sharding, blocked: bool) -> jax.Array:
     def whole(k, p):
-        return placement.place(lambda k, p: transform(unit_uniform(k, shape, p.dtype), p, case, dtype), sharding, k, p)
+        return placement.place(lambda k, p: transform_bits(random_bits(k, shape, p.dtype), p, case, dtype), sharding, k, p)
 
     if not blocked:
         return whole(key, params)
@@ -163,7 +222,7 @@ def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sha
     def in_blocks(block_bytes):
         def drawn(k, p):
             return blocks.draw_in_blocks(
-                k, shape, sharding, lambda bits: transform(from_bits(bits, p.dtype), p, case, dtype), block_bytes
+                k, shape, sharding, lambda bits: transform_bits(bits, p, case, dtype), block_bytes
             )
 
         return drawn
@@ -243,7 +302,7 @@ def sample_many(keys, case: str, params, shape: tuple[int, ...], dtype: np.dtype
     """
 
     def one(k, p):
-        return transform(unit_uniform(k, shape, p.dtype), p, case, dtype)
+        return transform_bits(random_bits(k, shape, p.dtype), p, case, dtype)
 
     return placement.place(jax.vmap(one), placement.stacked(sharding), keys, params)
 
@@ -265,8 +324,15 @@ def sample_complex(key, family: str, std: float, shape: tuple[int, ...], dtype: 
 
 
 def _complex(key, family: str, std, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
-    std = jax.lax.optimization_barrier(std)  # a constant under the caller's trace: see `draw`
+    std = jax.lax.optimization_barrier(std)  # a constant under the caller's trace: see `transform`
     u = unit_uniform(key, (2, *shape), compute_dtype(dtype))
+    if not shape:  # the two parts of one value, as a row of one
+        return in_whole_vectors(lambda u: _complex_law(u, family, std, dtype), u[:, None])[0]
+    return in_whole_vectors(lambda u: _complex_law(u, family, std, dtype), u)
+
+
+def _complex_law(u, family: str, std, dtype: np.dtype) -> jax.Array:
+    """The complex values whose real and imaginary parts' uniforms are u[0] and u[1]."""
     if family == "normal":
         # Each part N(0, std²/2).
         z = (std * math.sqrt(0.5)) * quantile.of_uniform(u)

@@ -117,8 +117,6 @@ def fill(
     given (else zeros), so that a donated buffer is reused rather than a new one allocated and cleared.
     `row_leaf`, when given, is each row's leaf, computed by the caller (`leaf_of_rows`): an eager program then
     reads it rather than searching `first_rows`, which costs XLA:CPU about 0.2 s more to compile."""
-    compute = sampling.compute_dtype(dtype)
-
     def values(start: Array, count: int) -> Array:
         row = start + jnp.arange(count, dtype=jnp.int32)
         if row_leaf is None:
@@ -132,7 +130,7 @@ def fill(
         # memory with the counters.
         b1, b2 = threefry2x32_p.bind(words[:, :1], words[:, 1:], jnp.zeros_like(counter), counter)
         numbers = table[leaf].T[:, :, None]  # each law number per row, broadcast along the row
-        return sampling.transform(sampling.from_bits(b1 ^ b2, compute), numbers, case, dtype)
+        return sampling.transform_bits(b1 ^ b2, numbers, case, dtype)
 
     block_bytes = tunables.TUNABLES.block_bytes
     step = min(rows, max(1, block_bytes // (4 * ROW)))
