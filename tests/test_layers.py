@@ -98,10 +98,12 @@ def test_flax_reinit_with_a_5_percent_wider_law_is_caught(key):
 
 
 def test_flax_attention_without_layer_fans_is_caught(key):
-    """The defect the layer-aware fans fix: init_tree reads a (256, 4, 64) query kernel as 4 in, 64 out."""
+    """The defect the layer-aware fans fix: init_tree reads a (256, 4, 64) query kernel as 4 in, 64 out, and says
+    so, pointing to `wi.flax.reinit`."""
     module = nnx.MultiHeadAttention(4, 256, decode=False, rngs=nnx.Rngs(0))
     own = _param(module, "query/kernel")
-    state = wi.init_tree(key, nnx.state(module, nnx.Param), [("kernel$", LECUN), ("bias$", wi.zeros)])
+    with pytest.warns(UserWarning, match=r"'query/kernel' \(256, 4, 64\).* read as one layer.*wi\.flax\.reinit"):
+        state = wi.init_tree(key, nnx.state(module, nnx.Param), [("kernel$", LECUN), ("bias$", wi.zeros)])
     nnx.update(module, state)
     with pytest.raises(AssertionError, match="two-sample KS"):
         testing.assert_same_distribution(_param(module, "query/kernel"), own)

@@ -23,11 +23,11 @@ class _Block(nn.Module):
 
     @nn.compact
     def __call__(self, x, _):
-        init = nn.initializers.lecun_normal()
+        up = down = nn.initializers.lecun_normal()
         if self.partitioned:
-            init = nn.with_partitioning(init, ("embed", "mlp"))
-        hidden = nn.Dense(H, kernel_init=init)(x)  # Dense_0: D -> H
-        return nn.Dense(D)(hidden), None
+            up, down = nn.with_partitioning(up, ("embed", "mlp")), nn.with_partitioning(down, ("mlp", "embed"))
+        hidden = nn.Dense(H, kernel_init=up)(x)  # Dense_0: D -> H
+        return nn.Dense(D, kernel_init=down)(hidden), None
 
 
 def linen_scan(partitioned: bool):
@@ -39,6 +39,26 @@ def linen_scan(partitioned: bool):
         metadata_params={nn.PARTITION_NAME: "layers"},
     )
     return jax.eval_shape(lambda: stack(partitioned).init(jax.random.key(0), jnp.zeros((2, D)), None))
+
+
+class _Model(nn.Module):
+    """A plain `nn.scan` inside a model, as Flax users write it: no partitioning names, the lifted `Scan_Block_0`."""
+
+    @nn.compact
+    def __call__(self, x):
+        stack = nn.scan(_Block, variable_axes={"params": 0}, split_rngs={"params": True}, length=LAYERS)
+        return stack(False)(x, None)[0]
+
+
+def linen_plain_scan():
+    return jax.eval_shape(lambda: _Model().init(jax.random.key(0), jnp.zeros((2, D))))
+
+
+def named_haiku_stack():
+    def forward(x):
+        return hk.layer_stack(LAYERS, name="trunk")(lambda x: jax.nn.relu(hk.Linear(D)(x)))(x)
+
+    return jax.eval_shape(hk.transform(forward).init, jax.random.key(0), jnp.zeros((2, D)))
 
 
 def haiku_stack():
@@ -69,6 +89,22 @@ CASES = [
         {"stacked": [("params/", 1)]},
         "params/Dense_1/kernel",
         math.sqrt(2 / H),
+    ),
+    (
+        "linen nn.scan inside a model, no partitioning names",
+        linen_plain_scan,
+        HE,
+        {},
+        "params/Scan_Block_0/Dense_1/kernel",
+        math.sqrt(2 / H),
+    ),
+    (
+        "named Haiku layer_stack declared as its warning says",
+        named_haiku_stack,
+        [("w$", wi.he_normal()), ("b$", wi.zeros)],
+        {"stacked": [("^trunk(/|$)", 1)]},
+        "trunk/linear/w",
+        math.sqrt(2 / D),
     ),
     (
         "Haiku layer_stack",
@@ -123,6 +159,49 @@ def test_a_stack_read_as_one_layer_is_caught(key, name, params, rules, kwargs, p
     out = wi.init_tree(key, params(), rules, **{**kwargs, "stacked": [("", 0)]})
     with pytest.raises(AssertionError, match="per-layer stds"):
         _check_layers(_leaf(out, path), std)
+
+
+# (case, the params, rules, init_tree's keywords, the leaf init_tree must warn of, or None).
+WARNED = [
+    ("named hk.layer_stack", named_haiku_stack, [("w$", wi.he_normal()), ("b$", wi.zeros)], {}, "trunk/linear/w"),
+    (
+        "a jax.nn initializer on a named hk.layer_stack",
+        named_haiku_stack,
+        [("w$", jax.nn.initializers.lecun_normal()), ("b$", wi.zeros)],
+        {},
+        "trunk/linear/w",
+    ),
+    ("a declared stack", named_haiku_stack, [("w$", wi.he_normal()), ("b$", wi.zeros)], {"stacked": [("", 1)]}, None),
+    ("a stack the framework names", linen_plain_scan, HE, {}, None),
+    (
+        "a conv kernel",
+        lambda: {"Conv_0": {"kernel": jax.ShapeDtypeStruct((3, 3, 64, 128), jnp.float32)}},
+        [("kernel$", wi.he_normal())],
+        {},
+        None,
+    ),
+    ("a rank-3 kernel outside a conv", lambda: {"k": jnp.zeros((3, 64, 128))}, [("", wi.he_normal())], {}, "k"),
+]
+
+
+@pytest.mark.parametrize("name, params, rules, kwargs, warned", WARNED, ids=[c[0] for c in WARNED])
+def test_init_tree_warns_of_a_leaf_that_may_be_an_undeclared_stack(key, name, params, rules, kwargs, warned):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        wi.init_tree(key, params(), rules, **kwargs)
+    messages = [str(w.message) for w in caught]
+    if warned is None:
+        assert messages == []
+        return
+    (message,) = messages
+    assert f"{warned!r}" in message and "read as one layer" in message
+    # The advice in the warning, followed, silences it.
+    advised = eval(message.split("pass `stacked=")[1].split("`")[0])  # noqa: S307
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        wi.init_tree(key, params(), rules, stacked=advised)
 
 
 def test_the_plan_notes_leaves_that_may_be_undeclared_stacks():

@@ -6,6 +6,7 @@ states is by construction what is drawn.
 
 import dataclasses
 import math
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
@@ -236,8 +237,8 @@ def build(
         )
         dtype = np.dtype(leaf.dtype)
         axes = stacks.count(name, leaf, declared, stack_names, layout.layer_ranks, axis_names)
-        if axes is None and _may_be_stacked(init, shape):
-            hints.append(f"{name!r} {shape}")
+        if axes is None and name not in layout.layer_ranks and _may_be_stacked(name, init, shape):
+            hints.append(name)
         try:
             init = stacks.per_layer(init, shape, dtype, axes or 0)
         except (TypeError, ValueError) as e:
@@ -262,21 +263,48 @@ def build(
     result = Plan(rows)
     result.unused_rules = tuple(notes)
     if hints:
-        listed = ", ".join(hints[:_MAX_LISTED]) + (
+        shapes = {row.path: row.shape for row in rows}
+        listed = ", ".join(f"{name!r} {shapes[name]}" for name in hints[:_MAX_LISTED]) + (
             f" and {len(hints) - _MAX_LISTED} more" if len(hints) > _MAX_LISTED else ""
         )
+        scope = _scope(hints)
         result.stack_hints = (
-            f"{listed} read as one layer each, leading axes as receptive field; if leading axes stack layers "
-            "(nn.scan, layer_stack, vmap), declare them with `stacked=[(pattern, axes)]` to draw each layer's law.",
+            f"{listed} read as one layer each, leading axes as receptive field; if the leading axis stacks layers "
+            f"(nn.scan, hk.layer_stack, vmap), pass `stacked=[({scope!r}, 1)]` to draw each layer's law, or "
+            f"`stacked=[({scope!r}, 0)]` to keep one layer and silence this (a layer whose kernel has more than "
+            "two axes, such as DenseGeneral's, takes its own fans from `wi.flax.reinit` or an explicit `in_axis`).",
         )
     return result, [leaf for _, leaf in flat], treedef
 
 
-def _may_be_stacked(init: Callable, shape: tuple[int, ...]) -> bool:
-    """Whether a leaf read as one layer could be a stack the library was not told of: a fan-scaled law at its
-    default axes on 3 or more dims, which counts the leading ones as a receptive field."""
+def _scope(names: list[str]) -> str:
+    """A pattern for the leaves at `names` and their neighbours: their common parent path, else their first parts."""
+    common: list[str] = []
+    for level in zip(*(name.split("/")[:-1] for name in names), strict=False):
+        if len(set(level)) > 1:
+            break
+        common.append(level[0])
+    if common:
+        return "^" + re.escape("/".join(common) + "/")
+    firsts = sorted({re.escape(name.split("/")[0]) for name in names})
+    return "^(" + "|".join(firsts) + ")(/|$)"
+
+
+# A path part that names a convolution (Flax `Conv_0`, Haiku `conv2_d`, Equinox and Keras `conv`), whose leading
+# axes are its receptive field.
+_CONVOLUTION = re.compile(r"conv", re.IGNORECASE)
+
+
+def _may_be_stacked(name: str, init: Callable, shape: tuple[int, ...]) -> bool:
+    """Whether a leaf read as one layer could be a stack the library was not told of: 3 or more dims, not in a
+    convolution, drawn by a fan-scaled law at its default axes (which counts the leading ones as a receptive
+    field) or by a foreign initializer (called at the whole stack's shape)."""
+    if len(shape) < 3 or _CONVOLUTION.search(name):
+        return False
     base = init.init if isinstance(init, Scaled) else init
-    return len(shape) >= 3 and isinstance(base, FanScaled) and takes_layer_fans(base)
+    if isinstance(base, FanScaled):
+        return takes_layer_fans(base)
+    return not isinstance(base, RandomInitializer | Constant | LayerFans | stacks.PerLayer)
 
 
 def _unused_rules(

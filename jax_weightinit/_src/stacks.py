@@ -3,7 +3,8 @@
 
 A leaf's stack axes are declared by the user (`stacked=[(pattern, axes)]`) or read from
 what the framework records: a leading run of stack names (`'layers'`) in its Flax
-partitioning names, Haiku's `layer_stack` module names in its path, or, for a layer the
+partitioning names, the module names Haiku's `layer_stack` and linen's `nn.scan` / `nn.vmap` give
+when the user names none, or, for a layer the
 adapter knows (`wi.flax`, `wi.equinox`), the axes its parameter has beyond one layer's rank.
 
 The law of each layer is then one layer's: a fan-scaled law reads its fans from one
@@ -34,8 +35,9 @@ from .variance_scaling import FanScaled
 #: Partitioning names that mark a stack axis when they lead a leaf's names: Flax's `nn.scan` /
 #: `nnx.vmap` `PARTITION_NAME` as MaxText and T5X set it.
 STACK_NAMES = ("layers",)
-# The module names Haiku's `hk.layer_stack` gives its scope when the user names none; one stack axis each.
-_HAIKU_STACK = re.compile(r"^__layer_stack_(no|with)_per_layer(_\d+)?$")
+# The module names Haiku's `hk.layer_stack` gives its scope when the user names none, and linen's lifted
+# `nn.scan(Block, ...)` and `nn.vmap(Block, ...)` give theirs (`ScanBlock_0`, `VmapBlock_0`); one stack axis each.
+_FRAMEWORK_STACK = re.compile(r"^(__layer_stack_(no|with)_per_layer(_\d+)?|(Scan|Vmap)[A-Z_]\w*_\d+)$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,8 +142,8 @@ def count(
     named = leading(axis_names.get(name), stack_names)
     if named:
         return named
-    haiku = sum(bool(_HAIKU_STACK.match(part)) for part in name.split("/"))
-    return haiku or None
+    lifted = sum(bool(_FRAMEWORK_STACK.match(part)) for part in name.split("/"))
+    return lifted or None
 
 
 def per_layer(init: Callable, shape: tuple[int, ...], dtype: np.dtype, axes: int) -> Callable:

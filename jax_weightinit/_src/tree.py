@@ -1,5 +1,6 @@
 """Whole-model initialization: the plan, then every leaf's key in one batch, then generation by group."""
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -109,6 +110,8 @@ def init_tree_as_laid_out(
         )
     key = validation.key(key)
     rows, leaves, treedef = plan_lib.build(target, rules, out_shardings, key, on_unused_rule, layout)
+    for hint in rows.stack_hints:
+        warnings.warn(hint, stacklevel=3)
     for sharding in {row.sharding for row in rows if row.init is not None}:
         placement.check_key(key, sharding)
     drawn = [i for i, row in enumerate(rows) if row.init is not None]
