@@ -73,3 +73,43 @@ def test_sparse_stddevs_are_data_one_compile_serves_them_all(key):
         assert ((w == 0).sum(axis=0) == 8).all()
     other = np.asarray(wi.sparse(0.5, stds[0])(jax.random.key(1), (16, 8)))
     assert not np.array_equal(other, draws[0])  # the twin: another key is another draw
+
+
+def _lowerings(f) -> int:
+    """How many programs JAX lowers to XLA while `f()` runs (each one compiled, or read from the disk cache)."""
+    events = []
+
+    def listener(event: str, duration: float, **_) -> None:
+        if event == "/jax/core/compile/jaxpr_to_mlir_module_duration":
+            events.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        jax.block_until_ready(f())
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    return len(events)
+
+
+# An eager vmap over keys, as `jax.vmap(init)(keys)` and an eager `nnx.vmap` stack call it.
+EAGER_VMAPS = [wi.he_normal(), wi.truncated_normal(0.02), wi.glorot_uniform()]
+
+
+@pytest.mark.parametrize("init", EAGER_VMAPS, ids=repr)
+def test_an_eager_vmap_over_keys_lowers_nothing_once_warm(init):
+    keys = jax.random.split(KEY, 8)
+    draw = jax.vmap(lambda k: init(k, (64, 64)))
+    first = draw(keys)
+    assert _lowerings(lambda: draw(keys)) == 0
+    np.testing.assert_array_equal(draw(keys), first)
+
+
+def test_twin_a_vmap_rule_built_anew_each_call_is_caught(monkeypatch):
+    """Twin: the batching rule's program rebuilt on every call (no cache) lowers again on every warm call."""
+    from jax_weightinit._src import sampling
+
+    monkeypatch.setattr(sampling, "_keys_in_turn", sampling._keys_in_turn.__wrapped__)
+    keys = jax.random.split(KEY, 8)
+    draw = jax.vmap(lambda k: wi.he_normal()(k, (64, 64)))
+    draw(keys)
+    assert _lowerings(lambda: draw(keys)) > 0

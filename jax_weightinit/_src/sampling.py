@@ -280,17 +280,27 @@ def _over_keys(case: str, shape: tuple[int, ...], dtype: np.dtype, blocked: bool
         if params_batched or not key_batched:
             axes = (0 if key_batched else None, 0 if params_batched else None)
             return jax.vmap(one, in_axes=axes)(key, params), True
-        per_step = max(1, min(axis_size, tunables.TUNABLES.block_bytes // (4 * max(1, math.prod(shape)))))
-
-        def in_turn(keys, p):
-            return jax.lax.map(lambda k: one(k, p), keys, batch_size=per_step)
-
-        def together(keys, p):
-            return jax.vmap(one, in_axes=(0, None))(keys, p)
-
-        return jax.lax.platform_dependent(key, params, cpu=in_turn, default=together), True
+        return _keys_in_turn(case, shape, dtype, blocked)(key, params), True
 
     return batched
+
+
+@functools.cache
+def _keys_in_turn(case: str, shape: tuple[int, ...], dtype: np.dtype, blocked: bool):
+    """The draws of a batch of threefry keys at one law's numbers, a few keys per step on CPU, as one jitted function:
+    an eager `vmap` over keys compiles it once, not on every call."""
+
+    def one(key, params):
+        return _sample(key, params, case, shape, dtype, None, blocked)
+
+    def in_turn(keys, p):
+        per_step = max(1, min(len(keys), tunables.TUNABLES.block_bytes // (4 * max(1, math.prod(shape)))))
+        return jax.lax.map(lambda k: one(k, p), keys, batch_size=per_step)
+
+    def together(keys, p):
+        return jax.vmap(one, in_axes=(0, None))(keys, p)
+
+    return jax.jit(lambda keys, p: jax.lax.platform_dependent(keys, p, cpu=in_turn, default=together))
 
 
 def sample_many(keys, case: str, params, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
