@@ -30,6 +30,7 @@ from ._src.keys import key_for as key_for
 from ._src.keys import path_string as path_string
 from ._src.laws import Distribution as Distribution
 from ._src.lsuv import lsuv as lsuv
+from ._src.optional import optional as optional
 from ._src.orthogonal import delta_orthogonal as delta_orthogonal
 from ._src.orthogonal import orthogonal as orthogonal
 from ._src.plan import Pattern as Pattern
@@ -115,6 +116,7 @@ __all__ = [
     "normalized_xavier",
     "ones",
     "ones_init",
+    "optional",
     "orthogonal",
     "path_string",
     "plan",

@@ -15,11 +15,13 @@ And whole-model recipes, as rule lists for `init_tree`, `plan`, `wi.flax.reinit`
 * `gpt2_rules(n_layers, residual=...)`: weights and embeddings N(0, 0.02²), residual
   projections N(0, (0.02 / sqrt(2·n_layers))²), biases 0, norm scales 1;
 * `llama_rules()`: Llama as Hugging Face initializes it, every linear weight and the
-  embedding N(0, 0.02²), biases 0, RMSNorm weights 1;
+  embedding N(0, 0.02²), biases 0, RMSNorm weights 1 (found by `norm_weights`);
 * `mup_rules(embedding=..., readout=...)`: μP (Tensor Programs V, Table 3), hidden
   N(0, 1/fan_in), readout N(0, 1/fan_in²) (`mup_readout()`), embeddings N(0, 1);
 * `deepnet_constants`, `deepnet_rules(beta, scaled_weights=...)`: DeepNet, Xavier normal
   with gain β on the FFN, value and output projections, gain 1 on query and key.
+
+Every recipe's bias rule is `wi.optional`: a model without biases gives no unused-rule warning.
 """
 
 from ._src.layer_defaults import equinox_linear as equinox_linear
@@ -35,6 +37,7 @@ from ._src.recipes import gpt2_rules as gpt2_rules
 from ._src.recipes import llama_rules as llama_rules
 from ._src.recipes import mup_readout as mup_readout
 from ._src.recipes import mup_rules as mup_rules
+from ._src.recipes import norm_weights as norm_weights
 
 __all__ = [
     "deepnet_constants",
@@ -49,5 +52,6 @@ __all__ = [
     "haiku_linear",
     "keras_dense",
     "llama_rules",
+    "norm_weights",
     "torch_linear",
 ]

@@ -2,6 +2,8 @@
 
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
@@ -142,3 +144,74 @@ def test_deepnet_rules_are_xavier_normal_with_gain_beta_at_the_layers_fans():
 def test_recipes_reject_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# The norm weights of the ports people load Llama-family checkpoints into: Hugging Face's Flax names, MaxText's,
+# Flax's own modules, Equinox/Haiku, a norm of another name (one axis), and a stacked norm (layers × d).
+NORM_NAMES = [
+    ("model/layers/0/input_layernorm/weight", (64,)),
+    ("model/layers/0/post_attention_layernorm/weight", (64,)),
+    ("model/norm/weight", (64,)),
+    ("decoder/layers/pre_self_attention_layer_norm/scale", (4, 64)),
+    ("decoder/layers/post_self_attention_layer_norm/scale", (4, 64)),
+    ("decoder/decoder_norm/scale", (64,)),
+    ("params/RMSNorm_0/scale", (64,)),
+    ("blocks/0/rms_norm/scale", (64,)),
+    ("layers/rms_1/weight", (64,)),
+    ("transformer/h/0/ln_1/scale", (64,)),
+]
+# Weights that are not norms, whatever their name shares with one.
+NOT_NORMS = [
+    ("model/layers/0/self_attn/o_proj/weight", (64, 64)),
+    ("model/embed_tokens/weight", (100, 64)),
+    ("decoder/layers/mlp/wo/kernel", (4, 64, 64)),
+    ("lm_head/weight", (64, 100)),
+]
+
+
+def _llama_like(named):
+    return {path: jax.ShapeDtypeStruct(shape, jnp.float32) for path, shape in named}
+
+
+@pytest.mark.parametrize("path, shape", NORM_NAMES, ids=[p for p, _ in NORM_NAMES])
+def test_llama_norm_weights_are_found_in_every_port_naming(path, shape):
+    assert wi.presets.norm_weights(path, jax.ShapeDtypeStruct(shape, jnp.float32))
+    row = next(r for r in wi.plan(_llama_like([(path, shape), *NOT_NORMS]), wi.presets.llama_rules()) if r.path == path)
+    assert row.init is wi.ones
+
+
+@pytest.mark.parametrize("path, shape", NOT_NORMS, ids=[p for p, _ in NOT_NORMS])
+def test_twin_a_weight_that_is_no_norm_keeps_its_normal_law(path, shape):
+    assert not wi.presets.norm_weights(path, jax.ShapeDtypeStruct(shape, jnp.float32))
+    row = next(r for r in wi.plan(_llama_like([*NORM_NAMES, (path, shape)]), wi.presets.llama_rules()) if r.path == path)
+    assert row.law is not None and row.law.std == 0.02
+
+
+# (recipe, its rules, a model of that family without biases).
+RECIPES_WITH_BIASES = [
+    ("llama_rules", lambda: wi.presets.llama_rules(), _llama_like([*NORM_NAMES, *NOT_NORMS])),
+    (
+        "gpt2_rules",
+        lambda: wi.presets.gpt2_rules(2, residual="c_proj/kernel$"),
+        _llama_like([("h/0/attn/c_proj/kernel", (64, 64)), ("h/0/ln_1/scale", (64,)), ("wte/embedding", (100, 64))]),
+    ),
+    (
+        "mup_rules",
+        lambda: wi.presets.mup_rules(embedding="embed", readout="head"),
+        _llama_like([("embed/embedding", (100, 64)), ("h/kernel", (64, 64)), ("head/kernel", (64, 100))]),
+    ),
+]
+
+
+@pytest.mark.parametrize("name, rules, model", RECIPES_WITH_BIASES, ids=[n for n, _, _ in RECIPES_WITH_BIASES])
+def test_a_recipe_on_a_model_without_biases_raises_nothing_even_strictly(name, rules, model, key):
+    """Llama has no biases: a recipe's rule for them is optional, and `on_unused_rule="raise"` passes."""
+    out = wi.init_tree(key, model, rules(), on_unused_rule="raise")
+    assert set(out) == set(model)
+
+
+def test_twin_a_misspelt_rule_still_raises(key):
+    """Twin: a rule that matches nothing and is not optional (a typo) is still refused."""
+    model = _llama_like(NOT_NORMS)
+    with pytest.raises(ValueError, match="'kernal\\$' matched no leaf"):
+        wi.init_tree(key, model, [("kernal$", wi.he_normal()), ("", wi.zeros)], on_unused_rule="raise")

@@ -79,6 +79,7 @@ OBJECTS = ["zeros", "ones"]
 NOT_FACTORIES = {
     "activation_std", "calculate_gain", "compute_fans", "init_tree", "key_for", "lsuv", "path_string", "plan",
     "to_haiku", "Rules", "deepnet_constants", "deepnet_rules", "gpt2_rules", "llama_rules", "mup_rules",
+    "optional", "norm_weights",
 }  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from .fans import compute_fans
 from .keys import path_string
 from .laws import Distribution
 from .layers import Adapt, LayerFans, takes_layer_fans
+from .optional import OptionalPattern
 from .scaling import Scaled
 from .typing import Array
 from .variance_scaling import FanScaled
@@ -96,6 +97,8 @@ def _pattern_text(pattern: Pattern) -> str:
     """A pattern as the user wrote it: a regex in quotes, with no doubled backslashes; a predicate by name."""
     if isinstance(pattern, str):
         return f"'{pattern}'" if "'" not in pattern else repr(pattern)
+    if isinstance(pattern, OptionalPattern):
+        return f"optional({_pattern_text(pattern.pattern)})"
     name = getattr(pattern, "__qualname__", "")
     return "<predicate>" if not name or "<lambda>" in name else f"<predicate {name}>"
 
@@ -326,6 +329,8 @@ def _unused_rules(
             None,
         )
         rule = f"rules[{j}] {_pattern_text(pattern)}"
+        if shadowed is None and isinstance(pattern, OptionalPattern):
+            continue  # a part this model lacks
         if shadowed is None:
             notes.append(f"{rule} matched no leaf.")
         else:

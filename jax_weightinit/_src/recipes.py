@@ -10,12 +10,15 @@ kernel (d, heads, head_dim) is a d × d layer, not 3-D arithmetic).
 
 import math
 import numbers
+import re
 from collections.abc import Callable
+from typing import Any
 
 from . import calls, validation
 from .constant import ones, zeros
 from .core import RandomInitializer, normal
 from .formulas import fan_formula
+from .optional import optional
 from .plan import Pattern
 from .pytorch import xavier_normal
 from .scaling import scaled
@@ -34,6 +37,29 @@ def _pattern(name: str, value: object) -> Pattern:
     if not (isinstance(value, str) or callable(value)):
         raise TypeError(f"`{name}` must be a regex string or a predicate (path, leaf) -> bool; got {value!r}.")
     return value  # type: ignore[return-value]
+
+
+_NORM_NAME = re.compile(r"norm|rms|(^|/)ln(_\w+)?/", re.IGNORECASE)
+
+
+def norm_weights(path: str, leaf: Any) -> bool:
+    """Whether the leaf at `path` is a LayerNorm or RMSNorm weight: a `scale` or `weight` of one axis, or under a
+    norm's name (`*norm*`, `*rms*`, `ln_*`) at any rank, as stacked layers keep it.
+
+    The names of Hugging Face's ports (`input_layernorm/weight`, `post_attention_layernorm/weight`,
+    `norm/weight`, `ln_1/scale`), MaxText's (`pre_self_attention_layer_norm/scale`, `decoder_norm/scale`),
+    Flax's (`RMSNorm_0/scale`, `LayerNorm_0/scale`), Equinox's and Haiku's (`rms_norm/scale`, `norm/weight`)
+    and a norm of any other name that keeps one axis (`rms_1/weight`).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> from jax_weightinit import presets
+      >>> presets.norm_weights("layers/rms_1/weight", jnp.zeros(4096)), presets.norm_weights("o_proj/weight", jnp.zeros((8, 8)))
+      (True, False)
+    """
+    if not re.search(r"(scale|weight)$", path):
+        return False
+    return len(getattr(leaf, "shape", ())) == 1 or bool(_NORM_NAME.search(path))
 
 
 def gpt2_rules(
@@ -77,7 +103,7 @@ def gpt2_rules(
     return [
         (_pattern("residual", residual), scaled(base, 1.0 / math.sqrt(2.0 * n))),
         (_pattern("norms", norms), ones),
-        (_pattern("biases", biases), zeros),
+        (optional(_pattern("biases", biases)), zeros),
         (_pattern("weights", weights), base),
     ]
 
@@ -85,7 +111,7 @@ def gpt2_rules(
 def llama_rules(
     *,
     std: float = 0.02,
-    norms: Pattern = r"norm\w*/(scale|weight)$",
+    norms: Pattern = norm_weights,
     biases: Pattern = r"bias$",
     weights: Pattern = r"(kernel|embedding|weight)$",
 ) -> list[Rule]:
@@ -93,17 +119,19 @@ def llama_rules(
 
     Every linear weight (`q_proj`, `k_proj`, `v_proj`, `o_proj`, `gate_proj`, `up_proj`,
     `down_proj`, `lm_head`) and the token embedding are N(0, std²) with std = 0.02
-    (`initializer_range`), with no depth scaling; biases (where a port has them) 0;
-    RMSNorm weights 1. The default patterns read the names of the Flax linen and nnx
-    ports (`kernel`, `embedding`, norms' `scale`), of MaxText (`*_norm/scale`) and of
-    Equinox and Haiku ports (`weight`, norms named `*norm*`). Stacked blocks (`nn.scan`,
+    (`initializer_range`), with no depth scaling; biases (where a port has them; the rule
+    is `optional`, so a Llama without biases gives no unused-rule warning) 0; RMSNorm
+    weights 1, found by `norm_weights` (a `scale` or `weight` of one axis, or under a
+    norm's name). The default patterns read the names of the Flax linen and nnx ports
+    (`kernel`, `embedding`, norms' `scale`), of MaxText (`*_norm/scale`) and of Equinox
+    and Haiku ports (`weight`). Stacked blocks (`nn.scan`,
     `nnx.vmap`) need nothing more: a fixed law is the same in every layer. Hugging Face
     also zeroes the embedding row of `padding_idx`; Llama has none.
 
     Args:
       std: the weights' and embedding's std.
       norms: the pattern of the RMSNorm weights (`input_layernorm`,
-        `post_attention_layernorm`, the final `norm`).
+        `post_attention_layernorm`, the final `norm`); `norm_weights` by default.
       biases: the pattern of the biases.
       weights: the pattern of every linear weight and the embedding.
 
@@ -120,7 +148,7 @@ def llama_rules(
     """
     return [
         (_pattern("norms", norms), ones),
-        (_pattern("biases", biases), zeros),
+        (optional(_pattern("biases", biases)), zeros),
         (_pattern("weights", weights), normal(validation.positive("std", std))),
     ]
 
@@ -191,7 +219,7 @@ def mup_rules(
     return [
         (_pattern("embedding", embedding), normal(validation.positive("embedding_std", embedding_std))),
         (_pattern("readout", readout), out),
-        (_pattern("biases", biases), zeros),
+        (optional(_pattern("biases", biases)), zeros),
         (_pattern("hidden", hidden), variance_scaling(validation.positive("std", std) ** 2, "fan_in", "normal")),
     ]
 
