@@ -316,3 +316,64 @@ def test_misuse_is_refused_with_a_message_that_names_it(what, call, error, match
 def test_assertions_and_bounds_refuse_what_they_cannot_judge(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+_KEY = jax.random.key(0)
+_DENSE = {"dense": {"kernel": jax.ShapeDtypeStruct((16, 32), jnp.float32), "bias": jax.ShapeDtypeStruct((32,), jnp.float32)}}
+
+# Whole-model mistakes: each names the leaf, its stack where it has one, the rule, and the fix.
+MODEL_MISTAKES = [
+    (
+        "more stack axes than the leaf has",
+        lambda: wi.init_tree(
+            _KEY, {"k": jax.ShapeDtypeStruct((6, 16, 32), jnp.float32)}, [("k", wi.he_normal())], stacked=[("k", 5)]
+        ),
+        ValueError,
+        r"`stacked` gives 'k' \(6, 16, 32\) 5 stack axes, more than its 3 dims; declare at most 2",
+    ),
+    (
+        "orthogonal on one-axis layers of a stack",
+        lambda: wi.init_tree(
+            _KEY, {"layers": {"w": jax.ShapeDtypeStruct((6, 32), jnp.float32)}}, [("w", wi.orthogonal())],
+            stacked=[("layers/", 1)],
+        ),
+        ValueError,
+        r"'layers/w' \(6, 32\) float32 \(one layer of its \(6,\) stack is \(32,\)\) with rules\[0\]'s orthogonal\(\)",
+    ),
+    (
+        "a bias caught by a kernel's rule",
+        lambda: wi.init_tree(_KEY, _DENSE, [("dense/", wi.he_normal())]),
+        ValueError,
+        r"'dense/bias' \(32,\) float32 with rules\[0\]'s he_normal\(\).*put a rule for it before rules\[0\] 'dense/'",
+    ),
+    (
+        "a bias caught by jax.nn's kernel init",
+        lambda: wi.init_tree(_KEY, _DENSE, [("dense/", jax.nn.initializers.lecun_normal())]),
+        ValueError,
+        r"'dense/bias' \(32,\).*a one-axis leaf is a bias or a norm's scale",
+    ),
+    (
+        "a misspelt rule, made an error",
+        lambda: wi.init_tree(_KEY, _DENSE, [("kernal$", wi.he_normal()), ("", wi.zeros)], on_unused_rule="raise"),
+        ValueError,
+        r"rules\[0\] 'kernal\$' matched no leaf \(the closest path is 'dense/kernel'\)\.",
+    ),
+]
+
+
+@pytest.mark.parametrize("case, call, error, match", MODEL_MISTAKES, ids=[row[0] for row in MODEL_MISTAKES])
+def test_whole_model_mistakes_name_the_leaf_and_the_fix_in_one_sentence(case, call, error, match):
+    with pytest.raises(error, match=match) as info:
+        call()
+    message = str(info.value)
+    assert message.endswith(".") and "\n" not in message, message
+
+
+def test_a_misspelt_rule_warns_naming_the_closest_path_and_how_to_make_it_an_error():
+    with pytest.warns(UserWarning, match=r"'kernal\$' matched no leaf \(the closest path is 'dense/kernel'\).*'raise'"):
+        wi.init_tree(_KEY, _DENSE, [("kernal$", wi.he_normal()), ("", wi.zeros)])
+
+
+def test_twin_a_rule_like_no_path_names_none():
+    with pytest.warns(UserWarning, match=r"rules\[0\] 'attention' matched no leaf\. Pass"):
+        wi.init_tree(_KEY, _DENSE, [("attention", wi.he_normal()), ("", wi.zeros)])

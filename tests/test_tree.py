@@ -152,7 +152,7 @@ def test_first_match_wins_and_predicates(key):
 def test_unused_rules_are_reported(key):
     target = {"kernel": jnp.zeros((2, 2))}
     rules = [("kernel", wi.ones), ("bias", wi.zeros)]
-    with pytest.warns(UserWarning, match=r"^rules\[1\] 'bias' matched no leaf\.$"):
+    with pytest.warns(UserWarning, match=r"^rules\[1\] 'bias' matched no leaf\. Pass on_unused_rule='raise'"):
         wi.init_tree(key, target, rules, on_unused_rule="warn")
     with pytest.raises(ValueError, match=r"^rules\[1\] 'bias' matched no leaf\.$"):
         wi.init_tree(key, target, rules, on_unused_rule="raise")
@@ -182,7 +182,12 @@ def test_empty_leaves_are_drawn_empty_as_a_direct_call_is(key):
 
 
 def test_a_leaf_the_law_cannot_take_is_named():
-    with pytest.raises(ValueError, match=r"^cannot initialize 'b' \(3,\) float32: `shape` \(3,\) has rank 1"):
+    """A one-axis leaf caught by a fan-scaled rule: the leaf, the rule and the fix (a rule for it first)."""
+    with pytest.raises(
+        ValueError,
+        match=r"^cannot initialize 'b' \(3,\) float32 with rules\[0\]'s he_normal\(\): its fans need 2 dims, and a "
+        r"one-axis leaf is a bias or a norm's scale.*put a rule for it before rules\[0\] 'b', such as \('bias\$'",
+    ):
         wi.plan({"b": jax.ShapeDtypeStruct((3,), jnp.float32)}, [("b", wi.he_normal())])
 
 
@@ -199,7 +204,7 @@ BAD = [
         {"opt": {"step": jax.ShapeDtypeStruct((), jnp.int32)}},
         [("step", wi.normal())],
         TypeError,
-        "cannot initialize 'opt/step' \\(\\) int32: `dtype` must be",
+        "cannot initialize 'opt/step' \\(\\) int32 with rules\\[0\\]'s normal\\(\\): `dtype` must be",
     ),
     ("rules as a dict", {"w": jnp.zeros(2)}, {"w": wi.zeros}, TypeError, "`rules` must be a sequence"),
     ("bad regex", {"w": jnp.zeros(2)}, [("(", wi.zeros)], ValueError, "is not a valid regular expression"),
@@ -240,7 +245,7 @@ def test_every_unmatched_abstract_leaf_is_named_up_to_twenty(key):
 
 
 def test_unused_rules_warn_by_default(key):
-    with pytest.warns(UserWarning, match=r"rules\[1\] 'kernal\$' matched no leaf\."):
+    with pytest.warns(UserWarning, match=r"rules\[1\] 'kernal\$' matched no leaf \(the closest path is 'kernel'\)\."):
         wi.init_tree(key, {"kernel": jnp.zeros((2, 2))}, [("kernel$", wi.ones), ("kernal$", wi.zeros)])
 
 

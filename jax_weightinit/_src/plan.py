@@ -5,6 +5,7 @@ states is by construction what is drawn.
 """
 
 import dataclasses
+import difflib
 import math
 import re
 import warnings
@@ -240,16 +241,21 @@ def build(
         )
         dtype = np.dtype(leaf.dtype)
         axes = stacks.count(name, leaf, declared, stack_names, layout.layer_ranks, axis_names)
+        if axes is not None and axes > len(shape):
+            raise ValueError(
+                f"`stacked` gives {name!r} {shape} {axes} stack axes, more than its {len(shape)} dims; declare at "
+                f"most {len(shape) - 1}, its leading layer axes."
+            )
         if axes is None and name not in layout.layer_ranks and _may_be_stacked(name, init, shape):
             hints.append(name)
         try:
-            init = stacks.per_layer(init, shape, dtype, axes or 0)
+            drawn = stacks.per_layer(init, shape, dtype, axes or 0)
+            if (drawn, shape, dtype, sharding) not in checked_leaves:
+                _check_leaf(drawn, shape, dtype, key)
+                checked_leaves.add((drawn, shape, dtype, sharding))
         except (TypeError, ValueError) as e:
-            layer = f" (one layer of its {shape[:axes]} stack is {shape[axes:]})" if axes else ""
-            raise type(e)(f"cannot initialize {name!r} {shape} {dtype.name}{layer}: {e}") from None
-        if (init, shape, dtype, sharding) not in checked_leaves:
-            _check_leaf(name, init, shape, dtype, key)
-            checked_leaves.add((init, shape, dtype, sharding))
+            raise type(e)(_cannot(name, shape, dtype, axes or 0, (match, pattern, init), e)) from None
+        init = drawn
         fans, law = _fans_and_law(name, init, shape, dtype)
         rows.append(PlanRow(name, pattern, init, shape, dtype, sharding, fans, law, shape[: axes or 0]))
 
@@ -262,7 +268,11 @@ def build(
         message = " ".join(notes)
         if on_unused_rule == "raise":
             raise ValueError(message)
-        warnings.warn(message, stacklevel=4)
+        warnings.warn(
+            f"{message} Pass on_unused_rule='raise' to make this an error, or wrap the pattern of a rule for a part "
+            "some models lack in wi.optional.",
+            stacklevel=4,
+        )
     result = Plan(rows)
     result.unused_rules = tuple(notes)
     if hints:
@@ -332,12 +342,29 @@ def _unused_rules(
         if shadowed is None and isinstance(pattern, OptionalPattern):
             continue  # a part this model lacks
         if shadowed is None:
-            notes.append(f"{rule} matched no leaf.")
+            closest = _closest(pattern, names)
+            notes.append(f"{rule} matched no leaf" + (f" (the closest path is {closest!r})." if closest else "."))
         else:
             name, k = shadowed
             earlier = f"rules[{k}] {_pattern_text(checked[k][0])}"
             notes.append(f"{rule} matched no leaf it could take: {earlier} comes first and took {name!r}.")
     return notes
+
+
+def _closest(pattern: Pattern, names: list[str]) -> str | None:
+    """The path most like a regex's literal text (a misspelt rule's intended leaf), compared part by part, if any
+    is close; None for a predicate."""
+    if not isinstance(pattern, str):
+        return None
+    literal = re.sub(r"[\\^$.*+?()\[\]{}|]", "", pattern)
+    best, score = None, 0.75
+    for name in names:
+        parts = name.split("/")
+        for start in range(len(parts)):
+            ratio = difflib.SequenceMatcher(None, literal, "/".join(parts[start:])).ratio()
+            if ratio > score:
+                best, score = name, ratio
+    return best
 
 
 def _kept(name: str, leaf: Any) -> PlanRow:
@@ -456,20 +483,36 @@ def _own_sharding(leaf: Any) -> jax.sharding.Sharding | None:
     return sharding if isinstance(sharding, jax.sharding.NamedSharding) else None
 
 
-def _check_leaf(name: str, init: Callable, shape: tuple[int, ...], dtype: np.dtype, key: Array) -> None:
-    """Checks that `init` can produce the leaf, so that a dtype or shape the leaf cannot have names the leaf.
+def _check_leaf(init: Callable, shape: tuple[int, ...], dtype: np.dtype, key: Array) -> None:
+    """Checks that `init` can produce a leaf of `shape` and `dtype`, so that one it cannot have names the leaf.
 
     The library's own initializers check on the host; any other is traced once.
     """
-    try:
-        if isinstance(init, RandomInitializer | Constant):
-            out: Any = jax.ShapeDtypeStruct(*init.checked(shape, dtype)[:2])
-        else:
-            out = jax.eval_shape(lambda k: init(k, shape, dtype), key)
-    except (TypeError, ValueError) as e:
-        hint = ""
-        if "multiple values for argument 'dtype'" in str(e):
-            hint = "; initializers are called as init(key, shape, dtype): give the dtype to the factory instead"
-        raise type(e)(f"cannot initialize {name!r} {shape} {dtype.name}: {e}{hint}") from None
+    if isinstance(init, RandomInitializer | Constant):
+        out: Any = jax.ShapeDtypeStruct(*init.checked(shape, dtype)[:2])
+    else:
+        out = jax.eval_shape(lambda k: init(k, shape, dtype), key)
     if out.shape != shape or out.dtype != dtype:
-        raise ValueError(f"the initializer for {name!r} returned {out.shape} {out.dtype}, not {shape} {dtype}.")
+        raise ValueError(f"the initializer returned {out.shape} {out.dtype}, not {shape} {dtype}")
+
+
+def _cannot(name: str, shape: tuple, dtype: np.dtype, axes: int, rule: tuple, error: Exception) -> str:
+    """One sentence for a leaf its rule's initializer cannot produce: the leaf, its stack, the rule, what to do."""
+    j, pattern, init = rule
+    stack = f" (one layer of its {shape[:axes]} stack is {shape[axes:]})" if axes else ""
+    text = str(error).rstrip(".")
+    if "multiple values for argument 'dtype'" in text:
+        text += "; initializers are called as init(key, shape, dtype): give the dtype to the factory instead"
+    elif len(shape) - axes == 1 and _fan_scaled(init):
+        text = (
+            f"its fans need 2 dims, and a one-axis leaf is a bias or a norm's scale, not a layer's kernel: put a rule "
+            f"for it before rules[{j}] {_pattern_text(pattern)}, such as ('bias$', wi.zeros)"
+        )
+    return f"cannot initialize {name!r} {shape} {dtype.name}{stack} with rules[{j}]'s {label(init)}: {text}."
+
+
+def _fan_scaled(init: Callable) -> bool:
+    base = init.init if isinstance(init, Scaled) else init
+    return isinstance(base, FanScaled) or isinstance(foreign.equivalent(base), FanScaled)
+
+
