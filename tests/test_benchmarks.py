@@ -5,6 +5,7 @@ import pathlib
 import subprocess
 import sys
 
+import jax
 import pytest
 
 pytestmark = pytest.mark.slow  # each benchmark in fresh processes: 10–40 s apiece
@@ -54,7 +55,9 @@ def test_normal_transforms_benchmark_writes_every_variant(tmp_path):
     assert len(rows) == 7 and all(r["fused ÷ bits [rbg]"] > 0 and r["stored ÷ bits [rbg]"] > 0 for r in rows.values())
     ours = rows["AS 241, value plus correction (this library)"]
     assert ours["max_ulps"] < 3 and ours["max_half_cell"] < 0.6 and ours["monotone"] and ours["odd"]
-    assert rows["√2·erf_inv(2u − 1), XLA (the previous sampler)"]["max_ulps"] > 90
+    erf_inv = rows["√2·erf_inv(2u − 1), XLA (the previous sampler)"]
+    # XLA:CPU's erf_inv was 91 ulp off through jax 0.12.0 and is about 2.7 since 0.12.1: the benchmark measures it.
+    assert erf_inv["max_ulps"] > (90 if jax.__version_info__ < (0, 12, 1) else 1)
 
 
 def test_device_command_refuses_cpu_and_runs_its_cases_small(tmp_path):

@@ -14,7 +14,7 @@ down with it. Over the 2²³ float32 uniform midpoints, against float64
 |---|---|---|---|
 | this one | 2.72 ulp (tail), 1.15 ulp (within ±1.4395) | 84% | 0.59 |
 | AS 241 as printed | 4.7 ulp | 43% | 1.17 |
-| √2·erf_inv(2u − 1) (XLA) | 91 ulp (2.2·10⁻⁵ at z = −3.76) | 34% | 1.04 |
+| √2·erf_inv(2u − 1) (XLA to jax 0.12.0) | 91 ulp (2.2·10⁻⁵ at z = −3.76) | 34% | 1.04 |
 
 Below 1 in the last column, every sample lies in the quantile cell of its uniform (the
 z whose exact CDF is within 2⁻²⁴ of it), so the CDF of the output is exact at every
