@@ -319,7 +319,9 @@ def test_assertions_and_bounds_refuse_what_they_cannot_judge(call, error, match)
 
 
 _KEY = jax.random.key(0)
-_DENSE = {"dense": {"kernel": jax.ShapeDtypeStruct((16, 32), jnp.float32), "bias": jax.ShapeDtypeStruct((32,), jnp.float32)}}
+_DENSE = {
+    "dense": {"kernel": jax.ShapeDtypeStruct((16, 32), jnp.float32), "bias": jax.ShapeDtypeStruct((32,), jnp.float32)}
+}
 
 # Whole-model mistakes: each names the leaf, its stack where it has one, the rule, and the fix.
 MODEL_MISTAKES = [

@@ -183,7 +183,8 @@ def test_llama_norm_weights_are_found_in_every_port_naming(path, shape):
 @pytest.mark.parametrize("path, shape", NOT_NORMS, ids=[p for p, _ in NOT_NORMS])
 def test_twin_a_weight_that_is_no_norm_keeps_its_normal_law(path, shape):
     assert not wi.presets.norm_weights(path, jax.ShapeDtypeStruct(shape, jnp.float32))
-    row = next(r for r in wi.plan(_llama_like([*NORM_NAMES, (path, shape)]), wi.presets.llama_rules()) if r.path == path)
+    plan = wi.plan(_llama_like([*NORM_NAMES, (path, shape)]), wi.presets.llama_rules())
+    row = next(r for r in plan if r.path == path)
     assert row.law is not None and row.law.std == 0.02
 
 

@@ -112,6 +112,12 @@ def generate(key: Array, rows: Sequence[PlanRow]) -> list[Array]:
         key_data, leaf_keys = _eager_keys(key, keys.digests(paths), impl, typed=bool(work.groups))
         drawn = _eager_segments([segment for segment, _ in work.segments], key_data, tables)
         filled = [_constant(rows[i]) for i in work.filled]
+        # Cut out and filled on the host, the leaves are on the default device: they follow the key, as a direct
+        # call's do.
+        home = placement.following(key)
+        cut = [i for _, members in work.segments for i in members]
+        drawn = [placement.settle(leaf, rows[i].sharding or home) for i, leaf in zip(cut, drawn, strict=True)]
+        filled = [placement.settle(leaf, rows[i].sharding or home) for i, leaf in zip(work.filled, filled, strict=True)]
     else:
         # The keys are derived in the layout's program, so that a small model compiles one program, not two.
         program = _Program(

@@ -72,6 +72,17 @@ def for_call(key: Array, out_sharding: Sharding, shape: tuple[int, ...]) -> jax.
     return sharding
 
 
+def following(key: Array) -> jax.sharding.Sharding | None:
+    """Where a leaf drawn eagerly from `key` goes when no sharding is asked for: a committed key's devices, the leaf
+    replicated there, as a `jit` of the direct call places it; None for an uncommitted key (the default device)."""
+    if isinstance(key, jax.core.Tracer) or not getattr(key, "committed", False):
+        return None
+    sharding = key.sharding
+    if isinstance(sharding, NamedSharding):
+        return NamedSharding(sharding.mesh, PartitionSpec(), memory_kind=sharding.memory_kind)
+    return sharding if isinstance(sharding, jax.sharding.SingleDeviceSharding) else None
+
+
 def check_key(key: Array, sharding: jax.sharding.Sharding | None) -> None:
     """Refuses a key committed to other devices than `sharding`'s (one local device, say), which `jit` cannot mix.
 

@@ -54,8 +54,10 @@ def norm_weights(path: str, leaf: Any) -> bool:
     Example:
       >>> import jax.numpy as jnp
       >>> from jax_weightinit import presets
-      >>> presets.norm_weights("layers/rms_1/weight", jnp.zeros(4096)), presets.norm_weights("o_proj/weight", jnp.zeros((8, 8)))
-      (True, False)
+      >>> presets.norm_weights("layers/rms_1/weight", jnp.zeros(4096))
+      True
+      >>> presets.norm_weights("o_proj/weight", jnp.zeros((8, 8)))
+      False
     """
     if not re.search(r"(scale|weight)$", path):
         return False

@@ -214,7 +214,10 @@ def _padding(dtype: np.dtype) -> float | int:
 @functools.partial(jax.jit, static_argnames=("case", "shape", "dtype", "sharding", "blocked"))
 def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sharding, blocked: bool) -> jax.Array:
     def whole(k, p):
-        return placement.place(lambda k, p: transform_bits(random_bits(k, shape, p.dtype), p, case, dtype), sharding, k, p)
+        def draw(k, p):
+            return transform_bits(random_bits(k, shape, p.dtype), p, case, dtype)
+
+        return placement.place(draw, sharding, k, p)
 
     if not blocked:
         return whole(key, params)

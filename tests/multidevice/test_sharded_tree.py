@@ -210,3 +210,41 @@ def test_a_global_ordering_dependency_is_caught(monkeypatch, key):
 
     monkeypatch.setattr(generation, "_after", global_order)
     assert collectives(False, key)["all-reduce"] > 0
+
+
+# A model of 200 leaves (the eager fixed-shape programs serve models of more than 128) and one of 6.
+MANY = {f"l{i}": {"kernel": jax.ShapeDtypeStruct((16, 8), jnp.float32)} for i in range(200)}
+FEW = {f"l{i}": {"kernel": jax.ShapeDtypeStruct((16, 8), jnp.float32)} for i in range(6)}
+
+
+def _keys_placed():
+    """(name, key, the sharding every leaf drawn from it must have)."""
+    device = jax.devices()[3]
+    mesh = jax.make_mesh((2, 4), ("data", "model"))
+    replicated = NamedSharding(mesh, P())
+    return [
+        ("committed to device 3", jax.device_put(jax.random.key(7), device), jax.sharding.SingleDeviceSharding(device)),
+        ("replicated over the mesh", jax.device_put(jax.random.key(7), replicated), replicated),
+    ]
+
+
+@pytest.mark.parametrize("model", [MANY, FEW], ids=["200 leaves", "6 leaves"])
+@pytest.mark.parametrize("case", range(2), ids=["committed", "replicated"])
+def test_eager_leaves_follow_the_key_as_a_direct_call_does(model, case):
+    _, key, expected = _keys_placed()[case]
+    rules = [("kernel$", wi.he_normal())]
+    out = wi.init_tree(key, model, rules)
+    direct = wi.he_normal()(wi.key_for(key, "l0/kernel"), (16, 8))
+    assert direct.sharding.is_equivalent_to(expected, 2)
+    for path, leaf in jax.tree_util.tree_flatten_with_path(out)[0]:
+        assert leaf.sharding.is_equivalent_to(expected, 2), (wi.path_string(path), leaf.sharding)
+    np.testing.assert_array_equal(out["l0"]["kernel"], direct)
+
+
+def test_twin_leaves_left_on_the_default_device_are_caught(monkeypatch):
+    from jax_weightinit._src import placement
+
+    monkeypatch.setattr(placement, "following", lambda key: None)
+    _, key, expected = _keys_placed()[0]
+    out = wi.init_tree(key, MANY, [("kernel$", wi.he_normal())])
+    assert not out["l0"]["kernel"].sharding.is_equivalent_to(expected, 2)
