@@ -80,7 +80,7 @@ def following(key: Array) -> jax.sharding.Sharding | None:
     sharding = key.sharding
     if isinstance(sharding, NamedSharding):
         return NamedSharding(sharding.mesh, PartitionSpec(), memory_kind=sharding.memory_kind)
-    return sharding if isinstance(sharding, jax.sharding.SingleDeviceSharding) else None
+    return sharding if len(sharding.device_set) == 1 else None
 
 
 def check_key(key: Array, sharding: jax.sharding.Sharding | None) -> None:

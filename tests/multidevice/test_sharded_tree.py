@@ -219,11 +219,10 @@ FEW = {f"l{i}": {"kernel": jax.ShapeDtypeStruct((16, 8), jnp.float32)} for i in 
 
 def _keys_placed():
     """(name, key, the sharding every leaf drawn from it must have)."""
-    device = jax.devices()[3]
-    mesh = jax.make_mesh((2, 4), ("data", "model"))
-    replicated = NamedSharding(mesh, P())
+    committed = jax.device_put(jax.random.key(7), jax.devices()[3])
+    replicated = NamedSharding(jax.make_mesh((2, 4), ("data", "model")), P())
     return [
-        ("committed to device 3", jax.device_put(jax.random.key(7), device), jax.sharding.SingleDeviceSharding(device)),
+        ("committed to device 3", committed, committed.sharding),
         ("replicated over the mesh", jax.device_put(jax.random.key(7), replicated), replicated),
     ]
 
