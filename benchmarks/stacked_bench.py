@@ -39,7 +39,8 @@ def _time(fn, *args) -> tuple[float, float]:
 
 
 def vmap_cases(quick: bool) -> list[dict]:
-    """`jit(vmap(init))(keys)` against jax.nn's, and against one call on the stacked shape."""
+    """`jit(vmap(init))(keys)` against jax.nn's and against one call on the stacked shape; an eager `vmap` against
+    jax.nn's eager `vmap`."""
     sizes = [(8, (256, 256))] if quick else [(64, (1024, 1024)), (16, (4096, 4096))]
     laws = [("normal", wi.normal(0.02), jax.nn.initializers.normal(0.02))]
     if not quick:
@@ -57,9 +58,12 @@ def vmap_cases(quick: bool) -> list[dict]:
                 "vmap": _time(jax.jit(jax.vmap(lambda k: ours(k, shape))), keys),
                 "jax.nn vmap": _time(jax.jit(jax.vmap(lambda k: theirs(k, shape))), keys),
                 "one stacked draw": _time(jax.jit(lambda k: stacked(k, (layers, *shape))), keys[0]),
+                "eager vmap": _time(jax.vmap(lambda k: ours(k, shape)), keys),
+                "jax.nn eager vmap": _time(jax.vmap(lambda k: theirs(k, shape)), keys),
             }
-            base_first, base_warm = timed["jax.nn vmap"]
             for impl, (first, warm) in timed.items():
+                # Each against jax.nn called the same way: under `jit`, or eagerly.
+                base_first, base_warm = timed["jax.nn eager vmap" if impl.endswith("eager vmap") else "jax.nn vmap"]
                 records.append(
                     {
                         "case": f"{name} {layers}×{shape}",

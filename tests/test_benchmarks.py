@@ -103,7 +103,8 @@ def test_stacked_benchmark_writes_results(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads((tmp_path / "stacked.json").read_text())
-    assert {r["impl"] for r in data["vmap"]} == {"vmap", "jax.nn vmap", "one stacked draw"}
+    impls = {"vmap", "jax.nn vmap", "one stacked draw", "eager vmap", "jax.nn eager vmap"}
+    assert {r["impl"] for r in data["vmap"]} == impls
     assert all(r["first_s"] > 0 and r["warm_s"] > 0 for r in data["vmap"] + data["tree"])
     assert {r["impl"] for r in data["models"]} == {"jax_weightinit", "flax defaults"}
     assert "## vmap over per-layer keys" in (tmp_path / "stacked.md").read_text()
