@@ -91,8 +91,9 @@ def draw(segment: Segment, key_data: Array, table: Array) -> list[Array]:
     starts = segment.row_starts
     first_rows = jnp.asarray(np.asarray(starts[:-1], np.int32))
     flat = fill(segment.case, segment.dtype, key_data, table, first_rows, starts[-1], starts[-1]).reshape(-1)
-    # Each leaf is cut out of the drawn segment, not recomputed: XLA 0.12 would otherwise fuse the draw into each
-    # leaf's slice, emitted at the leaf's shape, and contract its multiply-adds otherwise than the segment does.
+    # Each leaf is cut out of the drawn segment, not recomputed: the draw is computed whole inside its conditional
+    # (`sampling.in_whole_vectors`), which no fusion crosses; XLA:CPU expands this barrier before it fuses, so the
+    # barrier only keeps JAX's and XLA's early simplifications from moving the slices into the draw.
     flat = jax.lax.optimization_barrier(flat)
     return [
         flat[start * ROW : start * ROW + math.prod(shape)].reshape(shape)
