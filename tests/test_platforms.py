@@ -179,3 +179,22 @@ def test_twin_a_choice_on_the_drawn_values_is_caught():
         return jax.lax.cond(x[0, 0] > 0, lambda x: x, lambda x: -x, x)
 
     assert not one_elementwise_pass(f, "cuda")
+
+
+def _ops(f, platform: str) -> tuple[list[str], str]:
+    module = jax.export.export(jax.jit(f), platforms=(platform,))(SEED).mlir_module()
+    return re.findall(r"stablehlo\.([a-z_]+)", module), module
+
+
+@pytest.mark.parametrize("platform", ["cuda", "tpu"])
+@pytest.mark.parametrize("init", [wi.he_normal(), wi.truncated_normal(0.02), wi.glorot_uniform()], ids=repr)
+def test_odd_shapes_on_gpu_and_tpu_draw_as_they_are_with_no_padding_or_conditional(init, platform):
+    """`in_whole_vectors` pads rows and isolates the law on CPU only: a (256, 9) draw exported for an accelerator has
+    no `pad`, and no choice but the platform's."""
+    ops, module = _ops(lambda seed: init(jax.random.key(seed, impl="rbg"), (256, 9)), platform)
+    assert "pad" not in ops and chooses_only_by_constants(module)
+
+
+def test_twin_the_cpu_program_pads_and_isolates_the_law():
+    ops, module = _ops(lambda seed: wi.he_normal()(jax.random.key(seed, impl="rbg"), (256, 9)), "cpu")
+    assert "pad" in ops and not chooses_only_by_constants(module)

@@ -263,7 +263,7 @@ def test_twin_a_wrong_constant_on_the_host_is_caught(key, monkeypatch, tunables)
     """Twin: host-filled constants off by one are caught, every constant but none of the random leaves."""
     tunables(fixed_from_leaves=0)
     constant = generation._constant
-    monkeypatch.setattr(generation, "_constant", lambda leaf: constant(leaf) + 1)
+    monkeypatch.setattr(generation, "_constant", lambda leaf, where: constant(leaf, where) + 1)
     bad = set(mismatches(key, wi.init_tree(key, tree(), RULES)))
     assert bad == {name for name in bad if re.search(r"/(zeros|ones|tenth|flag|neg|cplx)_\d+$", name)}
     assert len(bad) == len(CONSTANTS) * 4
@@ -405,7 +405,7 @@ def test_twin_cutting_leaves_out_by_program_compiles_per_shape(key, tunables, mo
     """Twin: cutting each leaf out by `extract` (as accelerators do) compiles one program per new leaf shape."""
     tunables(fixed_from_leaves=0)
 
-    def by_program(buffer, starts, shapes):
+    def by_program(buffer, starts, shapes, where=None):
         return [segments.extract(buffer, np.int32(r), s) for r, s in zip(starts, shapes, strict=False)]
 
     monkeypatch.setattr(segments, "cut_out", by_program)

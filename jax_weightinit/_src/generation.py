@@ -110,14 +110,11 @@ def generate(key: Array, rows: Sequence[PlanRow]) -> list[Array]:
     tables = [np.stack([_numbers(rows[i]) for i in members]) for _, members in work.segments]
     if work.fixed:
         key_data, leaf_keys = _eager_keys(key, keys.digests(paths), impl, typed=bool(work.groups))
-        drawn = _eager_segments([segment for segment, _ in work.segments], key_data, tables)
-        filled = [_constant(rows[i]) for i in work.filled]
-        # Cut out and filled on the host, the leaves are on the default device: they follow the key, as a direct
-        # call's do.
+        # Cut out and filled on the host, these leaves (all unsharded) are placed where the key is, as a direct
+        # call's are: a committed key's device, or replicated over its mesh.
         home = placement.following(key)
-        cut = [i for _, members in work.segments for i in members]
-        drawn = [placement.settle(leaf, rows[i].sharding or home) for i, leaf in zip(cut, drawn, strict=True)]
-        filled = [placement.settle(leaf, rows[i].sharding or home) for i, leaf in zip(work.filled, filled, strict=True)]
+        drawn = _eager_segments([segment for segment, _ in work.segments], key_data, tables, home)
+        filled = [_constant(rows[i], home) for i in work.filled]
     else:
         # The keys are derived in the layout's program, so that a small model compiles one program, not two.
         program = _Program(
@@ -201,10 +198,14 @@ def _eager_keys(key: Array, words: np.ndarray, impl: str, typed: bool) -> tuple[
 
 
 def _eager_segments(
-    packed: list[segments.Segment], key_data: np.ndarray | None, params: list[np.ndarray]
+    packed: list[segments.Segment],
+    key_data: np.ndarray | None,
+    params: list[np.ndarray],
+    where: jax.sharding.Sharding | None,
 ) -> list[Array]:
     """The leaves of every segment, drawn eagerly: one program per sampling case and dtype, whatever the model,
-    and the leaves cut out of its buffer (on the host on CPU, else by one small program per leaf shape)."""
+    and the leaves cut out of its buffer (on the host on CPU, else by one small program per leaf shape) and placed
+    on `where` (a sharding; None for the default device)."""
     drawn: list[Array] = []
     used = 0
     buffers: dict[np.dtype, Array] = {}  # per dtype, the last segment's buffer, reused once its leaves are cut out
@@ -224,7 +225,7 @@ def _eager_segments(
             np.int32(starts[-1]),
             buffers.pop(segment.dtype) if segment.dtype in buffers else _empty(segment.dtype),
         )
-        leaves = segments.cut_out(buffer, starts, segment.shapes)
+        leaves = segments.cut_out(buffer, starts, segment.shapes, where)
         # One segment at a time: dispatched at once, segments and cuts contend for the cores and caches.
         jax.block_until_ready(leaves)
         drawn.extend(leaves)
@@ -233,7 +234,7 @@ def _eager_segments(
     return drawn
 
 
-def _constant(leaf: PlanRow) -> Array:
+def _constant(leaf: PlanRow, where: jax.sharding.Sharding | None) -> Array:
     """A constant leaf, eagerly: filled on the host and transferred, so no shape costs a compile.
 
     The value is first held as `jit` would hold the Python number, then converted, as `jnp.full`
@@ -242,8 +243,9 @@ def _constant(leaf: PlanRow) -> Array:
     """
     value = np.asarray(_value(leaf), _value_dtype(_value(leaf)))
     if not _same_on_host(value, leaf.dtype):
-        return sampling.full(_value(leaf), leaf.shape, leaf.dtype)
-    return jax.device_put(np.full(leaf.shape, value.astype(leaf.dtype), leaf.dtype))
+        filled = sampling.full(_value(leaf), leaf.shape, leaf.dtype)
+        return filled if where is None else jax.device_put(filled, where)
+    return jax.device_put(np.full(leaf.shape, value.astype(leaf.dtype), leaf.dtype), where)
 
 
 def _same_on_host(value: np.ndarray, dtype: np.dtype) -> bool:

@@ -314,7 +314,7 @@ def _may_be_stacked(name: str, init: Callable, shape: tuple[int, ...]) -> bool:
     field) or by a foreign initializer (called at the whole stack's shape)."""
     if len(shape) < 3 or _CONVOLUTION.search(name):
         return False
-    base = init.init if isinstance(init, Scaled) else init
+    base = _unscaled(init)
     if isinstance(base, FanScaled):
         return takes_layer_fans(base)
     return not isinstance(base, RandomInitializer | Constant | LayerFans | stacks.PerLayer)
@@ -357,14 +357,13 @@ def _closest(pattern: Pattern, names: list[str]) -> str | None:
     if not isinstance(pattern, str):
         return None
     literal = re.sub(r"[\\^$.*+?()\[\]{}|]", "", pattern)
-    best, score = None, 0.75
+    suffixes: dict[str, str] = {}  # each path's endings, the first path that has it (stacked layers repeat them)
     for name in names:
         parts = name.split("/")
         for start in range(len(parts)):
-            ratio = difflib.SequenceMatcher(None, literal, "/".join(parts[start:])).ratio()
-            if ratio > score:
-                best, score = name, ratio
-    return best
+            suffixes.setdefault("/".join(parts[start:]), name)
+    close = difflib.get_close_matches(literal, suffixes, n=1, cutoff=0.75)
+    return suffixes[close[0]] if close else None
 
 
 def _kept(name: str, leaf: Any) -> PlanRow:
@@ -390,7 +389,7 @@ def _fans_and_law(name: str, init: Callable, shape: tuple[int, ...], dtype: np.d
             return _fans_and_law(name, twin, shape, dtype)
         except (TypeError, ValueError):  # the plan states what it can; the call itself was checked
             return None, None
-    base = init.init if isinstance(init, Scaled) else init
+    base = _unscaled(init)
     try:
         if isinstance(base, LayerFans):
             fans = base.fans
@@ -511,8 +510,13 @@ def _cannot(name: str, shape: tuple, dtype: np.dtype, axes: int, rule: tuple, er
     return f"cannot initialize {name!r} {shape} {dtype.name}{stack} with rules[{j}]'s {label(init)}: {text}."
 
 
+def _unscaled(init: Callable) -> Callable:
+    """The initializer a `scaled(...)` one multiplies, or `init` itself."""
+    return init.init if isinstance(init, Scaled) else init
+
+
 def _fan_scaled(init: Callable) -> bool:
-    base = init.init if isinstance(init, Scaled) else init
+    base = _unscaled(init)
     return isinstance(base, FanScaled) or isinstance(foreign.equivalent(base), FanScaled)
 
 

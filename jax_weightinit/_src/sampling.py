@@ -271,10 +271,7 @@ def _over_keys(case: str, shape: tuple[int, ...], dtype: np.dtype, blocked: bool
     XLA:CPU streams a batched threefry through memory, and a step that stays in cache is faster (see `blocks`).
     Each key's array is the one key's draw bit for bit; on GPU and TPU the batch stays one fused program.
     """
-
-    def one(key, params):
-        return _sample(key, params, case, shape, dtype, None, blocked)
-
+    one = _one_key(case, shape, dtype, blocked)
     batched = jax.custom_batching.custom_vmap(one)
 
     @batched.def_vmap
@@ -288,13 +285,16 @@ def _over_keys(case: str, shape: tuple[int, ...], dtype: np.dtype, blocked: bool
     return batched
 
 
+def _one_key(case: str, shape: tuple[int, ...], dtype: np.dtype, blocked: bool):
+    """`_sample` for one key and no sharding, as a function of (key, params)."""
+    return functools.partial(_sample, case=case, shape=shape, dtype=dtype, sharding=None, blocked=blocked)
+
+
 @functools.cache
 def _keys_in_turn(case: str, shape: tuple[int, ...], dtype: np.dtype, blocked: bool):
     """The draws of a batch of threefry keys at one law's numbers, a few keys per step on CPU, as one jitted function:
     an eager `vmap` over keys compiles it once, not on every call."""
-
-    def one(key, params):
-        return _sample(key, params, case, shape, dtype, None, blocked)
+    one = _one_key(case, shape, dtype, blocked)
 
     def in_turn(keys, p):
         per_step = max(1, min(len(keys), tunables.TUNABLES.block_bytes // (4 * max(1, math.prod(shape)))))

@@ -185,14 +185,21 @@ def leaf_of_rows(starts: tuple[int, ...]) -> np.ndarray:
     return np.concatenate([leaf, np.full(buffer_rows() - len(leaf), len(counts) - 1, np.int32)])
 
 
-def cut_out(buffer: Array, starts: tuple[int, ...], shapes: tuple[tuple[int, ...], ...]) -> list[Array]:
-    """The leaves of `shapes` whose rows start at `starts` in an eager segment's `buffer`.
+def cut_out(
+    buffer: Array,
+    starts: tuple[int, ...],
+    shapes: tuple[tuple[int, ...], ...],
+    where: jax.sharding.Sharding | None = None,
+) -> list[Array]:
+    """The leaves of `shapes` whose rows start at `starts` in an eager segment's `buffer`, placed on the sharding
+    `where` (None: where the buffer is).
 
     In host memory (CPU) they are copied out by NumPy and placed as new arrays, which compiles
     nothing; elsewhere `extract` cuts each out, one small program per leaf shape.
     """
     if next(iter(buffer.devices())).platform != "cpu":
-        return [extract(buffer, np.int32(r), shape) for r, shape in zip(starts, shapes, strict=False)]
+        leaves = [extract(buffer, np.int32(r), shape) for r, shape in zip(starts, shapes, strict=False)]
+        return leaves if where is None else jax.device_put(leaves, where)
     flat = np.asarray(buffer).reshape(-1)
     # Copies: `buffer` is donated to the next segment, so no leaf may share its memory.
     copies = [
@@ -200,7 +207,7 @@ def cut_out(buffer: Array, starts: tuple[int, ...], shapes: tuple[tuple[int, ...
         for r, shape in zip(starts, shapes, strict=False)
     ]
     del flat
-    return jax.device_put(copies)  # one batched transfer
+    return jax.device_put(copies, where)  # one batched transfer
 
 
 @functools.partial(jax.jit, static_argnums=2)
