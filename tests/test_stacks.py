@@ -50,6 +50,28 @@ class _Model(nn.Module):
         return stack(False)(x, None)[0]
 
 
+class _SecondAxisModel(nn.Module):
+    """A plain `nn.scan` whose layer axis is the second of each parameter (`variable_axes={'params': 1}`)."""
+
+    @nn.compact
+    def __call__(self, x):
+        stack = nn.scan(_Block, variable_axes={"params": 1}, split_rngs={"params": True}, length=LAYERS)
+        return stack(False)(x, None)[0]
+
+
+def linen_scan_on_axis_1(partitioned: bool):
+    if not partitioned:
+        return jax.eval_shape(lambda: _SecondAxisModel().init(jax.random.key(0), jnp.zeros((2, D))))
+    stack = nn.scan(
+        _Block,
+        variable_axes={"params": 1},
+        split_rngs={"params": True},
+        length=LAYERS,
+        metadata_params={nn.PARTITION_NAME: "layers"},
+    )
+    return jax.eval_shape(lambda: stack(True).init(jax.random.key(0), jnp.zeros((2, D)), None))
+
+
 def linen_plain_scan():
     return jax.eval_shape(lambda: _Model().init(jax.random.key(0), jnp.zeros((2, D))))
 
@@ -133,10 +155,51 @@ CASES = [
 ]
 IDS = [c[0] for c in CASES]
 
+# (case, the params, rules, init_tree's keywords, the stacked leaf's path, its stack axis, one layer's std): stacks
+# whose layer axis is not the leading one.
+SECOND_AXIS_CASES = [
+    (
+        "linen nn.scan(variable_axes={'params': 1}) with a 'layers' partitioning name",
+        lambda: linen_scan_on_axis_1(True),
+        HE,
+        {},
+        "params/Dense_0/kernel",
+        1,
+        math.sqrt(2 / D),
+    ),
+    (
+        "linen nn.scan(variable_axes={'params': 1}) inside a model, no partitioning names",
+        lambda: linen_scan_on_axis_1(False),
+        HE,
+        {},
+        "params/Scan_Block_0/Dense_1/kernel",
+        1,
+        math.sqrt(2 / H),
+    ),
+    (
+        "plain params declared with stacked= positions, a jax.nn initializer drawn per layer",
+        lambda: linen_scan(False),
+        [("kernel$", jax.nn.initializers.lecun_normal()), ("bias$", wi.zeros)],
+        {"stacked": [("params/", (0,))]},
+        "params/Dense_0/kernel",
+        0,
+        math.sqrt(1 / D),
+    ),
+    (
+        "a jax.nn initializer on a stack at axis 1, declared by position from the end",
+        lambda: linen_scan_on_axis_1(False),
+        [("kernel$", jax.nn.initializers.lecun_normal()), ("bias$", wi.zeros)],
+        {"stacked": [("kernel$", (-2,)), ("bias$", (1,))]},
+        "params/Scan_Block_0/Dense_0/kernel",
+        1,
+        math.sqrt(1 / D),
+    ),
+]
 
-def _check_layers(leaf: jax.Array, std: float) -> None:
-    """Each layer has the std `std` (within 3% at these sizes) and the layers differ from one another."""
-    layers = np.asarray(leaf, np.float64).reshape(leaf.shape[0], -1)
+
+def _check_layers(leaf: jax.Array, std: float, axis: int = 0) -> None:
+    """Each layer (along `axis`) has the std `std` (within 3% at these sizes) and the layers differ."""
+    layers = np.moveaxis(np.asarray(leaf, np.float64), axis, 0).reshape(leaf.shape[axis], -1)
     stds = layers.std(axis=1)
     assert np.all(np.abs(stds / std - 1) < 0.03), f"per-layer stds {stds} against {std:.4g}"
     assert len({row.tobytes() for row in layers}) == len(layers), "two layers are drawn alike"
@@ -159,6 +222,66 @@ def test_a_stack_read_as_one_layer_is_caught(key, name, params, rules, kwargs, p
     out = wi.init_tree(key, params(), rules, **{**kwargs, "stacked": [("", 0)]})
     with pytest.raises(AssertionError, match="per-layer stds"):
         _check_layers(_leaf(out, path), std)
+
+
+@pytest.mark.parametrize(
+    "name, params, rules, kwargs, path, axis, std", SECOND_AXIS_CASES, ids=[c[0] for c in SECOND_AXIS_CASES]
+)
+def test_a_stack_whose_layer_axis_is_not_leading_gets_one_layers_law(key, name, params, rules, kwargs, path, axis, std):
+    out = wi.init_tree(key, params(), rules, **kwargs)
+    _check_layers(_leaf(out, path), std, axis)
+    row = next(r for r in wi.plan(params(), rules, stacked=kwargs.get("stacked", ())) if r.path == path)
+    assert row.stack == (LAYERS,)
+
+
+@pytest.mark.parametrize(
+    "name, params, rules, kwargs, path, axis, std", SECOND_AXIS_CASES, ids=[c[0] for c in SECOND_AXIS_CASES]
+)
+def test_a_stack_read_at_the_wrong_axis_is_caught(key, name, params, rules, kwargs, path, axis, std):
+    """The planted defect: the stack read at the other of the first two axes, as the library read these before."""
+    wrong = [("kernel$", (1 - axis,)), ("bias$", (0,))]
+    out = wi.init_tree(key, params(), rules, stacked=wrong)
+    with pytest.raises(AssertionError, match="per-layer stds"):
+        _check_layers(_leaf(out, path), std, axis)
+
+
+def _nnx_linears_on_axis_1():
+    @nnx.vmap(in_axes=0, out_axes=1)
+    def make(key):
+        return nnx.Linear(D, H, rngs=nnx.Rngs(key))
+
+    return make(jax.random.split(jax.random.key(0), LAYERS))
+
+
+def _max_off_orthogonal(kernel: jax.Array, axis: int) -> float:
+    layers = np.moveaxis(np.asarray(kernel, np.float64), axis, 0)
+    return max(float(np.abs(w @ w.T - np.eye(len(w))).max()) for w in layers)
+
+
+def test_an_nnx_vmap_stack_with_out_axes_1_is_found_by_its_layers_shape(key):
+    stack = _nnx_linears_on_axis_1()
+    rules = [("kernel$", wi.orthogonal()), ("bias$", wi.zeros)]
+    assert [r.stack for r in wi.flax.plan(stack, rules)] == [(LAYERS,), (LAYERS,)]
+    wi.flax.reinit(stack, key, rules)
+    assert _max_off_orthogonal(stack.kernel[...], 1) < 1e-5
+    wi.flax.reinit(stack, key, [("kernel$", jax.nn.initializers.lecun_normal()), ("bias$", wi.zeros)])
+    _check_layers(stack.kernel[...], math.sqrt(1 / D), 1)
+
+
+def test_an_nnx_stack_read_at_its_leading_axis_is_caught(key):
+    """The planted defect: `stacked=[("", 1)]`, the leading axis, as the library read an `out_axes=1` stack."""
+    stack = _nnx_linears_on_axis_1()
+    wi.flax.reinit(stack, key, [("kernel$", wi.orthogonal()), ("bias$", wi.zeros)], stacked=[("", 1)])
+    assert _max_off_orthogonal(stack.kernel[...], 1) > 0.1
+
+
+def test_a_foreign_initializer_on_a_later_stack_axis_draws_the_leading_stack_moved():
+    """Layer `i` of a stack at axis 1 is the frameworks' `vmap(..., out_axes=1)` draw: layer `i` at split key `i`."""
+    init = jax.nn.initializers.orthogonal()
+    key = jax.random.key(3)
+    per_layer = wi.init_tree(key, {"w": jnp.zeros((D, LAYERS, 64))}, [("w", init)], stacked=[("w", (1,))])["w"]
+    expected = jax.vmap(lambda k: init(k, (D, 64)), out_axes=1)(jax.random.split(wi.key_for(key, "w"), LAYERS))
+    np.testing.assert_array_equal(per_layer, expected)
 
 
 # (case, the params, rules, init_tree's keywords, the leaf init_tree must warn of, or None).
@@ -355,6 +478,14 @@ BAD_STACKED = [
     ([("(", 1)], ValueError, "`stacked\\[0\\]` pattern '\\(' is not a valid regular expression"),
     ([("layers", -1)], ValueError, "`stacked\\[0\\]` axes must be a non-negative int"),
     ([("layers", True)], ValueError, "`stacked\\[0\\]` axes must be a non-negative int"),
+    ([("layers", (1, 1))], ValueError, "or a tuple of distinct axis positions; got \\(1, 1\\)"),
+    (
+        [("", (2,))],
+        ValueError,
+        "`stacked` gives 'params/Dense_0/bias' \\(6, 1024\\) stack axes at \\(2,\\), not all among its 2 dims; "
+        "give positions in \\[-2, 2\\)",
+    ),
+    ([("", (1, -1))], ValueError, "stack axes at \\(1, -1\\), which name one axis twice"),
     (
         [("", 4)],
         ValueError,

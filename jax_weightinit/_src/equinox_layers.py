@@ -47,31 +47,36 @@ def layer_fans(module: Any) -> dict[str, tuple[tuple[int, int], str]]:
     return owners
 
 
-def _ranks(module: Any) -> dict[str, int]:
-    """The rank each parameter of one layer has; a layer stacked by `eqx.filter_vmap` has more, its stack axes."""
-    if isinstance(module, eqx.nn.Linear | eqx.nn.Embedding):
-        return {"weight": 2, "bias": 1}
+def _shapes(module: Any) -> dict[str, tuple[int, ...]]:
+    """The shape each parameter of one layer has; a layer stacked by `eqx.filter_vmap` has more axes, its stack's."""
+    if isinstance(module, eqx.nn.Linear):
+        out = _width(module.out_features)
+        return {"weight": (out, _width(module.in_features)), "bias": (out,)}
+    if isinstance(module, eqx.nn.Embedding):
+        return {"weight": (module.num_embeddings, module.embedding_size)}
     if isinstance(module, eqx.nn.Conv | eqx.nn.ConvTranspose):
-        return {"weight": module.num_spatial_dims + 2, "bias": module.num_spatial_dims + 1}
+        out, spatial = module.out_channels, module.num_spatial_dims
+        weight = (out, module.in_channels // module.groups, *module.kernel_size)
+        return {"weight": weight, "bias": (out, *(1,) * spatial)}
     if isinstance(module, eqx.nn.LayerNorm | eqx.nn.RMSNorm):
-        rank = 1 if isinstance(module.shape, int) else len(module.shape)
-        return {"weight": rank, "bias": rank}
-    if isinstance(module, eqx.nn.GroupNorm):
-        return {"weight": 1, "bias": 1}
+        shape = (module.shape,) if isinstance(module.shape, int) else tuple(module.shape)
+        return {"weight": shape, "bias": shape}
+    if isinstance(module, eqx.nn.GroupNorm) and module.channels is not None:  # None: no weight or bias
+        return {"weight": (module.channels,), "bias": (module.channels,)}
     return {}
 
 
-_RANKED = (*_LAYERS, eqx.nn.LayerNorm, eqx.nn.RMSNorm, eqx.nn.GroupNorm)
+_SHAPED = (*_LAYERS, eqx.nn.LayerNorm, eqx.nn.RMSNorm, eqx.nn.GroupNorm)
 
 
 def _layout(module: Any, stacked: plan_lib.StackedArg, stack_names: Sequence[str]) -> plan_lib.Layout:
-    """What `module` records of its layers: each known layer's fans and parameter ranks."""
-    ranks: dict[str, int] = {}
-    for path, node in jax.tree_util.tree_flatten_with_path(module, is_leaf=lambda x: isinstance(x, _RANKED))[0]:
-        if isinstance(node, _RANKED):
+    """What `module` records of its layers: each known layer's fans and parameter shapes."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for path, node in jax.tree_util.tree_flatten_with_path(module, is_leaf=lambda x: isinstance(x, _SHAPED))[0]:
+        if isinstance(node, _SHAPED):
             prefix = path_string(path)
-            ranks.update({layers.join(prefix, name): rank for name, rank in _ranks(node).items()})
-    return plan_lib.Layout(stacked, stack_names, layers.adapter(layer_fans(module)), ranks)
+            shapes.update({layers.join(prefix, name): shape for name, shape in _shapes(node).items()})
+    return plan_lib.Layout(stacked, stack_names, layers.adapter(layer_fans(module)), shapes)
 
 
 def _is_param(x: Any) -> bool:
@@ -102,7 +107,7 @@ def reinit(
 
     A layer's bias takes the same fans, so `wi.pytorch.default_weight()` on weight and
     bias reproduces Equinox's own U(±1/sqrt(fan_in)) for both. Layers stacked by
-    `eqx.filter_vmap` are found by their arrays' rank beyond one layer's (Linear,
+    `eqx.filter_vmap` are found by their arrays' axes beyond one layer's shape (Linear,
     Conv, Embedding, LayerNorm, RMSNorm, GroupNorm): every initializer draws one layer's
     law per layer, as `init_tree` does for stacks. Other leaves, and initializers built
     with explicit axes, keep `init_tree`'s arithmetic. `plan` shows each leaf's fans

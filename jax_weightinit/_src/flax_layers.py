@@ -41,33 +41,35 @@ def layer_fans(module: nnx.Module) -> dict[str, tuple[tuple[int, int], str]]:
     return _Survey.of(module).owners
 
 
-def _ranks(module: nnx.Module) -> dict[str, int]:
-    """The rank each parameter of one `module` has; a layer stacked by `nnx.vmap` has more, its stack axes."""
+def _shapes(module: nnx.Module) -> dict[str, tuple[int, ...]]:
+    """The shape each parameter of one `module` has; a layer stacked by `nnx.vmap` has more axes, its stack's."""
     if isinstance(module, nnx.Linear):
-        return {"kernel": 2, "bias": 1}
+        return {"kernel": (module.in_features, module.out_features), "bias": (module.out_features,)}
     if isinstance(module, nnx.LinearGeneral):
-        batch, out = len(module.batch_axis), len(module.out_features)
-        return {"kernel": batch + len(module.in_features) + out, "bias": batch + out}
+        batch, out = tuple(module.batch_axis.values()), tuple(module.out_features)
+        return {"kernel": (*batch, *module.in_features, *out), "bias": (*batch, *out)}
     if isinstance(module, nnx.Conv | nnx.ConvTranspose):
-        return {"kernel": len(module.kernel_shape), "bias": 1}
+        return {"kernel": tuple(module.kernel_shape), "bias": (module.out_features,)}
     if isinstance(module, nnx.Embed):
-        return {"embedding": 2}
+        return {"embedding": (module.num_embeddings, module.features)}
     if isinstance(module, nnx.Einsum):
-        bias = {} if module.bias_shape is None else {"bias": len(module.bias_shape)}
-        return {"kernel": len(module.kernel_shape), **bias}
-    if isinstance(module, nnx.LayerNorm | nnx.RMSNorm | nnx.BatchNorm | nnx.GroupNorm):
-        return {"scale": 1, "bias": 1}
+        bias = {} if module.bias_shape is None else {"bias": tuple(module.bias_shape)}
+        return {"kernel": tuple(module.kernel_shape), **bias}
+    if isinstance(module, nnx.GroupNorm):
+        features = module.num_groups * module.group_size
+        return {"scale": (features,), "bias": (features,)}
+    if isinstance(module, nnx.LayerNorm | nnx.RMSNorm | nnx.BatchNorm):
+        return {"scale": (module.num_features,), "bias": (module.num_features,)}
     return {}
 
 
 @dataclasses.dataclass
 class _Survey:
-    """What `reinit` and `plan` read of a module, in one walk of its graph (a walk costs about 40 ms at 200
-    parameters): each known layer's fans (`layer_fans`) and parameter ranks, each Param's partitioning names, and
-    the sharding each Param is annotated with."""
+    """What `reinit` and `plan` read of a module, in one walk of its graph: each known layer's fans (`layer_fans`)
+    and parameter shapes, each Param's partitioning names, and the sharding each Param is annotated with."""
 
     owners: dict[str, tuple[tuple[int, int], str]]
-    ranks: dict[str, int]
+    shapes: dict[str, tuple[int, ...]]
     names: dict[str, tuple]
     annotated: dict[str, Any]
 
@@ -83,7 +85,7 @@ class _Survey:
                     fans, names = found
                     for name in names:
                         survey.owners[layers.join(where, name)] = (fans, f"nnx.{type(node).__name__}")
-                survey.ranks.update({layers.join(where, name): rank for name, rank in _ranks(node).items()})
+                survey.shapes.update({layers.join(where, name): shape for name, shape in _shapes(node).items()})
             elif isinstance(node, nnx.Param):
                 survey._read_param(where, node.get_metadata(), current)
         return survey
@@ -105,8 +107,8 @@ class _Survey:
             self.annotated[where] = spec
 
     def layout(self, stacked: plan_lib.StackedArg, stack_names: Sequence[str]) -> plan_lib.Layout:
-        """The layout `plan.build` reads: stacks, each known layer's fans and parameter ranks, each Param's names."""
-        return plan_lib.Layout(stacked, stack_names, layers.adapter(self.owners), self.ranks, self.names)
+        """The layout `plan.build` reads: stacks, each known layer's fans and parameter shapes, each Param's names."""
+        return plan_lib.Layout(stacked, stack_names, layers.adapter(self.owners), self.shapes, self.names)
 
     def shardings(self, out_shardings: Any) -> Any:
         """`out_shardings` when given, else each Param's annotated sharding."""
@@ -141,8 +143,8 @@ def reinit(
     * `nnx.Einsum`: from `einsum_str`, summed kernel axes are inputs, output-only axes outputs.
 
     A layer's bias takes the same fans. Layers stacked by `nnx.vmap` (run by `nnx.scan`)
-    are found by their parameters' rank beyond one layer's (and by a leading `'layers'`
-    partitioning name): every initializer draws one layer's law per layer, as `init_tree`
+    are found by their parameters' axes beyond one layer's shape, wherever `out_axes` put them (and by
+    a `'layers'` partitioning name): every initializer draws one layer's law per layer, as `init_tree`
     does for stacks — the library's laws at one layer's fans, others once per layer. Other leaves, and
     initializers built with explicit axes, keep `init_tree`'s arithmetic. `plan` shows
     each leaf's fans and law first.

@@ -124,9 +124,11 @@ def assert_follows(
         raise ValueError(f"`stack_axes` must be an int in [0, {len(shape)}) for the shape {shape}; got {stack_axes!r}.")
     if stack_axes:  # drawn as `init_tree` draws a stack
         layer_dtype = validation.dtype(dtype if dtype is not None else getattr(init, "dtype", None))
-        init = stacks.per_layer(init, shape, layer_dtype, stack_axes)
+        init = stacks.per_layer(init, shape, layer_dtype, tuple(range(stack_axes)))
     if law is None:
-        inner, at = (init.init, shape[init.axes :]) if isinstance(init, stacks.PerLayer) else (init, shape)
+        inner, at = init, shape
+        if isinstance(init, stacks.PerLayer):
+            inner, at = init.init, stacks.split(shape, init.axes)[1]
         distribution = getattr(inner, "distribution", None) or getattr(foreign.equivalent(inner), "distribution", None)
         if distribution is None:
             raise TypeError(

@@ -38,7 +38,7 @@ Rules: TypeAlias = list[tuple[Pattern, Callable[..., Any]]]
 RulesArg: TypeAlias = Sequence[tuple[object, Callable[..., Any]]]
 #: Ordered `(pattern, axes)` pairs: a leaf whose path matches a pattern (first match wins) has `axes` leading
 #: stack axes; 0 reads it as one layer whatever its framework records.
-StackedArg: TypeAlias = Sequence[tuple[object, int]]
+StackedArg: TypeAlias = Sequence[tuple[object, int | tuple[int, ...]]]
 _MAX_LISTED = 20
 
 
@@ -55,7 +55,7 @@ class PlanRow:
       sharding: where the leaf will be placed, or None for the default device.
       fans: (fan_in, fan_out) for fan-scaled initializers, else None.
       law: the `Distribution` of each element for the library's random initializers, else None.
-      stack: the sizes of the leaf's leading stack axes (layers stacked by `nn.scan`, `nnx.vmap`,
+      stack: the sizes of the leaf's stack axes (layers stacked by `nn.scan`, `nnx.vmap`,
         `hk.layer_stack`, `eqx.filter_vmap`), each layer drawn by one layer's law; () for one layer.
     """
 
@@ -180,12 +180,12 @@ def plan(
 @dataclasses.dataclass(frozen=True)
 class Layout:
     """What is known of the target's layers: the user's `stacked` and `stack_names`, and what a framework adapter
-    read off its modules (`adapt`; each known parameter's rank in one layer; its partitioning names)."""
+    read off its modules (`adapt`; each known parameter's shape in one layer; its partitioning names)."""
 
     stacked: StackedArg = ()
     stack_names: Sequence[str] = stacks.STACK_NAMES
     adapt: Adapt | None = None
-    layer_ranks: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    layer_shapes: Mapping[str, tuple[int, ...]] = dataclasses.field(default_factory=dict)
     axis_names: Mapping[str, tuple] = dataclasses.field(default_factory=dict)
 
 
@@ -213,6 +213,7 @@ def build(
     names = [path_string(p) for p, _ in flat]
     given = _given_shardings(out_shardings, flat, names)
     axis_names = {**stacks.boxed_names(target), **layout.axis_names}
+    lifted = stacks.in_lifted_scopes(names, [tuple(getattr(leaf, "shape", ())) for _, leaf in flat])
     hints: list[str] = []
 
     taken_by: list[int | None] = []  # for each leaf, the rule that took it
@@ -240,24 +241,22 @@ def build(
             sharding if sharding is not None else _own_sharding(leaf), shape, f"`out_shardings` for {name!r}"
         )
         dtype = np.dtype(leaf.dtype)
-        axes = stacks.count(name, leaf, declared, stack_names, layout.layer_ranks, axis_names)
-        if axes is not None and axes > len(shape):
-            raise ValueError(
-                f"`stacked` gives {name!r} {shape} {axes} stack axes, more than its {len(shape)} dims; declare at "
-                f"most {len(shape) - 1}, its leading layer axes."
-            )
-        if axes is None and name not in layout.layer_ranks and _may_be_stacked(name, init, shape):
+        try:
+            axes = stacks.find(name, leaf, declared, stack_names, layout.layer_shapes, axis_names, lifted)
+        except ValueError as e:
+            raise ValueError(f"`stacked` gives {name!r} {shape} {e}.") from None
+        if axes is None and name not in layout.layer_shapes and _may_be_stacked(name, init, shape):
             hints.append(name)
         try:
-            drawn = stacks.per_layer(init, shape, dtype, axes or 0)
+            drawn = stacks.per_layer(init, shape, dtype, axes or ())
             if (drawn, shape, dtype, sharding) not in checked_leaves:
                 _check_leaf(drawn, shape, dtype, key)
                 checked_leaves.add((drawn, shape, dtype, sharding))
         except (TypeError, ValueError) as e:
-            raise type(e)(_cannot(name, shape, dtype, axes or 0, (match, pattern, init), e)) from None
+            raise type(e)(_cannot(name, shape, dtype, axes or (), (match, pattern, init), e)) from None
         init = drawn
         fans, law = _fans_and_law(name, init, shape, dtype)
-        rows.append(PlanRow(name, pattern, init, shape, dtype, sharding, fans, law, shape[: axes or 0]))
+        rows.append(PlanRow(name, pattern, init, shape, dtype, sharding, fans, law, stacks.split(shape, axes or ())[0]))
 
     if unmatched:
         listed = ", ".join(unmatched[:_MAX_LISTED])
@@ -379,7 +378,7 @@ def _fans_and_law(name: str, init: Callable, shape: tuple[int, ...], dtype: np.d
         return None, None
     fans = None
     if isinstance(init, stacks.PerLayer):  # a foreign initializer, called at one layer's shape
-        shape = shape[init.axes :]
+        shape = stacks.split(shape, init.axes)[1]
         init = init.init
     if not isinstance(init, RandomInitializer):  # a jax.nn initializer states its law through its twin here
         twin = foreign.equivalent(init)
@@ -495,14 +494,15 @@ def _check_leaf(init: Callable, shape: tuple[int, ...], dtype: np.dtype, key: Ar
         raise ValueError(f"the initializer returned {out.shape} {out.dtype}, not {shape} {dtype}")
 
 
-def _cannot(name: str, shape: tuple, dtype: np.dtype, axes: int, rule: tuple, error: Exception) -> str:
+def _cannot(name: str, shape: tuple, dtype: np.dtype, axes: stacks.Axes, rule: tuple, error: Exception) -> str:
     """One sentence for a leaf its rule's initializer cannot produce: the leaf, its stack, the rule, what to do."""
     j, pattern, init = rule
-    stack = f" (one layer of its {shape[:axes]} stack is {shape[axes:]})" if axes else ""
+    sizes, layer = stacks.split(shape, axes)
+    stack = f" (one layer of its {sizes} stack is {layer})" if axes else ""
     text = str(error).rstrip(".")
     if "multiple values for argument 'dtype'" in text:
         text += "; initializers are called as init(key, shape, dtype): give the dtype to the factory instead"
-    elif len(shape) - axes == 1 and _fan_scaled(init):
+    elif len(layer) == 1 and _fan_scaled(init):
         text = (
             f"its fans need 2 dims, and a one-axis leaf is a bias or a norm's scale, not a layer's kernel: put a rule "
             f"for it before rules[{j}] {_pattern_text(pattern)}, such as ('bias$', wi.zeros)"

@@ -39,9 +39,10 @@ def init_tree(
     chunks. Segments and chunks run one after another, so the temporaries stay near one
     segment or chunk, never a copy of the model.
 
-    Stacked layers: a leaf with stack axes `S` and one layer's shape `L` (shape `S + L`)
-    gets one layer's law in every layer. The library's laws read their fans from `L`
-    (an initializer's axes count within one layer) and draw the leaf in one call, as
+    Stacked layers: a leaf with stack axes `S` and one layer's shape `L` (shape `S + L`;
+    stack axes elsewhere are moved there and back) gets one layer's law in every layer.
+    The library's laws read their fans from `L` (an initializer's axes count within one
+    layer) and draw the leaf in one call, as
     `init(key_for(key, p), S + L)` with the stack axes as batch axes (for a fan-scaled
     law, `variance_scaling(..., batch_axis=S's axes)`). Any other initializer is drawn per
     layer, `vmap(lambda k: init(k, L, dtype))(jax.random.split(key_for(key, p), prod(S)))`
@@ -64,11 +65,13 @@ def init_tree(
         'raise' or 'ignore'.
       stacked: ordered `(pattern, axes)` pairs declaring stacked layers: a leaf whose
         path matches `pattern` (first match wins; a regex or a predicate `(path, leaf)`)
-        has `axes` leading stack axes, and `axes=0` reads it as one layer whatever its
+        has `axes` leading stack axes, or given a tuple of positions (negative ones from
+        the end), its stack axes there; `axes=0` reads it as one layer whatever its
         framework records. Without a match, a leaf's stack axes are read from what the
-        framework records: a leading run of `stack_names` in its Flax partitioning names
-        (`nn.Partitioned` boxes, nnx metadata) or Haiku's `layer_stack` scope names
-        (`__layer_stack_no_per_layer/...`); see "Stacked layers" below.
+        framework records: the positions of `stack_names` in its Flax partitioning names
+        (`nn.Partitioned` boxes, nnx metadata), or the scope names of Haiku's `layer_stack`
+        and linen's lifted `nn.scan` (`__layer_stack_no_per_layer/...`, `ScanBlock_0/...`);
+        see "Stacked layers" below.
       stack_names: the partitioning names of stack axes; ('layers',) as MaxText and
         T5X name the `nn.scan` axis.
 
