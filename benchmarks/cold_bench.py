@@ -21,6 +21,7 @@ counted, the imports not (they are the same for every impl).
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -151,8 +152,6 @@ def stds_case(layers: int, impl: str, mode: str):
 
 def per_leaf(key, params, rules):
     """Each leaf drawn by the jax.nn initializer its GPT-2 rule stands for, at `fold_in(key, i)`."""
-    import re
-
     inits = jax.nn.initializers
     by_rule = []
     for pattern, init in rules:
@@ -162,9 +161,14 @@ def per_leaf(key, params, rules):
     out = []
     for i, (path, leaf) in enumerate(flat):
         name = wi.path_string(path)
-        init = next(init for pattern, init in by_rule if re.search(pattern, name))
+        init = next(init for pattern, init in by_rule if _matches(pattern, name, leaf))
         out.append(init(jax.random.fold_in(key, i), leaf.shape, leaf.dtype))
     return jax.tree_util.tree_unflatten(treedef, out)
+
+
+def _matches(pattern, name: str, leaf) -> bool:
+    """As a rule's pattern matches: a regex searched in the path, or a predicate (`wi.optional`'s) of (path, leaf)."""
+    return pattern(name, leaf) if callable(pattern) else re.search(pattern, name) is not None
 
 
 def one(framework: str, layers: int, impl: str, mode: str) -> dict:

@@ -87,6 +87,8 @@ def source(value: object, name: str = "") -> str:
         return repr(np.dtype(value).name)  # type: ignore[call-overload]
     if isinstance(value, np.generic):
         return repr(value.item())
+    if isinstance(value, jax.core.Tracer):
+        return "<traced>"
     if isinstance(value, np.ndarray | jax.Array):
         return f"<array of shape {tuple(value.shape)}>"
     if isinstance(value, tuple | list):

@@ -3,6 +3,7 @@
 import dataclasses
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.nn.initializers import Initializer as Initializer
@@ -63,7 +64,8 @@ class RandomInitializer(calls.Rebuildable):
         if math.prod(shape) == 0:
             return None
         law = self.distribution(shape)
-        _check_range(law, dtype)  # a complex dtype's parts have its real counterpart's range
+        if not law.traced:  # a traced law's range is known only when it runs; `sampling` makes a non-law NaN
+            _check_range(law, dtype)  # a complex dtype's parts have its real counterpart's range
         return law
 
 
@@ -158,7 +160,7 @@ def uniform(scale: float = 1e-2, dtype: DTypeLike | None = None, **torch_style: 
       2.886751345948129
     """
     validation.torch_keywords("uniform", torch_style, "uniform", "scale, dtype")
-    law = Distribution.uniform(0.0, validation.positive("scale", scale))
+    law = Distribution.uniform(0.0, validation.traceable("scale", scale, "positive"))
     return FixedLaw(law, validation.optional_dtype(dtype, allow_complex=False))
 
 
@@ -186,8 +188,9 @@ def normal(
       (dtype(bfloat16), True)
     """
     validation.torch_keywords("normal", torch_style, "normal", "stddev, dtype, mean")
-    law = Distribution.normal(validation.real("mean", mean), validation.positive("stddev", stddev))
-    return FixedLaw(law, validation.optional_dtype(dtype), "normal" if law.loc == 0 else None)
+    law = Distribution.normal(validation.traceable("mean", mean), validation.traceable("stddev", stddev, "positive"))
+    complex_family = "normal" if not isinstance(mean, jax.Array) and law.loc == 0 else None
+    return FixedLaw(law, validation.optional_dtype(dtype), complex_family)
 
 
 @calls.rebuilt_as("truncated_normal")
@@ -240,16 +243,22 @@ def truncated_normal(
     validation.torch_keywords(
         "truncated_normal", torch_style, "trunc_normal", "stddev, dtype, lower, upper, mean, absolute_bounds, ..."
     )
-    stddev = validation.positive("stddev", stddev)
-    mean = validation.real("mean", mean)
-    lower, upper = validation.bound("lower", lower), validation.bound("upper", upper)
-    if lower >= upper:
+    stddev = validation.traceable("stddev", stddev, "positive")
+    mean = validation.traceable("mean", mean)
+    lower, upper = validation.traceable("lower", lower, "bound"), validation.traceable("upper", upper, "bound")
+    traced_bounds = isinstance(lower, jax.Array) or isinstance(upper, jax.Array)
+    if not traced_bounds and lower >= upper:
         raise ValueError(f"`lower` must be less than `upper`; got lower={lower!r}, upper={upper!r}.")
+    if stddev_after_truncation and (traced_bounds if not absolute_bounds else isinstance(stddev, jax.Array)):
+        raise TypeError(
+            "`stddev_after_truncation` needs concrete bounds in std units, and with `absolute_bounds` a concrete "
+            "`stddev`: the std before truncation is solved for on the host; pass those as Python numbers."
+        )
     if not absolute_bounds:
-        scale = stddev / truncated_moments(lower, upper)[1] if stddev_after_truncation else stddev
-        law = Distribution.truncated_normal(mean, scale, mean + lower * scale, mean + upper * scale)
+        scale = stddev / truncated_moments(lower, upper)[1] if stddev_after_truncation else stddev  # type: ignore
+        law = Distribution.truncated_normal(mean, scale, mean + lower * scale, mean + upper * scale, (lower, upper))
     else:
-        scale = _scale_for_std(stddev, mean, lower, upper) if stddev_after_truncation else stddev
+        scale = _scale_for_std(stddev, mean, lower, upper) if stddev_after_truncation else stddev  # type: ignore
         law = Distribution.truncated_normal(mean, scale, lower, upper)
     return FixedLaw(law, validation.optional_dtype(dtype, allow_complex=False))
 

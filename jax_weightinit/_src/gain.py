@@ -3,6 +3,9 @@
 import math
 import numbers
 
+import jax
+import jax.numpy as jnp
+
 LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 NONLINEARITIES = (*LINEAR, "sigmoid", "tanh", "relu", "leaky_relu", "selu")
 
@@ -29,6 +32,8 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
+        if isinstance(param, jax.Array):  # a traced slope (`validation.traceable`): torch's formula, in the trace
+            return jnp.sqrt(2.0 / (1 + param**2))  # type: ignore[return-value]
         if param is None:
             slope = 0.01
         elif isinstance(param, bool) or not isinstance(param, numbers.Real) or not math.isfinite(param):

@@ -103,17 +103,20 @@ def schedule(rows: Sequence[PlanRow], flat: bool, eager: bool) -> Schedule:
 def generate(key: Array, rows: Sequence[PlanRow]) -> list[Array]:
     """Draws every row of a plan (each with an initializer): `row.init(key_for(key, row.path), row.shape,
     row.dtype)` on `row.sharding`, in order."""
-    eager = not isinstance(key, jax.core.Tracer)
+    numbers = [_numbers(row) for row in rows]
+    # Law numbers traced (hyperparameters as data) make the call a trace whatever the key.
+    eager = not isinstance(key, jax.core.Tracer) and not any(isinstance(n, jax.core.Tracer) for n in numbers)
     work = schedule(rows, _flat_draws(key), eager)
     impl = keys.impl_name(key)
     paths = [rows[i].path for i in work.keyed]
-    tables = [np.stack([_numbers(rows[i]) for i in members]) for _, members in work.segments]
+    tables = [_stacked([numbers[i] for i in members]) for _, members in work.segments]
     if work.fixed:
         key_data, leaf_keys = _eager_keys(key, keys.digests(paths), impl, typed=bool(work.groups))
         # Cut out and filled on the host, these leaves (all unsharded) are placed where the key is, as a direct
         # call's are: a committed key's device, or replicated over its mesh.
         home = placement.following(key)
-        drawn = _eager_segments([segment for segment, _ in work.segments], key_data, tables, home)
+        host_tables = [np.asarray(table) for table in tables]  # eager: none is traced
+        drawn = _eager_segments([segment for segment, _ in work.segments], key_data, host_tables, home)
         filled = [_constant(rows[i], home) for i in work.filled]
     else:
         # The keys are derived in the layout's program, so that a small model compiles one program, not two.
@@ -133,8 +136,8 @@ def generate(key: Array, rows: Sequence[PlanRow]) -> list[Array]:
     for group, members in work.groups:
         assert leaf_keys is not None  # derived as keys whenever there are groups
         stop = start + len(members)
-        numbers = np.stack([_numbers(rows[i]) for i in members])
-        group_leaves, previous = _draw_group(group, leaf_keys, numbers, start, stop, previous)
+        table = _stacked([numbers[i] for i in members])
+        group_leaves, previous = _draw_group(group, leaf_keys, table, start, stop, previous)
         for i, leaf in zip(members, group_leaves, strict=True):
             out[i] = leaf
         start = stop
@@ -389,6 +392,12 @@ def _numbers(leaf: PlanRow) -> np.ndarray:
     return sampling.prepare(leaf.law, leaf.dtype)[1]  # type: ignore[arg-type]
 
 
+def _stacked(numbers: list) -> np.ndarray | Array:
+    """Leaves' law numbers as one table: on the host, or in the trace where some are traced."""
+    traced = any(isinstance(n, jax.core.Tracer) for n in numbers)
+    return jnp.stack(numbers) if traced else np.stack(numbers)
+
+
 def _vectorized(group: Group, leaf_keys: Array) -> bool:
     """Whether `group` is drawn by the library's own elementwise sampler, whose bits `vmap` keeps: in float32.
 
@@ -448,7 +457,12 @@ def _leaf(group: Group, leaf_keys: Array, params: Array, key_start: Array, start
 
 
 def _draw_group(
-    group: Group, leaf_keys: Array, params: np.ndarray, start: int, stop: int, previous: tuple[Array, Any] | None
+    group: Group,
+    leaf_keys: Array,
+    params: np.ndarray | Array,
+    start: int,
+    stop: int,
+    previous: tuple[Array, Any] | None,
 ) -> tuple[list[Array], tuple[Array, Any] | None]:
     """The leaves of `group`, drawn with `leaf_keys[start:stop]` and one row of `params` each, and the new `previous`.
 
@@ -488,10 +502,6 @@ def _after(leaf_keys: Array, leaf: Array, sharding: Any) -> Array:
     """
     typed = jnp.issubdtype(leaf_keys.dtype, jax.dtypes.prng_key)
     data = jax.random.key_data(leaf_keys) if typed else leaf_keys
-
-    def add_flag(data: Array, local: Array) -> Array:
-        return data + jnp.isnan(local).any().astype(jnp.uint32)
-
     if isinstance(sharding, NamedSharding) and sharding.mesh.size > 1:
         spec = P(*sharding.spec)
         data = jax.shard_map(add_flag, mesh=sharding.mesh, in_specs=(P(), spec), out_specs=P(), check_vma=False)(
@@ -500,3 +510,19 @@ def _after(leaf_keys: Array, leaf: Array, sharding: Any) -> Array:
     else:
         data = add_flag(data, leaf)
     return jax.random.wrap_key_data(data, impl=jax.random.key_impl(leaf_keys)) if typed else data
+
+
+@jax.custom_batching.custom_vmap
+def add_flag(data: Array, local: Array) -> Array:
+    """`data` plus 1 where `local` holds a NaN (never, for the library's samplers): `local` computed first."""
+    return data + jnp.isnan(local).any().astype(jnp.uint32)
+
+
+@add_flag.def_vmap
+def _add_flag_batched(axis_size: int, in_batched: list, data: Array, local: Array) -> tuple[Array, bool]:
+    # A `vmap` over hyperparameters batches the leaves but not the keys: the flag then reads the whole batch, so
+    # the keys stay one and the bits are drawn once for every value swept, not once per value.
+    data_batched, local_batched = in_batched
+    if not data_batched:
+        return add_flag(data, local), False
+    return jax.vmap(add_flag, in_axes=(0, 0 if local_batched else None))(data, local), True

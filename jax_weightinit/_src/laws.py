@@ -115,10 +115,20 @@ class Distribution:
     scale: float
     low: float | None = None
     high: float | None = None
+    #: A truncated law's bounds in units of `scale` around `loc`, kept where its numbers are traced and these are
+    #: not (a traced std with bounds in std units), so that its standardized law stays exact.
+    units: tuple[float, float] | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    @property
+    def traced(self) -> bool:
+        """Whether a number of the law is traced (a hyperparameter under `jit`, `vmap` or `grad`)."""
+        return any(isinstance(v, jax.core.Tracer) for v in (self.loc, self.scale, self.low, self.high))
 
     @classmethod
     def uniform(cls, low: float, high: float) -> "Distribution":
         """U[low, high]."""
+        if _traced(low, high):
+            return cls("uniform", 0.5 * (low + high), 0.5 * (high - low), low, high)
         if not low < high:
             raise ValueError(f"uniform bounds must satisfy low < high; got low={low!r}, high={high!r}.")
         return cls("uniform", 0.5 * (low + high), 0.5 * (high - low), low, high)
@@ -129,8 +139,13 @@ class Distribution:
         return cls("normal", mean, std)
 
     @classmethod
-    def truncated_normal(cls, loc: float, scale: float, low: float, high: float) -> "Distribution":
-        """N(loc, scale²) conditioned on low < x < high (absolute bounds)."""
+    def truncated_normal(
+        cls, loc: float, scale: float, low: float, high: float, units: tuple[float, float] | None = None
+    ) -> "Distribution":
+        """N(loc, scale²) conditioned on low < x < high (absolute bounds); `units`, the bounds in units of `scale`
+        around `loc`, where the numbers are traced and these are known."""
+        if _traced(loc, scale, low, high):
+            return cls("truncated_normal", loc, scale, low, high, None if _traced(*units or ()) else units)
         if not low < high:
             raise ValueError(f"truncation bounds must satisfy lower < upper; got lower={low!r}, upper={high!r}.")
         a, b = (low - loc) / scale, (high - loc) / scale
@@ -146,11 +161,16 @@ class Distribution:
         """The law of `factor · X` for a positive `factor`."""
         low = None if self.low is None else self.low * factor
         high = None if self.high is None else self.high * factor
-        return Distribution(self.family, self.loc * factor, self.scale * factor, low, high)
+        units = self.units
+        if units is None and self.family == "truncated_normal" and _traced(factor):  # the standard law stays known
+            units = self.standard_bounds
+        return Distribution(self.family, self.loc * factor, self.scale * factor, low, high, units)
 
     @property
     def standard_bounds(self) -> tuple[float, float]:
         """The truncation bounds in units of `scale` around `loc` (±inf when unbounded)."""
+        if self.units is not None:
+            return self.units
         low = -math.inf if self.low is None else (self.low - self.loc) / self.scale
         high = math.inf if self.high is None else (self.high - self.loc) / self.scale
         return low, high
@@ -160,7 +180,7 @@ class Distribution:
         """The mean of the law."""
         if self.family != "truncated_normal":
             return self.loc
-        return self.loc + self.scale * truncated_moments(*self.standard_bounds)[0]
+        return self.loc + self.scale * self._standard_moments()[0]
 
     @property
     def std(self) -> float:
@@ -169,7 +189,16 @@ class Distribution:
             return self.scale / math.sqrt(3.0)
         if self.family == "normal":
             return self.scale
-        return self.scale * truncated_moments(*self.standard_bounds)[1]
+        return self.scale * self._standard_moments()[1]
+
+    def _standard_moments(self) -> tuple[float, float]:
+        a, b = self.standard_bounds
+        if _traced(a, b):
+            raise TypeError(
+                "the mean and std of a normal truncated to traced bounds are not computed inside a trace; give the "
+                "bounds in std units (`truncated_normal(stddev, lower=..., upper=...)`) or read the law outside it."
+            )
+        return truncated_moments(a, b)
 
     def cdf(self, x: ArrayLike) -> ArrayLike:
         """P(X <= x), elementwise; numpy in, float64 numpy out; jax in, jax out (jittable)."""
@@ -202,6 +231,10 @@ class Distribution:
             return float(np.asarray(v, np.float64).astype(dtype))
 
         return round_to(self.low), round_to(self.high)
+
+
+def _traced(*values: object) -> bool:
+    return any(isinstance(v, jax.core.Tracer) for v in values)
 
 
 _erfc = np.vectorize(math.erfc, otypes=[np.float64])

@@ -90,7 +90,7 @@ def orthogonal(
     """
     validation.torch_keywords("orthogonal", torch_style, "orthogonal", "scale, column_axis, dtype")
     column_axis = validation.integer("column_axis", column_axis)
-    return Orthogonal(validation.positive("scale", scale), column_axis, validation.optional_dtype(dtype))
+    return Orthogonal(validation.traceable("scale", scale, "positive"), column_axis, validation.optional_dtype(dtype))
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -143,4 +143,5 @@ def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype: DTypeLike
       (0.0, (4, 4))
     """
     column_axis = validation.integer("column_axis", column_axis)
-    return DeltaOrthogonal(validation.positive("scale", scale), column_axis, validation.optional_dtype(dtype))
+    scale = validation.traceable("scale", scale, "positive")
+    return DeltaOrthogonal(scale, column_axis, validation.optional_dtype(dtype))

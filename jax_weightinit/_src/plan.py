@@ -104,9 +104,21 @@ def _pattern_text(pattern: Pattern) -> str:
     return "<predicate>" if not name or "<lambda>" in name else f"<predicate {name}>"
 
 
+def _number(value: object) -> str:
+    """A law's number as the plan prints it; a traced one (a hyperparameter under `jit`, `vmap`, `grad`) as such."""
+    return "traced" if isinstance(value, jax.core.Tracer) else f"{value:.4g}"
+
+
+def _std(law: Distribution) -> str:
+    try:
+        return _number(law.std)
+    except TypeError:  # a truncated law with traced bounds: its std is known only when it runs
+        return "traced"
+
+
 def _cells(row: PlanRow) -> tuple[str, ...]:
     law = row.law
-    bounds = "" if law is None or law.low is None else f"[{law.low:.4g}, {law.high:.4g}]"
+    bounds = "" if law is None or law.low is None else f"[{_number(law.low)}, {_number(law.high)}]"
     sharding = row.sharding.spec if isinstance(row.sharding, jax.sharding.NamedSharding) else row.sharding
     return (
         row.path,
@@ -116,7 +128,7 @@ def _cells(row: PlanRow) -> tuple[str, ...]:
         str(row.shape),
         row.dtype.name,
         _fans_cell(row),
-        "" if law is None else f"{law.std:.4g}",
+        "" if law is None else _std(law),
         bounds,
         "" if sharding is None else str(sharding),
     )
@@ -249,9 +261,10 @@ def build(
             hints.append(name)
         try:
             drawn = stacks.per_layer(init, shape, dtype, axes or ())
-            if (drawn, shape, dtype, sharding) not in checked_leaves:
+            leaf_case = (_hashable(drawn), shape, dtype, sharding)
+            if leaf_case not in checked_leaves:
                 _check_leaf(drawn, shape, dtype, key)
-                checked_leaves.add((drawn, shape, dtype, sharding))
+                checked_leaves.add(leaf_case)
         except (TypeError, ValueError) as e:
             raise type(e)(_cannot(name, shape, dtype, axes or (), (match, pattern, init), e)) from None
         init = drawn
@@ -287,6 +300,15 @@ def build(
             "two axes, such as DenseGeneral's, takes its own fans from `wi.flax.reinit` or an explicit `in_axis`).",
         )
     return result, [leaf for _, leaf in flat], treedef
+
+
+def _hashable(init: Callable) -> object:
+    """`init`, or its identity where a traced hyperparameter makes it unhashable."""
+    try:
+        hash(init)
+    except TypeError:
+        return id(init)
+    return init
 
 
 def _scope(names: list[str]) -> str:

@@ -24,7 +24,7 @@ TORCH_AXES = {"in_axis": 1, "out_axis": 0}
 def uniform(a: float = 0.0, b: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.uniform_`: U[a, b]."""
     return FixedLaw(
-        Distribution.uniform(validation.real("a", a), validation.real("b", b)),
+        Distribution.uniform(validation.traceable("a", a), validation.traceable("b", b)),
         validation.optional_dtype(dtype, allow_complex=False),
     )
 
@@ -32,7 +32,7 @@ def uniform(a: float = 0.0, b: float = 1.0, dtype: DTypeLike | None = None) -> R
 @calls.rebuilt_as("pytorch.normal")
 def normal(mean: float = 0.0, std: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.normal_`: N(mean, std²)."""
-    law = Distribution.normal(validation.real("mean", mean), validation.positive("std", std))
+    law = Distribution.normal(validation.traceable("mean", mean), validation.traceable("std", std, "positive"))
     return FixedLaw(law, validation.optional_dtype(dtype, allow_complex=False))
 
 
@@ -135,20 +135,20 @@ def dirac(groups: int = 1, dtype: DTypeLike | None = None) -> Initializer:
 @calls.rebuilt_as("pytorch.xavier_uniform")
 def xavier_uniform(gain: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.xavier_uniform_`: U(±gain·sqrt(6 / (fan_in + fan_out))), torch fans."""
-    gain = validation.positive("gain", gain)
+    gain = validation.traceable("gain", gain, "positive")
     return fan_formula("torch_xavier_uniform", gain, dtype=dtype, **TORCH_AXES)
 
 
 @calls.rebuilt_as("pytorch.xavier_normal")
 def xavier_normal(gain: float = 1.0, dtype: DTypeLike | None = None) -> RandomInitializer:
     """`torch.nn.init.xavier_normal_`: N(0, gain²·2 / (fan_in + fan_out)), untruncated, torch fans."""
-    gain = validation.positive("gain", gain)
+    gain = validation.traceable("gain", gain, "positive")
     return fan_formula("torch_xavier_normal", gain, dtype=dtype, **TORCH_AXES)
 
 
 def _kaiming(rule: str, a: float, mode: str, nonlinearity: str, dtype) -> RandomInitializer:
     mode = validation.choice("mode", mode, ("fan_in", "fan_out"))
-    slope = validation.real("a", a)
+    slope = validation.traceable("a", a)
     gain = calculate_gain(nonlinearity, slope)
     return fan_formula(rule, gain, mode, dtype=dtype, **TORCH_AXES)
 
@@ -198,15 +198,15 @@ class _TorchOrthogonal(Structured):
 def orthogonal(gain: float = 1.0, dtype: DTypeLike | None = None) -> Initializer:
     """`torch.nn.init.orthogonal_`: the weight viewed as (shape[0], rest) has orthonormal rows
     (or columns when taller than wide), times `gain`."""
-    return _TorchOrthogonal(validation.positive("gain", gain), validation.optional_dtype(dtype, allow_complex=False))
+    gain = validation.traceable("gain", gain, "positive")
+    return _TorchOrthogonal(gain, validation.optional_dtype(dtype, allow_complex=False))
 
 
 @calls.rebuilt_as("pytorch.sparse")
 def sparse(sparsity: float, std: float = 0.01, dtype: DTypeLike | None = None) -> Initializer:
     """`torch.nn.init.sparse_`: ceil(sparsity·rows) zeros per column, others N(0, std²)."""
-    return Sparse(
-        check_sparsity(sparsity), validation.positive("std", std), validation.optional_dtype(dtype, allow_complex=False)
-    )
+    std = validation.traceable("std", std, "positive")
+    return Sparse(check_sparsity(sparsity), std, validation.optional_dtype(dtype, allow_complex=False))
 
 
 @calls.rebuilt_as("pytorch.default_weight")

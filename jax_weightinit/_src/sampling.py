@@ -101,7 +101,6 @@ def _grid(law: Distribution, dtype: np.dtype) -> np.ndarray | None:
     return np.concatenate([cumulative, np.full(pad, 1.0), grid.values, np.full(pad, grid.values[-1])])
 
 
-@functools.lru_cache(maxsize=256)
 def prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
     """The sampling case of `law` and its numbers, in the dtype the sampler computes in.
 
@@ -109,8 +108,16 @@ def prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
     float64 to `dtype` (exact in the compute dtype): the support of the output, whatever
     the rounding on the way. For the 'grid' case, the rounded law's table. Computed once
     per law and dtype, on the host; the array is shared through the cache, so read-only.
+    A law with traced numbers gets them as a traced array (`_prepare_traced`).
     """
-    case, numbers = _prepare(law, np.dtype(dtype))
+    if law.traced:
+        return _prepare_traced(law, np.dtype(dtype))  # type: ignore[return-value]
+    return _prepare_cached(law, np.dtype(dtype))
+
+
+@functools.lru_cache(maxsize=256)
+def _prepare_cached(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
+    case, numbers = _prepare(law, dtype)
     numbers.flags.writeable = False
     return case, numbers
 
@@ -129,6 +136,58 @@ def _prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
     numbers += [low, high, rounded_low, rounded_high]
     with np.errstate(over="ignore"):  # a bound beyond the compute dtype's range is ±inf there
         return case, np.array(numbers, compute_dtype(dtype))
+
+
+def _prepare_traced(law: Distribution, dtype: np.dtype) -> tuple[str, jax.Array]:
+    """`prepare` for a law with traced numbers: the same eleven numbers, computed in the trace.
+
+    Where the standardized law is known (bounds in std units, or none) its numbers come from
+    the host as for a concrete law, and the traced location, scale and bounds are the
+    numbers the law was built with, computed in float64 under jax_enable_x64 (the host's
+    arithmetic, so the same bits as the concrete call) or else float32 (at most 1 ulp apart
+    where the law's formula rounds). Truncation bounds that are themselves traced give the
+    standardized numbers in the trace too, by the far-tail case. A law that is no law (a
+    scale not above 0, bounds out of order) gives NaN: its values are unknown until it runs.
+    """
+    compute = compute_dtype(dtype)
+    wide = jax.dtypes.canonicalize_dtype(np.float64)
+    a, b = law.standard_bounds if law.family == "truncated_normal" else (-math.inf, math.inf)
+    if not any(isinstance(v, jax.core.Tracer) for v in (a, b)):
+        unit = Distribution(law.family, 0.0, 1.0, *_unit_bounds(law.family, a, b))
+        case, (below, above, mass, center) = _case(unit, dtype)
+        center_high = float(np.asarray(center, compute))
+        standard = jnp.asarray(np.array([below, above, mass, center_high, center - center_high], compute))
+    else:
+        case, standard = "truncated_normal-far", _standard_numbers(jnp.asarray(a, wide), jnp.asarray(b, wide), compute)
+
+    def number(x, default: float) -> jax.Array:
+        return jnp.asarray(default if x is None else x, wide)
+
+    loc, scale = number(law.loc, 0.0), number(law.scale, 1.0)
+    low, high = number(law.low, -math.inf), number(law.high, math.inf)
+    rounded_low, rounded_high = (jnp.asarray(x.astype(dtype), compute) for x in (low, high))
+    numbers = jnp.concatenate([jnp.stack([loc, scale]).astype(compute), standard])
+    numbers = jnp.concatenate([numbers, jnp.stack([low, high]).astype(compute), jnp.stack([rounded_low, rounded_high])])
+    return case, jnp.where((scale > 0) & (low < high), numbers, jnp.nan)
+
+
+def _standard_numbers(a: jax.Array, b: jax.Array, compute: np.dtype) -> jax.Array:
+    """Φ(a), 1 − Φ(b), Φ(b) − Φ(a), and the median's uniform as two numbers, for traced bounds `a`, `b` in std
+    units: each formed as `_case` forms it on the host, from the nearer tail or, about 0, from erf."""
+    ndtr, erf = jax.scipy.special.ndtr, jax.scipy.special.erf
+    below, above = ndtr(a), ndtr(-b)
+    inner = 0.5 * (erf(b / math.sqrt(2.0)) - erf(a / math.sqrt(2.0)))
+    mass = jnp.where(a >= 0, ndtr(-a) - above, jnp.where(b <= 0, ndtr(b) - below, inner))
+    center = -0.5 * erf(a / math.sqrt(2.0)) / mass  # (½ − Φ(a)) / mass
+    center_high = center.astype(compute)
+    return jnp.stack([below, above, mass, center_high, center - center_high]).astype(compute)
+
+
+def _unit_bounds(family: str, a: float, b: float) -> tuple[float | None, float | None]:
+    """The support of the standardized law of `family` with bounds `a`, `b` in std units."""
+    if family == "uniform":
+        return -1.0, 1.0
+    return (None, None) if family == "normal" else (a, b)
 
 
 def transform(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:
@@ -333,7 +392,8 @@ def sample_complex(key, family: str, std: float, shape: tuple[int, ...], dtype: 
     at most 2 (in units of its pre-truncation std), rescaled to E|z|² = std².
     """
     with placement.entered(sharding):  # the std is an argument: one compiled sampler serves every scale
-        return _sample_complex(key, family, np.asarray(std, compute_dtype(dtype)), shape, dtype, sharding)
+        numbers = jnp if isinstance(std, jax.Array) else np  # a traced std stays traced
+        return _sample_complex(key, family, numbers.asarray(std, compute_dtype(dtype)), shape, dtype, sharding)
 
 
 def _complex(key, family: str, std, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:

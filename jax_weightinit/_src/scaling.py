@@ -86,7 +86,7 @@ def scaled(init: Callable, factor: float) -> Initializer:
       >>> round(out_proj.distribution((768, 768)).std, 6)
       0.004082
     """
-    factor = validation.positive("factor", factor)
+    factor = validation.traceable("factor", factor, "positive")
     if isinstance(init, type) or not callable(init):
         raise TypeError(f"`init` must be an initializer such as wi.he_normal(); got {validation.brief(init)}.")
     if validation.is_factory(init):

@@ -52,7 +52,7 @@ class Structured(calls.Rebuildable):
         key, shape, dtype = validation.call(key, shape, dtype, self.dtype, self.allow_complex)
         self._check(shape)
         reach = self._reach(sampling.compute_dtype(dtype))
-        if reach is not None and reach[1] > float(jnp.finfo(dtype).max):
+        if reach is not None and not isinstance(reach[1], jax.Array) and reach[1] > float(jnp.finfo(dtype).max):
             name, value = reach
             raise ValueError(
                 f"`{name}` {getattr(self, name)!r} is too large for {dtype.name}: entries reach {value:.3g}, above "
@@ -62,7 +62,8 @@ class Structured(calls.Rebuildable):
         if math.prod(shape) == 0:
             return placement.settle(sampling.full(0, shape, dtype, out_sharding), out_sharding)
         with placement.entered(out_sharding):
-            data = {name: np.asarray(getattr(self, name), sampling.compute_dtype(dtype)) for name in self.data_fields}
+            compute = sampling.compute_dtype(dtype)
+            data = {name: _number(getattr(self, name), compute) for name in self.data_fields}
             shell = dataclasses.replace(self, **dict.fromkeys(self.data_fields, 0.0))  # type: ignore[type-var]
             out = _compiled_build(_Exactly(shell), key, data, shape, dtype, out_sharding)
         return placement.settle(out, out_sharding)
@@ -242,9 +243,14 @@ def sparse(sparsity: float, stddev: float = 0.01, dtype: DTypeLike | None = None
     """
     return Sparse(
         check_sparsity(sparsity),
-        validation.positive("stddev", stddev),
+        validation.traceable("stddev", stddev, "positive"),
         validation.optional_dtype(dtype, allow_complex=False),
     )
+
+
+def _number(value: float | Array, dtype: np.dtype) -> np.ndarray | Array:
+    """A parameter passed to the compiled build as data: traced where it is traced (`validation.traceable`)."""
+    return jnp.asarray(value, dtype) if isinstance(value, jax.Array) else np.asarray(value, dtype)
 
 
 def zero_matrix(fan_in: int, fan_out: int, dtype: np.dtype) -> Array:

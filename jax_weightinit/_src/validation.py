@@ -7,6 +7,7 @@ import operator
 import re
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -74,6 +75,21 @@ def real(name: str, value: object) -> float:
     if not math.isfinite(result):
         raise ValueError(f"`{name}` must be finite; got {result!r}.")
     return result
+
+
+def traceable(name: str, value: object, kind: str = "real") -> Any:  # a float, or a traced Array
+    """A continuous hyperparameter that may be traced (a scale swept by `vmap`, a `jit` argument, a `grad`
+    variable): a tracer of one real number is returned as an array of the widest float dtype (float64 under
+    jax_enable_x64, else float32), unchecked since its value is unknown; anything else is checked as `kind`
+    ('real', 'positive' or 'bound') is and returned as a Python float."""
+    if not isinstance(value, jax.core.Tracer):
+        return {"real": real, "positive": positive, "bound": bound}[kind](name, value)
+    dtype, shape = np.dtype(value.dtype), tuple(value.shape)
+    if shape:
+        raise TypeError(f"`{name}` must be one real number, not an array of shape {shape}; `vmap` over the values.")
+    if dtype == np.bool_ or not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer)):
+        raise TypeError(f"`{name}` must be a real number; got a traced value of dtype {dtype.name}.")
+    return jnp.asarray(value, jax.dtypes.canonicalize_dtype(np.float64))
 
 
 def bound(name: str, value: object) -> float:

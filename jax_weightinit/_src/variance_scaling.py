@@ -4,6 +4,8 @@ import dataclasses
 import math
 from typing import Protocol
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from . import calls, validation
@@ -85,14 +87,14 @@ class VarianceScaling(FanScaled):
             "fan_avg": (fan_in + fan_out) / 2,
             "fan_geo_avg": math.sqrt(fan_in * fan_out),
         }[self.mode]
-        std = math.sqrt(self.scale / n)
+        std = jnp.sqrt(self.scale / n) if isinstance(self.scale, jax.Array) else math.sqrt(self.scale / n)
         if self.family == "uniform":
             limit = math.sqrt(3.0) * std
             return Distribution.uniform(-limit, limit)
         if self.family == "normal":
             return Distribution.normal(0.0, std)
         untruncated = std / TRUNCATED_STD
-        return Distribution.truncated_normal(0.0, untruncated, -2.0 * untruncated, 2.0 * untruncated)
+        return Distribution.truncated_normal(0.0, untruncated, -2.0 * untruncated, 2.0 * untruncated, (-2.0, 2.0))
 
 
 @calls.rebuilt_as("variance_scaling")
@@ -146,7 +148,7 @@ def variance_scaling(
         batch_axis,
         dtype,
         allow_complex=True,
-        scale=validation.positive("scale", scale),
+        scale=validation.traceable("scale", scale, "positive"),
         mode=validation.choice("mode", mode, MODES),
         family=validation.choice("distribution", distribution, FAMILIES),
     )
