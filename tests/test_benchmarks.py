@@ -84,14 +84,15 @@ def test_cold_benchmark_measures_each_cell_in_its_own_process():
     script = RUN.with_name("cold_bench.py")
     args = ["--rounds", "1", "--layers", "2", "--frameworks", "equinox", "--modes", "eager"]
     result = subprocess.run(
-        [sys.executable, str(script), *args, "--impls", "jax_weightinit,abstract only"],
+        [sys.executable, str(script), *args, "--impls", "jax_weightinit,jax.nn per leaf,abstract only"],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     records = json.loads(result.stdout.splitlines()[-1])
-    assert [(r["impl"], r["params"]) for r in records] == [("jax_weightinit", 37), ("abstract only", 37)]
+    impls = [(r["impl"], r["params"]) for r in records]
+    assert impls == [("jax_weightinit", 37), ("jax.nn per leaf", 37), ("abstract only", 37)]
     assert all(r["cold_s"] > 0 for r in records)
     assert "| equinox | 2 | 37 | eager |" in result.stdout
 
@@ -108,3 +109,15 @@ def test_stacked_benchmark_writes_results(tmp_path):
     assert all(r["first_s"] > 0 and r["warm_s"] > 0 for r in data["vmap"] + data["tree"])
     assert {r["impl"] for r in data["models"]} == {"jax_weightinit", "flax defaults"}
     assert "## vmap over per-layer keys" in (tmp_path / "stacked.md").read_text()
+
+
+def test_sweep_benchmark_counts_one_compile_for_the_traced_sweep(tmp_path):
+    script = RUN.parent / "sweep_bench.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    cases = json.loads((tmp_path / "sweep.json").read_text())["cases"]
+    assert cases["jax_weightinit jit(vmap) over the scales"]["compiles"] == 1
+    assert all(case["first_s"] > 0 and case["warm_s"] > 0 for case in cases.values())
+    assert "| jax.nn jit(vmap) over the scales | 1 |" in (tmp_path / "sweep.md").read_text()

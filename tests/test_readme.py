@@ -3,11 +3,13 @@
 import pathlib
 import re
 
+import jax
+
 ROOT = pathlib.Path(__file__).parent.parent
 GUIDES = ROOT / "docs" / "guides"
-# Pages whose code blocks run in tests of their own: the whole-model guide below (its printed plan checked), the
-# sharding guide on 8 devices (tests/multidevice/test_guide_sharding.py).
-OWN_TESTS = ("whole-models.md", "sharding.md")
+# Pages whose code blocks run in tests of their own: the whole-model guide and the sweeps guide below (what they
+# print checked), the sharding guide on 8 devices (tests/multidevice/test_guide_sharding.py).
+OWN_TESTS = ("whole-models.md", "sharding.md", "sweeps.md")
 
 
 def python_blocks(path: pathlib.Path) -> list[str]:
@@ -38,6 +40,17 @@ def test_whole_model_examples_run_and_print_their_plan(capsys):
     assert scopes[2]["params"]["layers"][1]["mlp"]["kernel"].shape == (256, 1024)
     stacked = scopes[3]["params"]["params"]["ScanBlock_0"]["Dense_1"]["kernel"]
     assert abs(float(stacked[5].std()) / (2 / 256) ** 0.5 - 1) < 0.02  # one layer's law in the last layer
+
+
+def test_the_sweeps_guide_runs_in_one_session_and_its_multipliers_learn(capsys):
+    blocks = python_blocks(GUIDES / "sweeps.md")
+    assert len(blocks) == 2
+    scope: dict = {}
+    with jax.numpy_rank_promotion("allow"):  # the guide's MLP adds biases as users write it, by broadcasting
+        for block in blocks:  # the second block goes on from the first, as a reader's session does
+            exec(compile(block, "sweeps.md", "exec"), scope)
+    assert capsys.readouterr().out.splitlines() == ["(16, 32, 64)", "True"]
+    assert scope["multipliers"].shape == (4,) and bool((scope["multipliers"] != 1).any())
 
 
 def test_every_other_python_block_runs_as_written(capsys):

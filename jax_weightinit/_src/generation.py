@@ -512,10 +512,12 @@ def _after(leaf_keys: Array, leaf: Array, sharding: Any) -> Array:
     return jax.random.wrap_key_data(data, impl=jax.random.key_impl(leaf_keys)) if typed else data
 
 
-@jax.custom_batching.custom_vmap
-def add_flag(data: Array, local: Array) -> Array:
+def _flagged(data: Array, local: Array) -> Array:
     """`data` plus 1 where `local` holds a NaN (never, for the library's samplers): `local` computed first."""
     return data + jnp.isnan(local).any().astype(jnp.uint32)
+
+
+add_flag = jax.custom_batching.custom_vmap(_flagged)
 
 
 @add_flag.def_vmap
@@ -525,4 +527,4 @@ def _add_flag_batched(axis_size: int, in_batched: list, data: Array, local: Arra
     data_batched, local_batched = in_batched
     if not data_batched:
         return add_flag(data, local), False
-    return jax.vmap(add_flag, in_axes=(0, 0 if local_batched else None))(data, local), True
+    return jax.vmap(_flagged, in_axes=(0, 0 if local_batched else None))(data, local), True
