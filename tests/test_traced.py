@@ -116,7 +116,7 @@ def test_a_traced_law_is_stated_with_traced_numbers_inside_the_trace():
 
 # (what a traced argument is given, the error).
 BAD = [
-    (lambda s: wi.normal(s), jnp.ones(3), TypeError, "`stddev` must be one real number, not an array of shape \\(3,\\)"),
+    (lambda s: wi.normal(s), jnp.ones(3), TypeError, "`stddev` must be one real number, not an array of shape"),
     (lambda s: wi.uniform(s), jnp.array(True), TypeError, "`scale` must be a real number; got a traced value of dtype"),
     (
         lambda s: wi.truncated_normal(1.0, lower=-s, upper=s, stddev_after_truncation=True),
@@ -163,7 +163,8 @@ def test_a_sweep_of_whole_models_draws_each_as_its_concrete_init():
     eager = jax.vmap(lambda s: wi.init_tree(KEY, PARAMS, _rules(s)))(SCALES)
     for i, s in enumerate(SCALES):
         concrete = wi.init_tree(KEY, PARAMS, _rules(float(s)))
-        for got, again, want in zip(jax.tree.leaves(swept), jax.tree.leaves(eager), jax.tree.leaves(concrete)):
+        leaves = zip(jax.tree.leaves(swept), jax.tree.leaves(eager), jax.tree.leaves(concrete), strict=True)
+        for got, again, want in leaves:
             assert _ulps(got[i], want) <= 2 and _ulps(again[i], want) <= 2
 
 
