@@ -373,7 +373,22 @@ def _by_program(init: Callable) -> Callable:
         return stacks.PerLayer(_by_program(init.init), init.axes)
     if isinstance(init, types.FunctionType):
         return _Function(init)
+    try:
+        hash(init)
+    except TypeError:  # a traced hyperparameter (`orthogonal(scale)` under `vmap`): a group of its own
+        return _Traced(init)
     return init
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Traced:
+    """An initializer holding a traced hyperparameter, so never a static key of a cached program (the cache would
+    keep the trace alive): its group is drawn in the caller's trace (`_draw_group`)."""
+
+    init: Callable
+
+    def __call__(self, *args, **kwargs):
+        return self.init(*args, **kwargs)
 
 
 def _sampled(leaf: PlanRow) -> bool:
@@ -480,6 +495,8 @@ def _draw_group(
         # keep it (and a tracer's whole trace) alive.
         fill = group.init
         return [fill(leaf_keys[0], group.shape, group.dtype, group.sharding) for _ in range(start, stop)], previous
+    # A traced initializer is drawn by `_leaf`'s function in the caller's trace, not through its compiled cache.
+    leaf = _leaf.__wrapped__ if isinstance(group.init, _Traced) else _leaf  # type: ignore[attr-defined]
     with placement.entered(group.sharding):
         for first in range(start, stop, max(size, 1)):
             batch = _after(leaf_keys, *previous) if traced and previous is not None else leaf_keys
@@ -487,7 +504,7 @@ def _draw_group(
                 count = min(size, stop - first)
                 out.extend(jnp.unstack(_chunk(group, batch, params, first, first - start, count)))
             else:
-                out.append(_leaf(group, batch, params, first, first - start))
+                out.append(leaf(group, batch, params, first, first - start))
             previous = (out[-1], group.sharding) if _orders(group) else previous
     return out, previous
 

@@ -107,8 +107,12 @@ def _compiled_build(init: _Exactly, key: Array, data: dict, shape: tuple[int, ..
     """One compiled program per (initializer but its data fields, shape, dtype, sharding), not op-by-op dispatch."""
     # A constant under the caller's trace would be folded into the arithmetic (see `sampling.transform`).
     numbers = jax.lax.optimization_barrier(data)
-    built = dataclasses.replace(init.init, **numbers)  # type: ignore[type-var]
-    return placement.place(lambda k: built._build(k, shape, dtype).astype(dtype), sharding, key)
+
+    def build(k: Array, numbers: dict) -> Array:  # the numbers as arguments, typed on the mesh `place` enters
+        built = dataclasses.replace(init.init, **numbers)  # type: ignore[type-var]
+        return built._build(k, shape, dtype).astype(dtype)
+
+    return placement.place(build, sharding, key, numbers)
 
 
 def centre(shape: tuple[int, ...], spatial: int, even: str) -> tuple[int, ...]:
