@@ -2,7 +2,7 @@
 
 With a threefry key and `jax_threefry_partitionable` (JAX's default), `jax.random.bits(key,
 shape)` gives the element at row-major flat index n the word b1 ^ b2, where (b1, b2) =
-threefry2x32(key, (n >> 32, n mod 2^32)). `_bits` computes those words for any block of
+threefry2x32(key, (n >> 32, n mod 2^32)). `bits_at` computes those words for any block of
 any shard from its global indices, so each device fills its own shard one block at a
 time, in place, with exactly the values the whole-array draw has there. A plain draw
 holds about three shard-sized uint32 arrays at once (counters and threefry state); a
@@ -35,7 +35,7 @@ def shard_bytes(shape: tuple[int, ...], sharding) -> int:
 
 
 def applies(key: Array, shape: tuple[int, ...], compute: np.dtype, sharding) -> bool:
-    """Whether an array may be drawn in blocks on some platform: it is larger than a CPU block, `_bits`
+    """Whether an array may be drawn in blocks on some platform: it is larger than a CPU block, `bits_at`
     reproduces its bits exactly, and its layout is known.
 
     The layout is known when a sharding is given, when the call is eager, or when there is
@@ -74,7 +74,7 @@ def counters(rows: Array, cols: Array, row_stride: int) -> tuple[Array, Array]:
     return high + (lo < low).astype(jnp.uint32), lo
 
 
-def _bits(key_data: Array, shape: tuple[int, ...], start: tuple[Array, ...], block: tuple[int, ...]) -> Array:
+def bits_at(key_data: Array, shape: tuple[int, ...], start: tuple[Array, ...], block: tuple[int, ...]) -> Array:
     """`jax.random.bits(key, shape, uint32)[start : start + block]` for a threefry key's data, drawn alone."""
     row_stride = math.prod(shape[1:])
     # Global indices along each axis; the offset of all but the first fits in 32 bits.
@@ -107,6 +107,25 @@ def draw_in_blocks(key: Array, shape: tuple[int, ...], sharding, fill, block_byt
     return jax.shard_map(shard, mesh=sharding.mesh, in_specs=P(), out_specs=P(*spec))(data)
 
 
+def draw_by_layer(key: Array, shape: tuple[int, ...], fill) -> Array:
+    """`draw_in_blocks(key, shape, None, fill, ...)`, bit for bit, drawn one index of the leading axis at a time (as
+    `nn.scan` draws a stack's layers): under a caller's `jit` whose shardings the library cannot see, XLA's
+    partitioner splits each step as the output is split, and one layer's bits are live at a time."""
+    data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
+    layer = shape[1:]
+    rest = (jnp.uint32(0),) * len(layer)
+    dtype = jax.eval_shape(fill, jax.ShapeDtypeStruct((1, *layer), jnp.uint32)).dtype
+
+    def step(index: Array, out: Array) -> Array:
+        values = fill(bits_at(data, shape, (index.astype(jnp.uint32), *rest), (1, *layer)))
+        return jax.lax.dynamic_update_slice_in_dim(out, values, index, axis=0)
+
+    # The buffer starts from the key, not from zeros: XLA would make one zero array for every leaf of a shape and
+    # copy it into each (a whole leaf of temporaries); every element is written before it is read.
+    start = jnp.broadcast_to(data[0].astype(dtype), shape)
+    return jax.lax.fori_loop(0, shape[0], step, start)
+
+
 def _shard_index(entry, sizes: dict) -> Array | int:
     index: Array | int = 0
     for axis in placement.spec_axes(entry):
@@ -129,7 +148,7 @@ def _fill_shard(data: Array, shape, local: tuple[int, ...], offsets, fill, block
 
     def block(out, row, rows):
         start = (offsets[0] + row.astype(jnp.uint32), *offsets[1:])
-        values = fill(_bits(data, shape, start, (rows, *local[1:])))
+        values = fill(bits_at(data, shape, start, (rows, *local[1:])))
         return jax.lax.dynamic_update_slice_in_dim(out, values, row, axis=0)
 
     dtype = jax.eval_shape(fill, jax.ShapeDtypeStruct((1,), jnp.uint32)).dtype

@@ -34,7 +34,7 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from . import keys, placement, sampling, segments, stacks, tunables
+from . import blocks, keys, placement, sampling, segments, stacks, tunables
 from .constant import Constant
 from .core import RandomInitializer, bitwise
 from .plan import PlanRow
@@ -51,6 +51,9 @@ class Group:
     shape: tuple[int, ...]
     dtype: np.dtype
     sharding: Any
+    #: Whether the leaves stack layers and are drawn one layer at a time (`blocks.draw_by_layer`): set by
+    #: `_draw_group` where the caller's `jit` may shard them unseen.
+    by_layer: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -325,7 +328,7 @@ def _group(leaf: PlanRow) -> Group:
     """The group that draws `leaf`: the library's sampler for its law's case when it has one, else its initializer."""
     if _sampled(leaf):
         case, _ = sampling.prepare(leaf.law, leaf.dtype)  # type: ignore[arg-type]
-        return Group(case, None, leaf.shape, leaf.dtype, leaf.sharding)
+        return Group(case, None, leaf.shape, leaf.dtype, leaf.sharding, by_layer=bool(leaf.stack))
     assert leaf.init is not None  # only drawn rows are grouped
     return Group(None, _by_program(leaf.init), leaf.shape, leaf.dtype, leaf.sharding)
 
@@ -463,6 +466,13 @@ def _leaf(group: Group, leaf_keys: Array, params: Array, key_start: Array, start
     key = jax.lax.dynamic_index_in_dim(leaf_keys, key_start, keepdims=False)
     if group.case is not None:
         numbers = jax.lax.dynamic_index_in_dim(params, start, keepdims=False)
+        if group.by_layer:
+            case = group.case
+
+            def fill(bits: Array) -> Array:
+                return sampling.transform_bits(bits, numbers, case, group.dtype)
+
+            return blocks.draw_by_layer(key, group.shape, fill)
         return sampling.sample_prepared(key, group.case, numbers, group.shape, group.dtype, group.sharding)
     init = group.init
     assert init is not None
@@ -486,9 +496,18 @@ def _draw_group(
     Under a trace XLA would otherwise run them all at once (and drops
     `optimization_barrier`s on CPU), so each chunk's keys are made to depend on the
     previous part's last leaf (`_after`).
+
+    Under a trace on several devices with no sharding given, the caller's `jit` may shard the
+    leaves through its `out_shardings`, and the library cannot see how: each leaf is then drawn
+    at its own shape, so that XLA's partitioner splits its draw from the output back, and it
+    neither waits on nor is waited on by another leaf, since reading a leaf whose layout is
+    unknown would take a reduction across devices.
     """
     traced = isinstance(leaf_keys, jax.core.Tracer)
-    size = chunk_size(group) if _vectorized(group, leaf_keys) else 0
+    unseen = traced and group.sharding is None and jax.device_count() > 1
+    size = chunk_size(group) if _vectorized(group, leaf_keys) and not unseen else 0
+    by_layer = unseen and group.by_layer and keys.bits_by_counter(leaf_keys) and len(group.shape) > 1
+    group = dataclasses.replace(group, by_layer=by_layer)
     out: list[Array] = []
     if isinstance(group.init, Constant) and not _fits(group.init.value):
         # A traced or array value is an argument of the fill, not a static key of a cached program that would
@@ -499,13 +518,13 @@ def _draw_group(
     leaf = _leaf.__wrapped__ if isinstance(group.init, _Traced) else _leaf  # type: ignore[attr-defined]
     with placement.entered(group.sharding):
         for first in range(start, stop, max(size, 1)):
-            batch = _after(leaf_keys, *previous) if traced and previous is not None else leaf_keys
+            batch = _after(leaf_keys, *previous) if traced and previous is not None and not unseen else leaf_keys
             if size:
                 count = min(size, stop - first)
                 out.extend(jnp.unstack(_chunk(group, batch, params, first, first - start, count)))
             else:
                 out.append(leaf(group, batch, params, first, first - start))
-            previous = (out[-1], group.sharding) if _orders(group) else previous
+            previous = (out[-1], group.sharding) if _orders(group) and not unseen else previous
     return out, previous
 
 
