@@ -121,3 +121,21 @@ def test_sweep_benchmark_counts_one_compile_for_the_traced_sweep(tmp_path):
     assert cases["jax_weightinit jit(vmap) over the scales"]["compiles"] == 1
     assert all(case["first_s"] > 0 and case["warm_s"] > 0 for case in cases.values())
     assert "| jax.nn jit(vmap) over the scales | 1 |" in (tmp_path / "sweep.md").read_text()
+
+
+def test_scale_benchmark_reads_memory_and_collectives_of_each_way(tmp_path):
+    """`scale_bench.py` at 2 of the 70B model's 80 layers, on 64 simulated devices (compiled, never run): the unseen
+    shardings cost no collective and no more temporaries than Flax's own init (the 80-layer figures are committed)."""
+    script = RUN.parent / "scale_bench.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--layers", "2", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = {r["way"]: r for r in json.loads((tmp_path / "scale.json").read_text())["records"]}
+    assert len(records) == 6 and all(r["output_mib"] > 0 for r in records.values())
+    flax = records["Flax's own model.init"]["temp_mib"]
+    for way in ("init_tree, boxed abstract params", "init_tree, unboxed, stacked="):
+        assert records[way]["collectives"] == 0 and records[way]["temp_mib"] <= flax
