@@ -13,7 +13,7 @@ kernels and N(0, (s/10)²) biases. Each way is timed in the same process:
 - jax.nn's `variance_scaling` / `normal` per leaf at `fold_in(key, i)`, in `jit(vmap)` too.
 
 The first call of each is timed after `jax.clear_caches()`, compile included; then the median
-of warm calls. Compiles are counted by JAX's compile events.
+of warm calls, the ways taking turns in each round. Compiles are counted by JAX's compile events.
 """
 
 import argparse
@@ -29,7 +29,7 @@ import numpy as np
 
 import jax_weightinit as wi
 
-ROUNDS = 5
+ROUNDS = 9
 D, LAYERS, VALUES = 256, 12, 16
 
 
@@ -72,19 +72,27 @@ class Compiles:
             self.count += 1
 
 
-def timed(fn, compiles: Compiles) -> dict:
+def first_call(fn, compiles: Compiles) -> dict:
+    """The first call's seconds after `jax.clear_caches()`, compiles included, and how many compiles it made."""
     jax.clear_caches()
     before = compiles.count
     start = time.perf_counter()
     jax.block_until_ready(fn())
-    first = time.perf_counter() - start
-    made = compiles.count - before
-    warm = []
+    return {"first_s": time.perf_counter() - start, "compiles": compiles.count - before}
+
+
+def warm_calls(cases: dict) -> None:
+    """Each case's median warm time over ROUNDS rounds, the cases taking turns within each round."""
+    times: dict = {name: [] for name in cases}
+    for fn, _ in cases.values():
+        jax.block_until_ready(fn())  # compiled again after the other cases' `clear_caches`
     for _ in range(ROUNDS):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        warm.append(time.perf_counter() - start)
-    return {"first_s": first, "warm_s": statistics.median(warm), "compiles": made}
+        for name, (fn, _) in cases.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[name].append(time.perf_counter() - start)
+    for name, (_, record) in cases.items():
+        record["warm_s"] = statistics.median(times[name])
 
 
 def main() -> None:
@@ -98,13 +106,16 @@ def main() -> None:
     compiles = Compiles()
     swept = jax.jit(jax.vmap(lambda s: wi.init_tree(key, params, rules(s))))
     by_jax_nn = jax.jit(jax.vmap(lambda s: jax_nn_tree(key, params, s)))
-    cases = {
-        "jax_weightinit jit(vmap) over the scales": timed(lambda: swept(scales), compiles),
-        f"jax_weightinit, {values} concrete calls": timed(
-            lambda: [wi.init_tree(key, params, rules(float(s))) for s in scales], compiles
-        ),
-        "jax.nn jit(vmap) over the scales": timed(lambda: by_jax_nn(scales), compiles),
+    ways = {
+        "jax_weightinit jit(vmap) over the scales": lambda: swept(scales),
+        f"jax_weightinit, {values} concrete calls": lambda: [
+            wi.init_tree(key, params, rules(float(s))) for s in scales
+        ],
+        "jax.nn jit(vmap) over the scales": lambda: by_jax_nn(scales),
     }
+    timed = {name: (fn, first_call(fn, compiles)) for name, fn in ways.items()}
+    warm_calls(timed)
+    cases = {name: record for name, (_, record) in timed.items()}
     base = cases["jax_weightinit jit(vmap) over the scales"]
     count = sum(leaf.size for leaf in jax.tree.leaves(params))
     lines = [
