@@ -206,3 +206,21 @@ def test_equinox_reinit_takes_a_traced_scale():
     swept = jax.jit(jax.vmap(lambda s: wi.equinox.reinit(layer, KEY, rules(s)).weight))(SCALES)
     for i, s in enumerate(SCALES):
         assert _ulps(swept[i], wi.equinox.reinit(layer, KEY, rules(float(s))).weight) <= 2
+
+
+def test_grad_flows_through_a_model_whose_leaves_are_drawn_one_after_another():
+    """Leaves of three shapes are three groups, each drawn after the last (`generation._after`); `grad` by the
+    multipliers under `jit` goes through that order as through the draws (the order's flag once broke it)."""
+    params = {name: jax.ShapeDtypeStruct(shape, jnp.float32) for name, shape in (("a", (32, 64)), ("b", (64, 16)))}
+    params["c"] = jax.ShapeDtypeStruct((16, 8), jnp.float32)
+
+    def rules(m):
+        return [(name, wi.scaled(wi.he_normal(), m[i])) for i, name in enumerate(("a", "b", "c"))]
+
+    def loss(m):
+        return sum(jnp.sum(leaf**2) for leaf in jax.tree.leaves(wi.init_tree(KEY, params, rules(m))))
+
+    unit = wi.init_tree(KEY, params, rules(np.ones(3)))
+    m = jnp.array([0.5, 1.0, 2.0])
+    expected = [2 * float(m[i]) * float(jnp.sum(unit[name] ** 2)) for i, name in enumerate(("a", "b", "c"))]
+    np.testing.assert_allclose(jax.jit(jax.value_and_grad(loss))(m)[1], expected, rtol=1e-4)

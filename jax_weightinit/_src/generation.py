@@ -541,6 +541,7 @@ def _after(leaf_keys: Array, leaf: Array, sharding: Any) -> Array:
     """
     typed = jnp.issubdtype(leaf_keys.dtype, jax.dtypes.prng_key)
     data = jax.random.key_data(leaf_keys) if typed else leaf_keys
+    leaf = jax.lax.stop_gradient(leaf)  # read for its order only: `grad` through a swept scale never enters the flag
     if isinstance(sharding, NamedSharding) and sharding.mesh.size > 1:
         spec = P(*sharding.spec)
         data = jax.shard_map(add_flag, mesh=sharding.mesh, in_specs=(P(), spec), out_specs=P(), check_vma=False)(
