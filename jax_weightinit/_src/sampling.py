@@ -75,7 +75,7 @@ def _standard(u: jax.Array, case: str, below, above, mass, center, center_low) -
     if case == "uniform":
         return 2.0 * u - 1.0
     q = mass * ((u - center) - center_low)
-    return quantile.normal_quantile(q, below + mass * u, above + mass * (1.0 - u), far=case.endswith("-far"))
+    return quantile.normal_quantile(q, below + mass * u, above + mass * (1.0 - u), far="-far" in case)
 
 
 # A truncated normal that at most this many values of the output dtype carry is drawn from its rounded law.
@@ -158,7 +158,8 @@ def _prepare_traced(law: Distribution, dtype: np.dtype) -> tuple[str, jax.Array]
         center_high = float(np.asarray(center, compute))
         standard = jnp.asarray(np.array([below, above, mass, center_high, center - center_high], compute))
     else:
-        case, standard = "truncated_normal-far", _standard_numbers(jnp.asarray(a, wide), jnp.asarray(b, wide), compute)
+        standard = _standard_numbers(jnp.asarray(a, wide), jnp.asarray(b, wide), compute)
+        case = "truncated_normal-far" + PER_VALUE
 
     def number(x, default: float) -> jax.Array:
         return jnp.asarray(default if x is None else x, wide)
@@ -213,12 +214,20 @@ def _kept(params: jax.Array) -> jax.Array:
     return jax.lax.optimization_barrier(params)
 
 
+#: The suffix of a case whose standardized numbers may differ from one swept value to the next (traced bounds).
+PER_VALUE = "-per-value"
+
+
 def _law(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:
     if case == "grid":
         cumulative, values = params[:GRID], params[GRID:]
         return values[jnp.minimum(jnp.searchsorted(cumulative, u), GRID - 1)].astype(dtype)
     loc, scale, *numbers, low, high, rounded_low, rounded_high = params
-    x = jnp.clip(loc + scale * _standard(u, case, *numbers), low, high)
+    if case.endswith(PER_VALUE):
+        standard = _standard(u, case, *numbers)
+    else:  # the standardized numbers are the host's: one standard draw serves every value swept
+        standard = _shared_standard(case)(u, params[2:7])
+    x = jnp.clip(loc + scale * standard, low, high)
     if np.dtype(dtype) != x.dtype:
         # Rounding to the compute dtype, then to `dtype`, can cross a bound that rounding once would not
         # (a float32 value on a float16 midpoint): the output is kept in the bounds rounded once. Those bounds
@@ -226,6 +235,38 @@ def _law(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Arr
         # as clipping after, in the compute dtype, which XLA:CPU does without converting bfloat16 back.
         x = jnp.clip(x, rounded_low, rounded_high)
     return x.astype(dtype)
+
+
+@functools.cache
+def _shared_standard(case: str):
+    """`_standard(u, case, *numbers)` whose `vmap` over the law's numbers alone (a sweep of a scale, mean or gain:
+    `_prepare_traced`) draws the standardized values once: those numbers come from the host and are the same for
+    every value, so only the location and scale that follow are batched, as jax.nn's sweeps multiply one draw."""
+
+    def standard(u: jax.Array, numbers: jax.Array) -> jax.Array:
+        return _standard(u, case, *numbers)
+
+    shared = jax.custom_batching.custom_vmap(standard)
+
+    @shared.def_vmap
+    def _(axis_size: int, in_batched: list, u: jax.Array, numbers: jax.Array):
+        u_batched, numbers_batched = in_batched
+        if numbers_batched and not u_batched:
+            return standard(u, numbers[0]), False
+        return jax.vmap(standard, in_axes=(0 if u_batched else None, 0 if numbers_batched else None))(u, numbers), True
+
+    # Its numbers are the host's and its uniforms come from bits, so nothing differentiable flows through it; its
+    # derivative is stated as zero so that `grad` and `jit(value_and_grad)` compute it as a plain primal.
+    @jax.custom_jvp
+    def constant(u: jax.Array, numbers: jax.Array) -> jax.Array:
+        return shared(u, numbers)
+
+    @constant.defjvp
+    def _(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
+        out = shared(*primals)
+        return out, jnp.zeros_like(out)
+
+    return constant
 
 
 # The last dim of the arrays a law is computed on by XLA:CPU: a multiple of every vector width times its unroll.
@@ -341,7 +382,18 @@ def _over_keys(case: str, shape: tuple[int, ...], dtype: np.dtype, blocked: bool
             return jax.vmap(one, in_axes=axes)(key, params), True
         return _keys_in_turn(case, shape, dtype, blocked)(key, params), True
 
-    return batched
+    # Differentiated by the law's numbers (a swept scale under `grad`), it is the plain draw's derivative: the
+    # conditional batching above has no derivative rule of its own.
+    @jax.custom_jvp
+    def drawn(key, params):
+        return batched(key, params)
+
+    @drawn.defjvp
+    def _(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
+        key, params = primals
+        return jax.jvp(lambda p: one(key, p), (params,), (tangents[1],))
+
+    return drawn
 
 
 def _one_key(case: str, shape: tuple[int, ...], dtype: np.dtype, blocked: bool):
