@@ -113,8 +113,7 @@ def main() -> None:
     boxed = jax.eval_shape(model.init, key, tokens)
     shardings = nn.logical_to_mesh_sharding(nn.get_partition_spec(boxed), mesh, RULES)
     unboxed = nn.unbox(boxed)
-    plain_shardings = nn.unbox(shardings) if hasattr(nn, "unbox") else shardings
-    carried = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), unboxed, plain_shardings)
+    carried = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), unboxed, shardings)
     rules = wi.presets.llama_rules()
     stacked = [("^params/layers/", 1)]
     count = sum(a.size for a in jax.tree.leaves(unboxed))
@@ -126,30 +125,30 @@ def main() -> None:
             treedef, [init(jax.random.fold_in(key, i), a.shape, a.dtype) for i, a in enumerate(flat)]
         )
 
-    if True:  # the shardings name their mesh; no mesh context is needed for an Auto mesh
-        records = [
-            measure("Flax's own model.init", model.init, shardings, key, tokens),
-            measure("init_tree, boxed abstract params", lambda k: wi.init_tree(k, boxed, rules), shardings, key),
-            measure(
-                "init_tree, unboxed, stacked=",
-                lambda k: wi.init_tree(k, unboxed, rules, stacked=stacked),
-                plain_shardings,
-                key,
-            ),
-            measure(
-                "init_tree(out_shardings=) told",
-                lambda k: wi.init_tree(k, unboxed, rules, out_shardings=plain_shardings, stacked=stacked),
-                plain_shardings,
-                key,
-            ),
-            measure(
-                "init_tree on ShapeDtypeStructs with shardings",
-                lambda k: wi.init_tree(k, carried, rules, stacked=stacked),
-                plain_shardings,
-                key,
-            ),
-            measure("jax.nn normal(0.02) per leaf", per_leaf, plain_shardings, key),
-        ]
+    # The shardings name their mesh (Auto axes): no mesh context is needed, for Flax's init or the library's.
+    records = [
+        measure("Flax's own model.init", model.init, shardings, key, tokens),
+        measure("init_tree, boxed abstract params", lambda k: wi.init_tree(k, boxed, rules), shardings, key),
+        measure(
+            "init_tree, unboxed, stacked=",
+            lambda k: wi.init_tree(k, unboxed, rules, stacked=stacked),
+            shardings,
+            key,
+        ),
+        measure(
+            "init_tree(out_shardings=) told",
+            lambda k: wi.init_tree(k, unboxed, rules, out_shardings=shardings, stacked=stacked),
+            shardings,
+            key,
+        ),
+        measure(
+            "init_tree on ShapeDtypeStructs with shardings",
+            lambda k: wi.init_tree(k, carried, rules, stacked=stacked),
+            shardings,
+            key,
+        ),
+        measure("jax.nn normal(0.02) per leaf", per_leaf, shardings, key),
+    ]
     flax = records[0]["temp_mib"]
     lines = [
         f"# {count / 1e9:.2f} B parameters ({args.layers} layers) under jit(out_shardings=) on 64 CPU devices",

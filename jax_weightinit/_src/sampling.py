@@ -49,11 +49,12 @@ def from_bits(bits: jax.Array, dtype: np.dtype) -> jax.Array:
     return ((bits >> 9).astype(dtype) + 0.5) * 2.0**-23
 
 
-def _case(law: Distribution, dtype: np.dtype) -> tuple[str, tuple[float, float, float, float]]:
-    """How to sample `law`, and for the normal family Φ(a), 1 − Φ(b), Φ(b) − Φ(a) and the uniform that stands for
-    the median of N(0, 1), in float64 on the host."""
+def _case(law: Distribution, dtype: np.dtype) -> tuple[str, list[float]]:
+    """How to sample `law`, and its five standardized numbers, in float64 on the host: for the normal family Φ(a),
+    1 − Φ(b), Φ(b) − Φ(a) and the uniform that stands for the median of N(0, 1), as its value in the compute dtype
+    plus the rest. They depend on the law's bounds in std units only (`standard_bounds`)."""
     if law.family == "uniform":
-        return "uniform", (0.0, 0.0, 0.0, 0.0)
+        return "uniform", [0.0] * 5
     if law.family == "normal":
         below, above, mass = 0.0, 0.0, 1.0
     else:
@@ -61,7 +62,9 @@ def _case(law: Distribution, dtype: np.dtype) -> tuple[str, tuple[float, float, 
         below, above, mass = laws.normal_cdf(a), laws.normal_sf(b), laws.normal_mass(a, b)
     step = 2.0**-53 if compute_dtype(dtype) == np.float64 else 2.0**-24  # the smallest uniform midpoint
     far = min(below, above) + mass * step < quantile.FAR_TAIL
-    return law.family + ("-far" if far else ""), (below, above, mass, (0.5 - below) / mass)
+    center = (0.5 - below) / mass
+    center_high = float(np.asarray(center, compute_dtype(dtype)))
+    return law.family + ("-far" if far else ""), [below, above, mass, center_high, center - center_high]
 
 
 def _standard(u: jax.Array, case: str, below, above, mass, center, center_low) -> jax.Array:
@@ -126,14 +129,12 @@ def _prepare(law: Distribution, dtype: np.dtype) -> tuple[str, np.ndarray]:
     table = _grid(law, dtype)
     if table is not None:
         return "grid", table.astype(compute_dtype(dtype))
-    case, (below, above, mass, center) = _case(law, dtype)
-    center_high = float(np.asarray(center, compute_dtype(dtype)))
+    case, standard = _case(law, dtype)
     (low, high), (rounded_low, rounded_high) = (
         (-math.inf if a is None else a, math.inf if b is None else b)
         for a, b in ((law.low, law.high), law.rounded_bounds(dtype))
     )
-    numbers = [law.loc, law.scale, below, above, mass, center_high, center - center_high]
-    numbers += [low, high, rounded_low, rounded_high]
+    numbers = [law.loc, law.scale, *standard, low, high, rounded_low, rounded_high]
     with np.errstate(over="ignore"):  # a bound beyond the compute dtype's range is ±inf there
         return case, np.array(numbers, compute_dtype(dtype))
 
@@ -152,11 +153,9 @@ def _prepare_traced(law: Distribution, dtype: np.dtype) -> tuple[str, jax.Array]
     compute = compute_dtype(dtype)
     wide = jax.dtypes.canonicalize_dtype(np.float64)
     a, b = law.standard_bounds if law.family == "truncated_normal" else (-math.inf, math.inf)
-    if not any(isinstance(v, jax.core.Tracer) for v in (a, b)):
-        unit = Distribution(law.family, 0.0, 1.0, *_unit_bounds(law.family, a, b))
-        case, (below, above, mass, center) = _case(unit, dtype)
-        center_high = float(np.asarray(center, compute))
-        standard = jnp.asarray(np.array([below, above, mass, center_high, center - center_high], compute))
+    if not any(isinstance(v, jax.core.Tracer) for v in (a, b)):  # the standardized law is known: the host's numbers
+        case, host = _case(law, dtype)
+        standard = jnp.asarray(np.array(host, compute))
     else:
         standard = _standard_numbers(jnp.asarray(a, wide), jnp.asarray(b, wide), compute)
         case = "truncated_normal-far" + PER_VALUE
@@ -182,13 +181,6 @@ def _standard_numbers(a: jax.Array, b: jax.Array, compute: np.dtype) -> jax.Arra
     center = -0.5 * erf(a / math.sqrt(2.0)) / mass  # (½ − Φ(a)) / mass
     center_high = center.astype(compute)
     return jnp.stack([below, above, mass, center_high, center - center_high]).astype(compute)
-
-
-def _unit_bounds(family: str, a: float, b: float) -> tuple[float | None, float | None]:
-    """The support of the standardized law of `family` with bounds `a`, `b` in std units."""
-    if family == "uniform":
-        return -1.0, 1.0
-    return (None, None) if family == "normal" else (a, b)
 
 
 def transform(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:

@@ -42,17 +42,19 @@ def shardings(mesh):
 RULES = [("norm", wi.ones), ("", wi.normal(0.02))]
 
 
-def compiled(stacked):
-    mesh = jax.make_mesh((2, 4), ("data", "model"), axis_types=(AxisType.Auto, AxisType.Auto))
+def compiled(stacked, kind=AxisType.Auto):
+    mesh = jax.make_mesh((2, 4), ("data", "model"), axis_types=(kind, kind))
     init = jax.jit(lambda k: wi.init_tree(k, model(), RULES, stacked=stacked), out_shardings=shardings(mesh))
-    return init, init.lower(jax.random.key(0)).compile()
+    with jax.set_mesh(mesh):  # an Explicit mesh's jit needs it; an Auto one takes it as well
+        return init, init.lower(jax.random.key(0)).compile()
 
 
+@pytest.mark.parametrize("kind", [AxisType.Auto, AxisType.Explicit], ids=["auto mesh", "explicit mesh"])
 @pytest.mark.parametrize("stacked", [[("^layers/", 1)], [("", 0)]], ids=["stacked", "read as one layer each"])
-def test_no_collectives_and_the_eager_values(key, stacked):
-    init, program = compiled(stacked)
+def test_no_collectives_and_the_eager_values(key, stacked, kind):
+    init, program = compiled(stacked, kind)
     assert not COLLECTIVE.findall(program.as_text())
-    out = init(key)
+    out = program(key)
     expected = wi.init_tree(key, model(), RULES, stacked=stacked)
     for got, want in zip(jax.tree.leaves(out), jax.tree.leaves(expected), strict=True):
         np.testing.assert_array_equal(got, want)
