@@ -504,12 +504,16 @@ def _draw_group(
     leaves through its `out_shardings`, and the library cannot see how: each leaf is then drawn
     at its own shape, so that XLA's partitioner splits its draw from the output back, and it
     neither waits on nor is waited on by another leaf, since reading a leaf whose layout is
-    unknown would take a reduction across devices.
+    unknown would take a reduction across devices. Stacked leaves are drawn one layer at a time,
+    each step split as the output is, except under an Explicit mesh: there the types say every
+    intermediate is replicated, a step cannot be split, and an older XLA (jax 0.9) gathers the
+    sharded buffer into each step.
     """
     traced = isinstance(leaf_keys, jax.core.Tracer)
     unseen = traced and group.sharding is None and jax.device_count() > 1
     size = chunk_size(group) if _vectorized(group, leaf_keys) and not unseen else 0
     by_layer = unseen and group.by_layer and keys.bits_by_counter(leaf_keys) and len(group.shape) > 1
+    by_layer = by_layer and not placement.explicit_context()
     group = dataclasses.replace(group, by_layer=by_layer)
     out: list[Array] = []
     if isinstance(group.init, Constant) and not _fits(group.init.value):

@@ -138,6 +138,12 @@ def _ways(sharding: NamedSharding, rank: int) -> list[int]:
     return ways + [1] * (rank - len(ways))
 
 
+def explicit_context() -> bool:
+    """Whether the context mesh (`jax.set_mesh`) has an axis of type Explicit."""
+    mesh = jax.sharding.get_abstract_mesh()
+    return not mesh.empty and AxisType.Explicit in mesh.axis_types
+
+
 def explicit_axes(sharding: jax.sharding.Sharding | None) -> tuple[str, ...]:
     """The mesh axes of `sharding` that are of type Explicit."""
     if not isinstance(sharding, NamedSharding):

@@ -42,9 +42,13 @@ def shardings(mesh):
 RULES = [("norm", wi.ones), ("", wi.normal(0.02))]
 
 
-def compiled(stacked, kind=AxisType.Auto):
+def compiled(stacked, kind=AxisType.Auto, told=False):
+    """`init_tree` compiled under `jit(out_shardings=)`; `told` also hands the shardings to `init_tree` itself."""
     mesh = jax.make_mesh((2, 4), ("data", "model"), axis_types=(kind, kind))
-    init = jax.jit(lambda k: wi.init_tree(k, model(), RULES, stacked=stacked), out_shardings=shardings(mesh))
+    given = shardings(mesh) if told else None
+    init = jax.jit(
+        lambda k: wi.init_tree(k, model(), RULES, stacked=stacked, out_shardings=given), out_shardings=shardings(mesh)
+    )
     with jax.set_mesh(mesh):  # an Explicit mesh's jit needs it; an Auto one takes it as well
         return init, init.lower(jax.random.key(0)).compile()
 
@@ -68,3 +72,12 @@ def test_stacked_leaves_drawn_layer_by_layer_keep_temporaries_near_one_layer():
     whole = compiled([("", 0)])[1].memory_analysis()
     assert by_layer.temp_size_in_bytes < 0.5 * by_layer.output_size_in_bytes
     assert whole.temp_size_in_bytes > 1.0 * whole.output_size_in_bytes
+
+
+def test_an_explicit_mesh_draws_split_when_told_the_shardings():
+    """Under an Explicit mesh JAX's types carry the layout, and a draw not told it is replicated (as jax.nn's is):
+    every device draws every leaf whole. Told through `out_shardings=`, each draws its own shards."""
+    told = compiled([("^layers/", 1)], AxisType.Explicit, told=True)[1].memory_analysis()
+    unseen = compiled([("^layers/", 1)], AxisType.Explicit)[1].memory_analysis()
+    assert told.temp_size_in_bytes < 3 * told.output_size_in_bytes
+    assert unseen.temp_size_in_bytes > 8 * unseen.output_size_in_bytes
