@@ -56,6 +56,8 @@ CALLS = [
     "presets.haiku_linear()",
     "presets.keras_dense()",
     "presets.mup_readout(2.0)",
+    "presets.spectral_normal(2.0)",
+    "presets.spectral_normal(1.0, in_axis=1, out_axis=0)",
     "presets.torch_linear()",
     "pytorch.constant(2.0)",
     "pytorch.default_bias(3)",
@@ -79,7 +81,8 @@ OBJECTS = ["zeros", "ones"]
 NOT_FACTORIES = {
     "activation_std", "calculate_gain", "compute_fans", "init_tree", "key_for", "lsuv", "path_string", "plan",
     "to_haiku", "Rules", "deepnet_constants", "deepnet_rules", "gpt2_rules", "llama_rules", "mup_rules",
-    "optional", "norm_weights",
+    "optional", "norm_weights", "bert_rules", "dit_rules", "megatron_rules", "neox_rules", "olmo_rules", "resnet_rules",
+    "spectral_rules", "t5_rules", "vit_rules",
 }  # fmt: skip
 
 

@@ -49,12 +49,18 @@ FORMULAS: dict[str, tuple[Callable[..., Distribution], str]] = {
     ),
     # μP (Tensor Programs V, Table 3), output weights: variance sigma² / fan_in².
     "mup_readout": (lambda n, m, sigma: Distribution.normal(0.0, sigma / n), ""),
+    # The spectral condition (Yang, Simon & Bernstein 2023, Parametrization 1).
+    "spectral": (lambda n, m, scale: Distribution.normal(0.0, scale / sqrt(n) * min(1.0, sqrt(m / n))), ""),
     # Haiku: TruncatedNormal(stddev=1 / sqrt(fan_in)), truncated at ±2 stddev, no std correction.
     "haiku_truncated_normal": (
         lambda n, m: Distribution.truncated_normal(0.0, 1.0 / sqrt(n), -2.0 / sqrt(n), 2.0 / sqrt(n)),
         "",
     ),
 }
+
+
+# The formulas with a public factory in `presets`, by the factory's name.
+_PRESETS = {"mup_readout": "mup_readout", "spectral": "spectral_normal"}
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -75,8 +81,8 @@ class FanFormula(FanScaled):
         params = ", ".join(repr(p) for p in self.params)
         if self.formula in ("xavier", "normalized_xavier", "he"):
             return f"{self.formula}({self.axes_suffix().removeprefix(', ')})"
-        if self.formula == "mup_readout":
-            return f"presets.mup_readout({params}{self.axes_suffix()})"
+        if self.formula in _PRESETS:
+            return f"presets.{_PRESETS[self.formula]}({params}{self.axes_suffix()})"
         if self.formula == "haiku_truncated_normal" and not self.axes_suffix():
             return "presets.haiku_linear()"
         if self.formula.startswith("torch_xavier"):

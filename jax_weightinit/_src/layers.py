@@ -23,6 +23,7 @@ from .variance_scaling import FanScaled
 # What `plan.build` applies to each (path, matched initializer).
 Adapt = Callable[[str, Callable], Callable]
 _DEFAULT_AXES = ((-2,), (-1,), ())
+_TORCH_AXES = ((1,), (0,), ())  # `wi.pytorch`'s factories: (out, in, ...)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -55,7 +56,7 @@ def takes_layer_fans(init: Callable) -> TypeGuard[FanScaled]:
     an initializer built with explicit axes keeps them.
     """
     if isinstance(init, FanFormula) and init.formula.startswith("torch_"):
-        return True
+        return (init.in_axis, init.out_axis, init.batch_axis) == _TORCH_AXES
     return isinstance(init, FanScaled) and (init.in_axis, init.out_axis, init.batch_axis) == _DEFAULT_AXES
 
 
