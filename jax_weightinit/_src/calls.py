@@ -9,6 +9,7 @@ library (a copy with other fields) prints its class's `default_call()`, also a p
 """
 
 import copy
+import dataclasses
 import functools
 import inspect
 import types
@@ -95,9 +96,7 @@ def source(value: object, name: str = "") -> str:
         items = [source(v) for v in value]
         return f"({items[0]},)" if isinstance(value, tuple) and len(items) == 1 else _bracket(value, items)
     if isinstance(value, types.FunctionType | types.BuiltinFunctionType | functools.partial):
-        from . import foreign  # foreign reads initializers, which import this module
-
-        return foreign.jax_nn_call(value) or qualified_name(value)
+        return jax_nn_call(value) or qualified_name(value)
     return repr(value)
 
 
@@ -111,3 +110,43 @@ def qualified_name(function: object) -> str:
     module = getattr(function, "__module__", None) or type(function).__module__
     name = getattr(function, "__qualname__", None) or type(function).__qualname__
     return f"{module}.{name}"
+
+
+_JAX_NN_MODULE = "jax._src.nn.initializers"
+
+
+def jax_nn_arguments(init: Callable) -> tuple[str, dict[str, Any]] | None:
+    """(factory name, its arguments) of a jax.nn initializer closure, or None for anything else."""
+    qualname = getattr(init, "__qualname__", "")
+    if getattr(init, "__module__", None) != _JAX_NN_MODULE or not qualname.endswith(".<locals>.init"):
+        return None
+    code, closure = getattr(init, "__code__", None), getattr(init, "__closure__", None) or ()
+    if code is None:
+        return None
+    return qualname.split(".")[0], {n: c.cell_contents for n, c in zip(code.co_freevars, closure, strict=True)}
+
+
+def jax_nn_call(init: Callable) -> str | None:
+    """`jax.nn.initializers.<factory>(<arguments>)` for a jax.nn initializer closure, or None."""
+    read = jax_nn_arguments(init)
+    if read is None:
+        return None
+    factory, args = read
+    if factory == "variance_scaling":
+        axes = "".join(
+            f", {name}={args[name]!r}"
+            for name, default in (("in_axis", -2), ("out_axis", -1), ("batch_axis", ()))
+            if name in args and args[name] != default
+        )
+        shown = f"{args.get('scale')!r}, {args.get('mode')!r}, {args.get('distribution')!r}{axes}"
+    else:
+        shown = ", ".join(f"{value!r}" for name, value in args.items() if name != "dtype")
+    return f"jax.nn.initializers.{factory}({shown})"
+
+
+def label(init: Callable) -> str:
+    """The plan's text for an initializer: the library's own print as the call that built them, a jax.nn
+    initializer as the jax.nn call, any other function by its qualified name."""
+    if isinstance(init, Rebuildable) or dataclasses.is_dataclass(init):
+        return repr(init)
+    return source(init) if callable(init) and hasattr(init, "__code__") else qualified_name(init)

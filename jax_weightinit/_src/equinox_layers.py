@@ -163,7 +163,7 @@ def plan(
     _check_module(module, "plan")
     params = eqx.filter(module, _is_param)
     layout = _layout(module, stacked, stack_names)
-    return plan_lib.build(params, rules, out_shardings, jax.random.key(0), "ignore", layout)[0]
+    return plan_lib.plan_rows(params, rules, out_shardings, layout)
 
 
 def _check_module(module: object, name: str) -> None:

@@ -214,7 +214,7 @@ def plan(
     state = nnx.state(module, nnx.Param)
     survey = _Survey.of(module)
     layout = survey.layout(stacked, stack_names)
-    return plan_lib.build(state, rules, survey.shardings(out_shardings), jax.random.key(0), "ignore", layout)[0]
+    return plan_lib.plan_rows(state, rules, survey.shardings(out_shardings), layout)
 
 
 def _check_module(module: object, name: str) -> None:

@@ -1,34 +1,22 @@
-"""`jax.nn.initializers` as the plan reads them: the call that built one, and its law where the library can state it.
+"""`jax.nn.initializers` as the plan reads them: the law, where the library can state it (`calls.jax_nn_call` prints
+the call that built one).
 
 A jax.nn initializer is a closure; its factory's arguments are in the closure's cells. The
-library draws it as it is (by calling it), but states what it is and, for
+library draws it as it is (by calling it), but states, for
 `variance_scaling` and its presets, `normal` and `uniform`, the fans and law it samples —
 the same laws the library's own factories of those names state.
 """
 
 from collections.abc import Callable
-from typing import Any
 
+from .calls import jax_nn_arguments
 from .core import RandomInitializer, normal, uniform
 from .variance_scaling import variance_scaling
-
-_MODULE = "jax._src.nn.initializers"
-
-
-def _arguments(init: Callable) -> tuple[str, dict[str, Any]] | None:
-    """(factory name, its arguments) of a jax.nn initializer closure, or None for anything else."""
-    qualname = getattr(init, "__qualname__", "")
-    if getattr(init, "__module__", None) != _MODULE or not qualname.endswith(".<locals>.init"):
-        return None
-    code, closure = getattr(init, "__code__", None), getattr(init, "__closure__", None) or ()
-    if code is None:
-        return None
-    return qualname.split(".")[0], {n: c.cell_contents for n, c in zip(code.co_freevars, closure, strict=True)}
 
 
 def equivalent(init: Callable) -> RandomInitializer | None:
     """The library's initializer that states the law a jax.nn initializer samples, or None where it has none."""
-    read = _arguments(init)
+    read = jax_nn_arguments(init)
     if read is None:
         return None
     factory, args = read
@@ -44,21 +32,3 @@ def equivalent(init: Callable) -> RandomInitializer | None:
     except (KeyError, TypeError, ValueError):  # a jax.nn version whose closure reads otherwise
         return None
     return None
-
-
-def jax_nn_call(init: Callable) -> str | None:
-    """`jax.nn.initializers.<factory>(<arguments>)` for a jax.nn initializer closure, or None."""
-    read = _arguments(init)
-    if read is None:
-        return None
-    factory, args = read
-    if factory == "variance_scaling":
-        axes = "".join(
-            f", {name}={args[name]!r}"
-            for name, default in (("in_axis", -2), ("out_axis", -1), ("batch_axis", ()))
-            if name in args and args[name] != default
-        )
-        shown = f"{args.get('scale')!r}, {args.get('mode')!r}, {args.get('distribution')!r}{axes}"
-    else:
-        shown = ", ".join(f"{value!r}" for name, value in args.items() if name != "dtype")
-    return f"jax.nn.initializers.{factory}({shown})"

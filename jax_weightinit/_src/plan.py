@@ -123,7 +123,7 @@ def _cells(row: PlanRow) -> tuple[str, ...]:
     return (
         row.path,
         "—" if row.pattern is None else _pattern_text(row.pattern),
-        "keep" if row.init is None else label(row.init),
+        "keep" if row.init is None else calls.label(row.init),
         " × ".join(map(str, row.stack)),
         str(row.shape),
         row.dtype.name,
@@ -140,14 +140,6 @@ def _fans_cell(row: PlanRow) -> str:
     base = row.init.init if isinstance(row.init, Scaled) else row.init
     layer = f" ({base.layer})" if isinstance(base, LayerFans) else ""
     return f"{row.fans[0]}/{row.fans[1]}{layer}"
-
-
-def label(init: Callable) -> str:
-    """The plan's text for an initializer: the library's own print as the call that built them, a jax.nn
-    initializer as the jax.nn call, any other function by its qualified name."""
-    if isinstance(init, calls.Rebuildable) or dataclasses.is_dataclass(init):
-        return repr(init)
-    return calls.source(init) if callable(init) and hasattr(init, "__code__") else calls.qualified_name(init)
 
 
 def plan(
@@ -186,7 +178,7 @@ def plan(
       >>> [(r.path, r.fans, None if r.law is None else round(r.law.std, 4)) for r in rows]
       [('dense/bias', None, None), ('dense/kernel', (256, 512), 0.0884)]
     """
-    return build(target, rules, out_shardings, jax.random.key(0), "ignore", Layout(stacked, stack_names))[0]
+    return plan_rows(target, rules, out_shardings, Layout(stacked, stack_names))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,89 +209,128 @@ def build(
     """
     if on_unused_rule not in ("ignore", "warn", "raise"):
         raise ValueError(f"`on_unused_rule` must be one of 'ignore', 'warn', 'raise'; got {on_unused_rule!r}.")
-    checked = _check_rules(rules)
-    declared = stacks.check(layout.stacked)
-    stack_names = stacks.check_names(layout.stack_names)
-    adapt = layout.adapt
     flat, treedef = jax.tree_util.tree_flatten_with_path(target)
     names = [path_string(p) for p, _ in flat]
-    given = _given_shardings(out_shardings, flat, names)
-    axis_names = {**stacks.boxed_names(target), **layout.axis_names}
-    lifted = stacks.in_lifted_scopes(names, [tuple(getattr(leaf, "shape", ())) for _, leaf in flat])
-    hints: list[str] = []
-
-    taken_by: list[int | None] = []  # for each leaf, the rule that took it
-    seen: set[str] = set()
-    unmatched: list[str] = []
+    matcher = _Matcher.of(target, rules, layout, flat, names, key)
     rows: list[PlanRow] = []
-    checked_leaves: set[tuple] = set()
-    for (_, leaf), name, sharding in zip(flat, names, given, strict=True):
+    taken_by: list[int | None] = []  # for each leaf, the rule that took it
+    unmatched: list[str] = []
+    seen: set[str] = set()
+    for (_, leaf), name, sharding in zip(flat, names, _given_shardings(out_shardings, flat, names), strict=True):
         if name in seen:
             raise ValueError(f"two leaves share the path {name!r}; rename one so their keys differ.")
         seen.add(name)
-        match = next((j for j, (pattern, _) in enumerate(checked) if _matches(pattern, name, leaf)), None)
+        match = next((j for j, (pattern, _) in enumerate(matcher.rules) if _matches(pattern, name, leaf)), None)
         taken_by.append(match)
         if match is None:
             if isinstance(leaf, jax.ShapeDtypeStruct):
                 unmatched.append(f"{name!r} {leaf.shape}")
             rows.append(_kept(name, leaf))
-            continue
+        else:
+            rows.append(matcher.row(name, leaf, sharding, match))
+    if unmatched:
+        raise ValueError(f"abstract leaves match no rule: {_listed(unmatched)}; add rules for them.")
+    result = Plan(rows)
+    result.unused_rules = tuple(_unused_rules(matcher.rules, flat, names, taken_by))
+    _report_unused(result.unused_rules, on_unused_rule)
+    if matcher.hints:
+        result.stack_hints = (_stack_hint(matcher.hints, {row.path: row.shape for row in rows}),)
+    return result, [leaf for _, leaf in flat], treedef
+
+
+def plan_rows(target: Any, rules: RulesArg, out_shardings: Any, layout: Layout) -> Plan:
+    """The plan alone, unused rules left unreported: what `plan`, `wi.flax.plan` and `wi.equinox.plan` return."""
+    return build(target, rules, out_shardings, jax.random.key(0), "ignore", layout)[0]
+
+
+@dataclasses.dataclass
+class _Matcher:
+    """What `build` reads each matched leaf with: the checked rules, the stacks declared and found, the layout's
+    adapter; it collects the leaves that may be undeclared stacks (`hints`)."""
+
+    rules: list[tuple[Pattern, Callable]]
+    layout: Layout
+    declared: Any
+    stack_names: tuple[str, ...]
+    axis_names: dict[str, tuple]
+    lifted: Any
+    key: Array
+    hints: list[str] = dataclasses.field(default_factory=list)
+    checked_leaves: set[tuple] = dataclasses.field(default_factory=set)
+
+    @classmethod
+    def of(cls, target: Any, rules: RulesArg, layout: Layout, flat: list, names: list[str], key: Array) -> "_Matcher":
+        shapes = [tuple(getattr(leaf, "shape", ())) for _, leaf in flat]
+        return cls(
+            _check_rules(rules),
+            layout,
+            stacks.check(layout.stacked),
+            stacks.check_names(layout.stack_names),
+            {**stacks.boxed_names(target), **layout.axis_names},
+            stacks.in_lifted_scopes(names, shapes),
+            key,
+        )
+
+    def row(self, name: str, leaf: Any, sharding: Any, match: int) -> PlanRow:
+        """The row of the leaf at `name`, taken by rule `match`: its initializer adapted, its stack found, checked
+        once per case."""
         if not _is_array(leaf):
             raise TypeError(f"the leaf {name!r} matched rule {match} but is a {type(leaf).__name__}, not an array.")
-        pattern, init = checked[match]
-        init = init if adapt is None else adapt(name, init)
-        shape = tuple(leaf.shape)
+        pattern, init = self.rules[match]
+        init = init if self.layout.adapt is None else self.layout.adapt(name, init)
+        shape, dtype = tuple(leaf.shape), np.dtype(leaf.dtype)
         sharding = placement.resolve(
             sharding if sharding is not None else _own_sharding(leaf), shape, f"`out_shardings` for {name!r}"
         )
-        dtype = np.dtype(leaf.dtype)
         try:
-            axes = stacks.find(name, leaf, declared, stack_names, layout.layer_shapes, axis_names, lifted)
+            axes = stacks.find(
+                name, leaf, self.declared, self.stack_names, self.layout.layer_shapes, self.axis_names, self.lifted
+            )
         except ValueError as e:
             raise ValueError(f"`stacked` gives {name!r} {shape} {e}.") from None
-        if axes is None and name not in layout.layer_shapes and _may_be_stacked(name, init, shape):
-            hints.append(name)
+        if axes is None and name not in self.layout.layer_shapes and _may_be_stacked(name, init, shape):
+            self.hints.append(name)
         try:
             drawn = stacks.per_layer(init, shape, dtype, axes or ())
             leaf_case = (_hashable(drawn), shape, dtype, sharding)
-            if leaf_case not in checked_leaves:
-                _check_leaf(drawn, shape, dtype, key)
-                checked_leaves.add(leaf_case)
+            if leaf_case not in self.checked_leaves:
+                _check_leaf(drawn, shape, dtype, self.key)
+                self.checked_leaves.add(leaf_case)
         except (TypeError, ValueError) as e:
             raise type(e)(_cannot(name, shape, dtype, axes or (), (match, pattern, init), e)) from None
-        init = drawn
-        fans, law = _fans_and_law(name, init, shape, dtype)
-        rows.append(PlanRow(name, pattern, init, shape, dtype, sharding, fans, law, stacks.split(shape, axes or ())[0]))
+        fans, law = _fans_and_law(name, drawn, shape, dtype)
+        return PlanRow(name, pattern, drawn, shape, dtype, sharding, fans, law, stacks.split(shape, axes or ())[0])
 
-    if unmatched:
-        listed = ", ".join(unmatched[:_MAX_LISTED])
-        more = f" and {len(unmatched) - _MAX_LISTED} more" if len(unmatched) > _MAX_LISTED else ""
-        raise ValueError(f"abstract leaves match no rule: {listed}{more}; add rules for them.")
-    notes = _unused_rules(checked, flat, names, taken_by)
-    if notes and on_unused_rule != "ignore":
-        message = " ".join(notes)
-        if on_unused_rule == "raise":
-            raise ValueError(message)
-        warnings.warn(
-            f"{message} Pass on_unused_rule='raise' to make this an error, or wrap the pattern of a rule for a part "
-            "some models lack in wi.optional.",
-            stacklevel=4,
-        )
-    result = Plan(rows)
-    result.unused_rules = tuple(notes)
-    if hints:
-        shapes = {row.path: row.shape for row in rows}
-        listed = ", ".join(f"{name!r} {shapes[name]}" for name in hints[:_MAX_LISTED]) + (
-            f" and {len(hints) - _MAX_LISTED} more" if len(hints) > _MAX_LISTED else ""
-        )
-        scope = _scope(hints)
-        result.stack_hints = (
-            f"{listed} read as one layer each, leading axes as receptive field; if the leading axis stacks layers "
-            f"(nn.scan, hk.layer_stack, vmap), pass `stacked=[({scope!r}, 1)]` to draw each layer's law, or "
-            f"`stacked=[({scope!r}, 0)]` to keep one layer and silence this (a layer whose kernel has more than "
-            "two axes, such as DenseGeneral's, takes its own fans from `wi.flax.reinit` or an explicit `in_axis`).",
-        )
-    return result, [leaf for _, leaf in flat], treedef
+
+def _listed(items: Sequence[str]) -> str:
+    """The first `_MAX_LISTED` of `items`, comma-separated, and how many more there are."""
+    more = f" and {len(items) - _MAX_LISTED} more" if len(items) > _MAX_LISTED else ""
+    return ", ".join(items[:_MAX_LISTED]) + more
+
+
+def _report_unused(notes: Sequence[str], on_unused_rule: str) -> None:
+    if not notes or on_unused_rule == "ignore":
+        return
+    message = " ".join(notes)
+    if on_unused_rule == "raise":
+        raise ValueError(message)
+    warnings.warn(
+        f"{message} Pass on_unused_rule='raise' to make this an error, or wrap the pattern of a rule for a part "
+        "some models lack in wi.optional.",
+        stacklevel=5,
+    )
+
+
+def _stack_hint(hints: list[str], shapes: dict[str, tuple[int, ...]]) -> str:
+    """The sentence on leaves read as one layer that may be undeclared stacks, and how to declare them."""
+    scope = _scope(hints)
+    return (
+        f"{_listed([f'{name!r} {shapes[name]}' for name in hints])} read as one layer each, leading axes as receptive "
+        f"field; if the leading axis stacks layers (nn.scan, hk.layer_stack, vmap), pass `stacked=[({scope!r}, 1)]` "
+        f"to draw each layer's law, or `stacked=[({scope!r}, 0)]` to keep one layer and silence this (a layer whose "
+        "kernel has more than two axes, such as DenseGeneral's, takes its own fans from `wi.flax.reinit` or an "
+        "explicit `in_axis`)."
+    )
 
 
 def _hashable(init: Callable) -> object:
@@ -529,7 +560,7 @@ def _cannot(name: str, shape: tuple, dtype: np.dtype, axes: stacks.Axes, rule: t
             f"its fans need 2 dims, and a one-axis leaf is a bias or a norm's scale, not a layer's kernel: put a rule "
             f"for it before rules[{j}] {_pattern_text(pattern)}, such as ('bias$', wi.zeros)"
         )
-    return f"cannot initialize {name!r} {shape} {dtype.name}{stack} with rules[{j}]'s {label(init)}: {text}."
+    return f"cannot initialize {name!r} {shape} {dtype.name}{stack} with rules[{j}]'s {calls.label(init)}: {text}."
 
 
 def _unscaled(init: Callable) -> Callable:

@@ -28,10 +28,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import placement, validation
+from . import calls, placement, validation
 from .constant import Constant
 from .core import RandomInitializer
 from .fans import compute_fans
+from .keys import path_string
 from .layers import LayerFans
 from .scaling import Scaled
 from .typing import Array, DTypeLike, Shape, Sharding
@@ -67,9 +68,7 @@ class PerLayer:
     axes: Axes
 
     def __repr__(self) -> str:
-        from .plan import label  # plan imports this module
-
-        return f"{label(self.init)} per layer"
+        return f"{calls.label(self.init)} per layer"
 
     def __call__(
         self, key: Array, shape: Shape, dtype: DTypeLike | None = None, out_sharding: Sharding = None
@@ -143,8 +142,6 @@ def check_names(stack_names: object) -> tuple[str, ...]:
 
 def boxed_names(target: Any) -> dict[str, tuple]:
     """The partitioning names of each leaf boxed by Flax (`nn.Partitioned`, `nn.LogicallyPartitioned`)."""
-    from .keys import path_string
-
     def is_box(x: Any) -> bool:
         return type(x).__module__.startswith("flax.") and isinstance(getattr(x, "names", None), tuple)
 
