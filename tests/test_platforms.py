@@ -14,7 +14,7 @@ import pytest
 from registry import FAN_SCALED, FIXED
 
 import jax_weightinit as wi
-from jax_weightinit._src.keys import leaf_keys
+from jax_weightinit._src import keys
 
 SEED = jax.ShapeDtypeStruct((), jnp.uint32)
 MID = {"64 MiB": (4096, 4096), "256 MiB": (8192, 8192)}
@@ -52,7 +52,9 @@ def test_a_small_init_tree_compiles_to_no_loop_on_accelerators(platform):
     rules = [("kernel$|embed$", wi.he_normal()), ("bias$", wi.zeros)]
     # Deriving the leaves' keys is one loop over the 8 words of each path's digest; drawing adds none.
     paths = [f"layers/{i}/kernel" for i in range(4)] + ["embed"]
-    derive = loops(lambda seed: jax.random.key_data(leaf_keys(jax.random.key(seed), paths)), platform)
+    words = keys.digests(paths)
+    derive = loops(lambda seed: jax.random.key_data(keys.fold_words(jax.random.key(seed), words, "threefry2x32")),
+                   platform)
     assert derive == 1
     assert loops(lambda seed: wi.init_tree(jax.random.key(seed), target, rules), platform) == derive
 

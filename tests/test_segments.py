@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import jax_weightinit as wi
-from jax_weightinit._src import generation, keys, segments
+from jax_weightinit._src import generation, keys, sampling, segments
 
 # The models here hold 3-D leaves that are one layer each (a 16 × 16 × 3 kernel): the bits are the subject, and
 # init_tree's note that such a leaf may be an undeclared stack is tested in test_stacks.py.
@@ -262,8 +262,8 @@ def test_constants_of_many_shapes_compile_at_most_one_program(programs, compiles
 def test_twin_a_wrong_constant_on_the_host_is_caught(key, monkeypatch, tunables):
     """Twin: host-filled constants off by one are caught, every constant but none of the random leaves."""
     tunables(fixed_from_leaves=0)
-    constant = generation._constant
-    monkeypatch.setattr(generation, "_constant", lambda leaf, where: constant(leaf, where) + 1)
+    full_on_host = sampling.full_on_host
+    monkeypatch.setattr(sampling, "full_on_host", lambda *args: full_on_host(*args) + 1)
     bad = set(mismatches(key, wi.init_tree(key, tree(), RULES)))
     assert bad == {name for name in bad if re.search(r"/(zeros|ones|tenth|flag|neg|cplx)_\d+$", name)}
     assert len(bad) == len(CONSTANTS) * 4

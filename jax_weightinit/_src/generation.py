@@ -117,13 +117,13 @@ def generate(key: Array, rows: Sequence[PlanRow]) -> list[Array]:
     paths = [rows[i].path for i in work.keyed]
     tables = [_stacked([numbers[i] for i in members]) for _, members in work.segments]
     if work.fixed:
-        key_data, leaf_keys = _eager_keys(key, keys.digests(paths), impl, typed=bool(work.groups))
+        key_data, leaf_keys = keys.eager_leaf_keys(key, keys.digests(paths), typed=bool(work.groups))
         # Cut out and filled on the host, these leaves (all unsharded) are placed where the key is, as a direct
         # call's are: a committed key's device, or replicated over its mesh.
         home = placement.following(key)
         host_tables = [np.asarray(table) for table in tables]  # eager: none is traced
         drawn = _eager_segments([segment for segment, _ in work.segments], key_data, host_tables, home)
-        filled = [_constant(rows[i], home) for i in work.filled]
+        filled = [sampling.full_on_host(_value(rows[i]), rows[i].shape, rows[i].dtype, home) for i in work.filled]
     else:
         # The keys are derived in the layout's program, so that a small model compiles one program, not two.
         program = _Program(
@@ -193,19 +193,6 @@ def _empty(dtype: np.dtype) -> Array:
     return jnp.zeros((segments.buffer_rows(), segments.ROW), dtype)
 
 
-def _eager_keys(key: Array, words: np.ndarray, impl: str, typed: bool) -> tuple[np.ndarray | None, Array | None]:
-    """Every leaf's key, eagerly: (the data of threefry keys, computed on the host, else None; the keys as a key
-    array when `typed`, padded to a power of two so that the groups' programs serve models of most sizes)."""
-    rows = max(256, 1 << max(0, len(words) - 1).bit_length())
-    if impl != "threefry2x32":  # segments draw threefry bits only; other keys are derived by one compiled program
-        return None, keys.folded(key, _padded(words, rows), impl)
-    data = keys.threefry_fold_on_host(np.asarray(jax.random.key_data(key)), words)
-    typed_keys = (
-        jax.random.wrap_key_data(jnp.asarray(_padded(data, rows)), impl=jax.random.key_impl(key)) if typed else None
-    )
-    return data, typed_keys
-
-
 def _eager_segments(
     packed: list[segments.Segment],
     key_data: np.ndarray | None,
@@ -243,45 +230,6 @@ def _eager_segments(
     return drawn
 
 
-def _constant(leaf: PlanRow, where: jax.sharding.Sharding | None) -> Array:
-    """A constant leaf, eagerly: filled on the host and transferred, so no shape costs a compile.
-
-    The value is first held as `jit` would hold the Python number, then converted, as `jnp.full`
-    converts it (both round to nearest even). A complex value for a real dtype, whose conversion
-    warns, is filled by the cached fill program instead.
-    """
-    value = np.asarray(_value(leaf), _value_dtype(_value(leaf)))
-    if not _same_on_host(value, leaf.dtype):
-        filled = sampling.full(_value(leaf), leaf.shape, leaf.dtype)
-        return filled if where is None else jax.device_put(filled, where)
-    return jax.device_put(np.full(leaf.shape, value.astype(leaf.dtype), leaf.dtype), where)
-
-
-def _same_on_host(value: np.ndarray, dtype: np.dtype) -> bool:
-    """Whether NumPy converts `value` to `dtype` as XLA does: exactly, with no subnormal on either side (XLA
-    flushes them to zero) and no bool from another type (a flushed float is False there). A value that has to be
-    rounded is left to XLA, whose rounding of an int into a narrow float can differ from NumPy's."""
-    if (value.dtype == np.bool_) != (dtype == np.bool_):
-        return False
-    if np.iscomplexobj(value) and not np.issubdtype(dtype, np.complexfloating):
-        return False
-    with np.errstate(all="ignore"):
-        cast = value.astype(dtype)
-        if not bool(cast.astype(value.dtype) == value):
-            return False
-    for array in (value, cast):
-        if np.issubdtype(array.dtype, np.inexact):
-            magnitude = np.abs(array)
-            if 0 < magnitude < np.finfo(array.dtype).smallest_normal:
-                return False
-    return True
-
-
-def _value_dtype(value: bool | int | float | complex) -> np.dtype:
-    """The dtype `jit` gives a Python number passed to it."""
-    return np.dtype(jax.dtypes.canonicalize_dtype(np.dtype(type(value))))
-
-
 def _flat_draws(key: Array) -> bool:
     """Whether leaves may be drawn as segments: bits by counter (see `blocks`), and a known layout.
 
@@ -298,7 +246,7 @@ def _filled(row: PlanRow) -> bool:
     if row.sharding is not None:
         return False
     if isinstance(row.init, Constant):
-        return _fits(row.init.value)
+        return sampling.fits_jit(row.init.value)
     return isinstance(row.init, RandomInitializer) and math.prod(row.shape) == 0
 
 
@@ -310,16 +258,6 @@ def _segment_case(row: PlanRow, flat: bool) -> str | None:
         return None
     case, params = sampling.prepare(row.law, row.dtype)  # type: ignore[arg-type]
     return None if case == "grid" or params.dtype != np.float32 else case
-
-
-def _fits(value: object) -> bool:
-    """Whether `value` is a Python number that `jit` takes as an argument (an int within its integer dtype)."""
-    if isinstance(value, bool | float | complex):
-        return True
-    if not isinstance(value, int):
-        return False
-    info = np.iinfo(_value_dtype(value))
-    return int(info.min) <= value <= int(info.max)
 
 
 def _value(leaf: PlanRow) -> bool | int | float | complex:
@@ -516,7 +454,7 @@ def _draw_group(
     by_layer = by_layer and not placement.explicit_context()
     group = dataclasses.replace(group, by_layer=by_layer)
     out: list[Array] = []
-    if isinstance(group.init, Constant) and not _fits(group.init.value):
+    if isinstance(group.init, Constant) and not sampling.fits_jit(group.init.value):
         # A traced or array value is an argument of the fill, not a static key of a cached program that would
         # keep it (and a tracer's whole trace) alive.
         fill = group.init

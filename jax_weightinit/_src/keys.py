@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey
 
@@ -88,11 +89,6 @@ def bits_by_counter(key: Array) -> bool:
     return impl_name(key) == "threefry2x32" and bool(jax.config.jax_threefry_partitionable)  # type: ignore[attr-defined]
 
 
-def leaf_keys(key: Array, paths: Sequence[str]) -> Array:
-    """`key_for(key, p)` for every path `p`, as one array of keys, derived in one batched computation."""
-    return folded(key, digests(paths), impl_name(key))
-
-
 def digests(paths: Sequence[str]) -> np.ndarray:
     """The digests of `paths`, one row of 8 words each."""
     return np.stack([digest(p) for p in paths]) if paths else np.zeros((0, 8), np.uint32)
@@ -116,6 +112,28 @@ def _fold_looped(key: Array, words: Array | np.ndarray) -> Array:
 
 #: `fold_words`, compiled once per number of rows and implementation.
 folded = jax.jit(fold_words, static_argnums=2)
+
+
+def eager_leaf_keys(key: Array, words: np.ndarray, typed: bool) -> tuple[np.ndarray | None, Array | None]:
+    """Every leaf's key, eagerly, each row of `words` folded into `key`: (the data of threefry keys, computed on the
+    host by `threefry_fold_on_host`, else None; the keys as a key array when `typed`, padded to a power of two so
+    that the programs that draw them serve models of most sizes).
+
+    A traced call derives them inside its own program with `fold_words` instead; all three agree bit for bit.
+    """
+    rows = max(256, 1 << max(0, len(words) - 1).bit_length())
+    impl = impl_name(key)
+    if impl != "threefry2x32":  # segments draw threefry bits only; other keys are derived by one compiled program
+        return None, folded(key, _pad_rows(words, rows), impl)
+    data = threefry_fold_on_host(np.asarray(jax.random.key_data(key)), words)
+    typed_keys = (
+        jax.random.wrap_key_data(jnp.asarray(_pad_rows(data, rows)), impl=jax.random.key_impl(key)) if typed else None
+    )
+    return data, typed_keys
+
+
+def _pad_rows(table: np.ndarray, rows: int) -> np.ndarray:
+    return np.concatenate([table, np.zeros((rows - table.shape[0], *table.shape[1:]), table.dtype)])
 
 
 def threefry_fold_on_host(key_data: np.ndarray, words: np.ndarray) -> np.ndarray:

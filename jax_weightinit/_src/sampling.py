@@ -473,14 +473,59 @@ def _full(value, shape: tuple[int, ...], dtype: np.dtype, sharding) -> jax.Array
 
 def full(value, shape: tuple[int, ...], dtype: np.dtype, sharding=None) -> jax.Array:
     """A constant array, placed on `sharding` when given."""
-    if isinstance(value, int) and not isinstance(value, bool) and not _fits_jit(value):
+    if isinstance(value, int) and not isinstance(value, bool) and not fits_jit(value):
         # `jit` would hold it as int32 without x64 and overflow; the checked dtype holds it, as in `jnp.full`.
         value = np.asarray(value, dtype)
     with placement.entered(sharding):
         return _full(value, shape, dtype, sharding)
 
 
-def _fits_jit(value: int) -> bool:
-    """Whether `jit` can take the Python int `value` as an argument: it holds it in int32, or int64 with x64."""
-    info = np.iinfo(jax.dtypes.canonicalize_dtype(np.int64))
+def fits_jit(value: object) -> bool:
+    """Whether `jit` can take `value` as an argument: a Python bool, float or complex, or an int that it holds in
+    int32 (int64 with x64)."""
+    if isinstance(value, bool | float | complex):
+        return True
+    if not isinstance(value, int):
+        return False
+    info = np.iinfo(_jit_dtype(value))
     return int(info.min) <= value <= int(info.max)
+
+
+def full_on_host(value: bool | int | float | complex, shape: tuple[int, ...], dtype: np.dtype, where) -> jax.Array:
+    """`full(value, shape, dtype)` placed on `where` (a sharding, or None), filled on the host and transferred, so
+    that no shape costs a compile.
+
+    The value is first held as `jit` would hold the Python number, then converted, as `jnp.full`
+    converts it (both round to nearest even). A value NumPy would convert otherwise than XLA (see
+    `_same_on_host`) is filled by the cached fill program instead.
+    """
+    held = np.asarray(value, _jit_dtype(value))
+    if not _same_on_host(held, dtype):
+        filled = full(value, shape, dtype)
+        return filled if where is None else jax.device_put(filled, where)
+    return jax.device_put(np.full(shape, held.astype(dtype), dtype), where)
+
+
+def _jit_dtype(value: bool | int | float | complex) -> np.dtype:
+    """The dtype `jit` gives a Python number passed to it."""
+    return np.dtype(jax.dtypes.canonicalize_dtype(np.dtype(type(value))))
+
+
+def _same_on_host(value: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether NumPy converts `value` to `dtype` as XLA does: exactly, with no subnormal on either side (XLA
+    flushes them to zero) and no bool from another type (a flushed float is False there). A value that has to be
+    rounded is left to XLA, whose rounding of an int into a narrow float can differ from NumPy's."""
+    if (value.dtype == np.bool_) != (dtype == np.bool_):
+        return False
+    if np.iscomplexobj(value) and not np.issubdtype(dtype, np.complexfloating):
+        return False
+    with np.errstate(all="ignore"):
+        cast = value.astype(dtype)
+        if not bool(cast.astype(value.dtype) == value):
+            return False
+    for array in (value, cast):
+        if np.issubdtype(array.dtype, np.inexact):
+            magnitude = np.abs(array)
+            if 0 < magnitude < np.finfo(array.dtype).smallest_normal:
+                return False
+    return True
