@@ -1,8 +1,9 @@
 """Equinox: the fans each layer uses for its own parameters, and layer-aware re-initialization."""
 
+import dataclasses
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
 import equinox as eqx
@@ -16,66 +17,90 @@ from .typing import Array
 
 M = TypeVar("M", bound=eqx.Module)
 
-_LAYERS = (eqx.nn.Linear, eqx.nn.Conv, eqx.nn.ConvTranspose, eqx.nn.Embedding)
-
-
 def _width(features: int | str) -> int:
     return 1 if features == "scalar" else int(features)
 
 
-def _fans(module: Any) -> tuple[int, int]:
-    """(fan_in, fan_out) as the layer computes them for its default init."""
-    if isinstance(module, eqx.nn.Linear):
-        return _width(module.in_features), _width(module.out_features)
-    if isinstance(module, eqx.nn.Conv | eqx.nn.ConvTranspose):
-        # Both keep the weight as (out, in // groups, *kernel) and bound it by 1/sqrt(in // groups · prod(kernel)).
-        receptive = math.prod(module.kernel_size)
-        return module.in_channels // module.groups * receptive, module.out_channels * receptive
-    # Embedding (num_embeddings, embedding_size): fan_in = embedding_size, as torch and Flax read a table.
-    return module.embedding_size, module.num_embeddings
+@dataclasses.dataclass(frozen=True)
+class _Kind:
+    """What the library reads of one Equinox layer type: the fans it computes for its default init of `weight` and
+    `bias` (None for a norm), and the shape of each of its parameters (a layer stacked by `eqx.filter_vmap` has
+    more axes, its stack's)."""
+
+    fans: Callable[[Any], tuple[int, int]] | None
+    shapes: Callable[[Any], dict[str, tuple[int, ...]]]
+
+
+def _linear_shapes(m: eqx.nn.Linear) -> dict[str, tuple[int, ...]]:
+    out = _width(m.out_features)
+    return {"weight": (out, _width(m.in_features)), "bias": (out,)}
+
+
+def _conv_fans(m: eqx.nn.Conv | eqx.nn.ConvTranspose) -> tuple[int, int]:
+    # Both keep the weight as (out, in // groups, *kernel) and bound it by 1/sqrt(in // groups · prod(kernel)).
+    receptive = math.prod(m.kernel_size)
+    return m.in_channels // m.groups * receptive, m.out_channels * receptive
+
+
+def _conv_shapes(m: eqx.nn.Conv | eqx.nn.ConvTranspose) -> dict[str, tuple[int, ...]]:
+    weight = (m.out_channels, m.in_channels // m.groups, *m.kernel_size)
+    return {"weight": weight, "bias": (m.out_channels, *(1,) * m.num_spatial_dims)}
+
+
+def _norm_shapes(m: eqx.nn.LayerNorm | eqx.nn.RMSNorm) -> dict[str, tuple[int, ...]]:
+    shape = (m.shape,) if isinstance(m.shape, int) else tuple(m.shape)
+    return {"weight": shape, "bias": shape}
+
+
+def _group_norm_shapes(m: eqx.nn.GroupNorm) -> dict[str, tuple[int, ...]]:
+    return {} if m.channels is None else {"weight": (m.channels,), "bias": (m.channels,)}  # None: no parameters
+
+
+#: One row per layer type, checked in order. An Embedding (num_embeddings, embedding_size) has fan_in =
+#: embedding_size, as torch and Flax read a table.
+_KINDS: tuple[tuple[type | tuple[type, ...], _Kind], ...] = (
+    (eqx.nn.Linear, _Kind(lambda m: (_width(m.in_features), _width(m.out_features)), _linear_shapes)),
+    ((eqx.nn.Conv, eqx.nn.ConvTranspose), _Kind(_conv_fans, _conv_shapes)),
+    (
+        eqx.nn.Embedding,
+        _Kind(
+            lambda m: (m.embedding_size, m.num_embeddings),
+            lambda m: {"weight": (m.num_embeddings, m.embedding_size)},
+        ),
+    ),
+    ((eqx.nn.LayerNorm, eqx.nn.RMSNorm), _Kind(None, _norm_shapes)),
+    (eqx.nn.GroupNorm, _Kind(None, _group_norm_shapes)),
+)
+_KNOWN = tuple(t for types, _ in _KINDS for t in (types if isinstance(types, tuple) else (types,)))
+
+
+def _kind(module: Any) -> _Kind | None:
+    return next((kind for types, kind in _KINDS if isinstance(module, types)), None)
+
+
+def _known_layers(module: Any) -> list[tuple[str, Any, _Kind]]:
+    """(path, layer, its kind) for every known layer in `module`."""
+    found = jax.tree_util.tree_flatten_with_path(module, is_leaf=lambda x: isinstance(x, _KNOWN))[0]
+    return [(path_string(path), node, kind) for path, node in found if (kind := _kind(node)) is not None]
 
 
 def layer_fans(module: Any) -> dict[str, tuple[tuple[int, int], str]]:
     """Maps each parameter path of a known layer in `module` to (its layer's fans, the layer's type name)."""
     owners = {}
-    found = jax.tree_util.tree_flatten_with_path(module, is_leaf=lambda x: isinstance(x, _LAYERS))[0]
-    for path, node in found:
-        if isinstance(node, _LAYERS):
-            prefix = path_string(path)
+    for prefix, node, kind in _known_layers(module):
+        if kind.fans is not None:
             for name in ("weight", "bias"):
-                owners[layers.join(prefix, name)] = (_fans(node), f"eqx.nn.{type(node).__name__}")
+                owners[layers.join(prefix, name)] = (kind.fans(node), f"eqx.nn.{type(node).__name__}")
     return owners
-
-
-def _shapes(module: Any) -> dict[str, tuple[int, ...]]:
-    """The shape each parameter of one layer has; a layer stacked by `eqx.filter_vmap` has more axes, its stack's."""
-    if isinstance(module, eqx.nn.Linear):
-        out = _width(module.out_features)
-        return {"weight": (out, _width(module.in_features)), "bias": (out,)}
-    if isinstance(module, eqx.nn.Embedding):
-        return {"weight": (module.num_embeddings, module.embedding_size)}
-    if isinstance(module, eqx.nn.Conv | eqx.nn.ConvTranspose):
-        out, spatial = module.out_channels, module.num_spatial_dims
-        weight = (out, module.in_channels // module.groups, *module.kernel_size)
-        return {"weight": weight, "bias": (out, *(1,) * spatial)}
-    if isinstance(module, eqx.nn.LayerNorm | eqx.nn.RMSNorm):
-        shape = (module.shape,) if isinstance(module.shape, int) else tuple(module.shape)
-        return {"weight": shape, "bias": shape}
-    if isinstance(module, eqx.nn.GroupNorm) and module.channels is not None:  # None: no weight or bias
-        return {"weight": (module.channels,), "bias": (module.channels,)}
-    return {}
-
-
-_SHAPED = (*_LAYERS, eqx.nn.LayerNorm, eqx.nn.RMSNorm, eqx.nn.GroupNorm)
 
 
 def _layout(module: Any, stacked: plan_lib.StackedArg, stack_names: Sequence[str]) -> plan_lib.Layout:
     """What `module` records of its layers: each known layer's fans and parameter shapes."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    for path, node in jax.tree_util.tree_flatten_with_path(module, is_leaf=lambda x: isinstance(x, _SHAPED))[0]:
-        if isinstance(node, _SHAPED):
-            prefix = path_string(path)
-            shapes.update({layers.join(prefix, name): shape for name, shape in _shapes(node).items()})
+    shapes = {
+        layers.join(prefix, name): shape
+        for prefix, node, kind in _known_layers(module)
+        for name, shape in kind.shapes(node).items()
+    }
     return plan_lib.Layout(stacked, stack_names, layers.adapter(layer_fans(module)), shapes)
 
 

@@ -3,7 +3,7 @@
 import dataclasses
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
 import jax
@@ -18,49 +18,83 @@ from .typing import Array
 M = TypeVar("M", bound=nnx.Module)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Kind:
+    """What the library reads of one nnx layer type: the fans it computes for its default init (None for a norm)
+    and the parameters they cover, and the shape of each of its parameters (a layer stacked by `nnx.vmap` has more
+    axes, its stack's)."""
+
+    fans: Callable[[Any], tuple[int, int]] | None
+    fanned: tuple[str, ...]
+    shapes: Callable[[Any], dict[str, tuple[int, ...]]]
+
+
+def _linear_shapes(m: nnx.Linear) -> dict[str, tuple[int, ...]]:
+    return {"kernel": (m.in_features, m.out_features), "bias": (m.out_features,)}
+
+
+def _general_fans(m: nnx.LinearGeneral) -> tuple[int, int]:
+    # LinearGeneral hands its initializer the kernel flattened to (batch · in, out).
+    return math.prod(m.batch_axis.values()) * math.prod(m.in_features), math.prod(m.out_features)
+
+
+def _general_shapes(m: nnx.LinearGeneral) -> dict[str, tuple[int, ...]]:
+    batch, out = tuple(m.batch_axis.values()), tuple(m.out_features)
+    return {"kernel": (*batch, *m.in_features, *out), "bias": (*batch, *out)}
+
+
+def _conv_shapes(m: nnx.Conv | nnx.ConvTranspose) -> dict[str, tuple[int, ...]]:
+    return {"kernel": tuple(m.kernel_shape), "bias": (m.out_features,)}
+
+
+def _einsum_shapes(m: nnx.Einsum) -> dict[str, tuple[int, ...]]:
+    return {"kernel": tuple(m.kernel_shape), **({} if m.bias_shape is None else {"bias": tuple(m.bias_shape)})}
+
+
+def _norm_shapes(features: int) -> dict[str, tuple[int, ...]]:
+    return {"scale": (features,), "bias": (features,)}
+
+
+_WEIGHTS = ("kernel", "bias")
+#: One row per layer type, checked in order. Flax's Embed default, variance_scaling(1, 'fan_in', 'normal',
+#: out_axis=0), reads fan_in = features.
+_KINDS: tuple[tuple[type | tuple[type, ...], _Kind], ...] = (
+    (nnx.Linear, _Kind(lambda m: (m.in_features, m.out_features), _WEIGHTS, _linear_shapes)),
+    (nnx.LinearGeneral, _Kind(_general_fans, _WEIGHTS, _general_shapes)),
+    ((nnx.Conv, nnx.ConvTranspose), _Kind(lambda m: compute_fans(m.kernel_shape), _WEIGHTS, _conv_shapes)),
+    (
+        nnx.Embed,
+        _Kind(
+            lambda m: (m.features, m.num_embeddings),
+            ("embedding",),
+            lambda m: {"embedding": (m.num_embeddings, m.features)},
+        ),
+    ),
+    (nnx.Einsum, _Kind(lambda m: layers.einsum_fans(m.einsum_str, m.kernel_shape), _WEIGHTS, _einsum_shapes)),
+    (nnx.GroupNorm, _Kind(None, (), lambda m: _norm_shapes(m.num_groups * m.group_size))),
+    ((nnx.LayerNorm, nnx.RMSNorm, nnx.BatchNorm), _Kind(None, (), lambda m: _norm_shapes(m.num_features))),
+)
+
+
+def _kind(module: nnx.Module) -> _Kind | None:
+    return next((kind for types, kind in _KINDS if isinstance(module, types)), None)
+
+
 def _fans(module: nnx.Module) -> tuple[tuple[int, int], tuple[str, ...]] | None:
     """(fan_in, fan_out) as `module` computes them for its default init, and the parameters they cover."""
-    if isinstance(module, nnx.Linear):
-        return (module.in_features, module.out_features), ("kernel", "bias")
-    if isinstance(module, nnx.LinearGeneral):
-        # LinearGeneral hands its initializer the kernel flattened to (batch · in, out).
-        fans = (math.prod(module.batch_axis.values()) * math.prod(module.in_features), math.prod(module.out_features))
-        return fans, ("kernel", "bias")
-    if isinstance(module, nnx.Conv | nnx.ConvTranspose):
-        return compute_fans(module.kernel_shape), ("kernel", "bias")
-    if isinstance(module, nnx.Embed):
-        # Flax's default, variance_scaling(1, 'fan_in', 'normal', out_axis=0), reads fan_in = features.
-        return (module.features, module.num_embeddings), ("embedding",)
-    if isinstance(module, nnx.Einsum):
-        return layers.einsum_fans(module.einsum_str, module.kernel_shape), ("kernel", "bias")
-    return None
+    kind = _kind(module)
+    return None if kind is None or kind.fans is None else (kind.fans(module), kind.fanned)
+
+
+def _shapes(module: nnx.Module) -> dict[str, tuple[int, ...]]:
+    """The shape each parameter of one `module` has; a layer stacked by `nnx.vmap` has more axes, its stack's."""
+    kind = _kind(module)
+    return {} if kind is None else kind.shapes(module)
 
 
 def layer_fans(module: nnx.Module) -> dict[str, tuple[tuple[int, int], str]]:
     """Maps each parameter path of a known layer in `module` to (its layer's fans, the layer's type name)."""
     return _Survey.of(module).owners
-
-
-def _shapes(module: nnx.Module) -> dict[str, tuple[int, ...]]:
-    """The shape each parameter of one `module` has; a layer stacked by `nnx.vmap` has more axes, its stack's."""
-    if isinstance(module, nnx.Linear):
-        return {"kernel": (module.in_features, module.out_features), "bias": (module.out_features,)}
-    if isinstance(module, nnx.LinearGeneral):
-        batch, out = tuple(module.batch_axis.values()), tuple(module.out_features)
-        return {"kernel": (*batch, *module.in_features, *out), "bias": (*batch, *out)}
-    if isinstance(module, nnx.Conv | nnx.ConvTranspose):
-        return {"kernel": tuple(module.kernel_shape), "bias": (module.out_features,)}
-    if isinstance(module, nnx.Embed):
-        return {"embedding": (module.num_embeddings, module.features)}
-    if isinstance(module, nnx.Einsum):
-        bias = {} if module.bias_shape is None else {"bias": tuple(module.bias_shape)}
-        return {"kernel": tuple(module.kernel_shape), **bias}
-    if isinstance(module, nnx.GroupNorm):
-        features = module.num_groups * module.group_size
-        return {"scale": (features,), "bias": (features,)}
-    if isinstance(module, nnx.LayerNorm | nnx.RMSNorm | nnx.BatchNorm):
-        return {"scale": (module.num_features,), "bias": (module.num_features,)}
-    return {}
 
 
 @dataclasses.dataclass

@@ -140,8 +140,9 @@ def threefry_fold_on_host(key_data: np.ndarray, words: np.ndarray) -> np.ndarray
     """`fold_words` for a threefry key, computed by NumPy: the data, one (2,) row per row of `words`.
 
     `jax.random.fold_in(key, w)` is threefry2x32(key, (0, w)) for a threefry key, so an eager
-    call derives its leaves' keys with no compiled program (XLA:CPU takes about 0.2 s to
-    compile threefry's loop). `tests/test_segments.py` checks it against `fold_words` bit for bit.
+    call derives its leaves' keys with no compiled program (compiling threefry's loop would be
+    a large part of a small model's first call; `docs/design.md` has the figures).
+    `tests/test_segments.py` checks it against `fold_words` bit for bit.
     """
     k0 = np.full(words.shape[0], key_data[0], np.uint32)
     k1 = np.full(words.shape[0], key_data[1], np.uint32)

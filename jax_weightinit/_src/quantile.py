@@ -18,9 +18,8 @@ down with it. Over the 2²³ float32 uniform midpoints, against float64
 
 Below 1 in the last column, every sample lies in the quantile cell of its uniform (the
 z whose exact CDF is within 2⁻²⁴ of it), so the CDF of the output is exact at every
-multiple of 2⁻²³. Only arithmetic and `sqrt` (the log is written out, `log`): with rbg keys on CPU a normal draw
-costs 1.1–1.3× its raw bits, where with `erf_inv` it cost 2.2–2.5× (XLA:CPU fused
-`erf_inv` into the generator's unvectorized loop).
+multiple of 2⁻²³. Only arithmetic and `sqrt` (the log is written out, `log`): XLA:CPU fused `erf_inv` into the
+generator's unvectorized loop, and these vectorize (the speeds are in `benchmarks/results-cpu-keys/`).
 """
 
 import math

@@ -117,7 +117,7 @@ def fill(
     its own first row, with that leaf's key data and law numbers. On CPU the rows are written into `into` when
     given (else zeros), so that a donated buffer is reused rather than a new one allocated and cleared.
     `row_leaf`, when given, is each row's leaf, computed by the caller (`leaf_of_rows`): an eager program then
-    reads it rather than searching `first_rows`, which costs XLA:CPU about 0.2 s more to compile."""
+    reads it rather than searching `first_rows`, a search XLA:CPU is slow to compile (`docs/design.md`)."""
     def values(start: Array, count: int) -> Array:
         row = start + jnp.arange(count, dtype=jnp.int32)
         if row_leaf is None:

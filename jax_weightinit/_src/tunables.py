@@ -33,10 +33,9 @@ class Tunables:
       segment_capacity: the most leaves one segment holds (the length of an eager segment's
         tables).
       fixed_from_leaves: an eager call with more segment and constant leaves than this uses
-        the fixed-shape program (one per sampling case and dtype, shared by every model,
-        about 0.3 s to compile on CPU); a smaller one compiles one program for its own layout,
-        whose compile grows with each leaf (0.7 s at 37) but whose warm call draws only the
-        model, not a whole buffer (at 16 leaves 12 ms against 25).
+        the fixed-shape program (one per sampling case and dtype, shared by every model); a
+        smaller one compiles one program for its own layout, whose compile grows with each leaf
+        but whose warm call draws only the model, not a whole buffer.
     """
 
     block_bytes: int = 4 * 2**20
