@@ -210,7 +210,10 @@ def _seconds(value) -> str:
 
 
 def model_tables(model) -> str:
-    """The whole-model tables: the tree under an outer jit, the Llama-7B-shaped tree, the jax#19893 array."""
+    """The whole-model tables: the tree under an outer jit, the Llama-7B-shaped tree, the jax#19893 array; nothing,
+    not even the heading, for a run without model records (`--only elementwise`)."""
+    if not model:
+        return ""
     mb = 2**20
     lines = ["## Whole-model init", ""]
     trees = [r for r in model if r["case"] == "tree"]

@@ -25,6 +25,10 @@ myst_heading_anchors = 4
 myst_enable_extensions = ["colon_fence"]
 html_theme = "furo"
 html_title = "jax_weightinit"
+html_static_path = ["_static"]
+html_css_files = ["output.css"]
+# A fence with no language is printed output (a plan, a benchmark line): shown as text, not highlighted as Python.
+highlight_language = "none"
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 napoleon_google_docstring = True
@@ -88,5 +92,27 @@ def _plain_text(app, what, name, obj, options, lines) -> None:
         lines[i] = (line[: indent + 2] if bullet else "") + "`".join(parts)
 
 
+def _type_alias_names() -> dict[str, str]:
+    """JAX's `ArrayLike` and `DTypeLike` as autodoc spells out their unions, each mapped to the alias's name."""
+    from jax.typing import ArrayLike, DTypeLike
+    from sphinx.util.typing import stringify_annotation
+
+    aliases = ((ArrayLike, "ArrayLike"), (DTypeLike, "DTypeLike"))
+    return {stringify_annotation(alias, "smart"): name for alias, name in aliases}
+
+
+def _readable_signature(app, what, name, obj, options, signature, return_annotation):
+    """Signatures as the reader writes the call: JAX's type aliases by name, not as the unions they stand for
+    (which print `bool` twice), and no sentinel default nor the catch-all that only turns `torch.nn.init`'s
+    keyword names into a clear error (`constant(val=...)`)."""
+    if signature is None:
+        return None
+    for union, alias in _type_alias_names().items():
+        signature = signature.replace(union, alias)
+    signature = signature.replace(" = <object object>", "").replace(", **torch_style: object", "")
+    return signature, return_annotation
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _plain_text, priority=600)
+    app.connect("autodoc-process-signature", _readable_signature)

@@ -1,4 +1,5 @@
-"""Equinox: re-initialize by path rules; fans are read from each layer, so (out, in) weights need no axes."""
+"""Equinox: re-initialize by path rules; fans are read from each layer, so (out, in)
+weights need no axes."""
 
 import equinox as eqx
 import jax
@@ -8,5 +9,6 @@ import jax_weightinit as wi
 mlp = eqx.nn.MLP(784, 10, 256, depth=3, key=jax.random.key(0))
 rules = [("weight$", wi.he_normal()), ("bias$", wi.zeros)]
 print(wi.equinox.plan(mlp, rules))
-mlp = wi.equinox.reinit(mlp, jax.random.key(1), rules)  # a new module, as Equinox modules are immutable
-print("first weight std:", float(mlp.layers[0].weight.std()), "expected", (2 / 784) ** 0.5)
+mlp = wi.equinox.reinit(mlp, jax.random.key(1), rules)  # a new, immutable module
+std = float(mlp.layers[0].weight.std())
+print("first weight std:", std, "expected", (2 / 784) ** 0.5)

@@ -1,4 +1,5 @@
-"""Haiku: any initializer as w_init= through to_haiku, its key drawn from hk.next_rng_key()."""
+"""Haiku: any initializer as w_init= through to_haiku, its key drawn from
+hk.next_rng_key()."""
 
 import haiku as hk
 import jax

@@ -4,8 +4,10 @@ and its pages rendered in headless Chromium as a person sees them, with no conso
 The guides' code runs in tests/test_readme.py, the docstrings' examples as doctests.
 """
 
+import html
 import importlib
 import inspect
+import json
 import os
 import pathlib
 import posixpath
@@ -140,3 +142,67 @@ def test_twin_a_page_with_a_script_error_is_caught(tmp_path):
     page.write_text("<html><body><p>text</p><script>undefinedFunction();</script></body></html>")
     console = render(page, tmp_path / "broken.png")
     assert any("undefinedFunction" in line for line in console)
+
+
+# Measures, once the page has laid out, each code block and table that is wider than its box (a reader would have
+# to scroll it sideways to see the rest): its tag, how much wider, and its longest line.
+_CUT_OFF_PROBE = """<script>
+window.addEventListener('load', () => {
+  const cut = [...document.querySelectorAll('article pre, article div.table-wrapper')]
+    .filter(e => e.scrollWidth > e.clientWidth)
+    .map(e => [e.tagName, e.scrollWidth - e.clientWidth,
+               e.innerText.split('\\n').reduce((a, b) => (a.length >= b.length ? a : b), '').slice(0, 90)]);
+  document.body.setAttribute('data-cut-off', JSON.stringify(cut));
+});
+</script>"""
+
+
+def cut_off(page: pathlib.Path, width: int = 1280) -> list:
+    """The code blocks and tables of `page` cut off at a `width`-pixel window, as headless Chromium lays it out."""
+    probed = page.with_name(f"_probed_{page.name}")
+    probed.write_text(page.read_text().replace("</body>", _CUT_OFF_PROBE + "</body>"))
+    command = [chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    command += [f"--window-size={width},1600", "--dump-dom", probed.as_uri()]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    probed.unlink()
+    found = re.search(r'data-cut-off="([^"]*)"', result.stdout)
+    assert found, result.stderr[-2000:]
+    return json.loads(html.unescape(found.group(1)))
+
+
+GUIDES = ["index.html", *(f"guides/{p.stem}.html" for p in sorted((DOCS / "guides").glob("*.md")))]
+
+
+@pytest.mark.parametrize("page", GUIDES)
+def test_no_code_block_or_table_is_cut_off_at_1280_pixels(site, page):
+    """The plan's printed tables, the benchmark results and every code block fit a 1280-pixel window."""
+    assert cut_off(site / page) == []
+
+
+def test_twin_a_code_block_wider_than_the_page_is_caught(site):
+    page = site / "guides" / "_twin_wide.html"
+    wide = '<div class="highlight-python notranslate"><div class="highlight"><pre>x = 1  # ' + "-" * 200
+    wide += "</pre></div></div></article>"
+    page.write_text((site / "guides" / "fan-rules.html").read_text().replace("</article>", wide, 1))
+    try:
+        assert [tag for tag, *_ in cut_off(page)] == ["PRE"]
+    finally:
+        page.unlink()
+
+
+def empty_sections(text: str) -> list[str]:
+    """The headings of `text` (a built page) with nothing under them: a section that closes right after its title."""
+    found = re.findall(r'<h([1-6])>(.*?)<a class="headerlink"[^>]*>[^<]*</a></h\1>\s*</section>', text)
+    return [re.sub(r"<[^>]+>", "", heading) for _, heading in found]
+
+
+def test_no_page_has_an_empty_section(site):
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 10
+    assert [(p.name, heading) for p in pages for heading in empty_sections(p.read_text())] == []
+
+
+def test_twin_an_empty_section_is_caught():
+    text = '<section id="a"><h2>Whole-model init<a class="headerlink" href="#a" title="Link">¶</a></h2>\n</section>'
+    assert empty_sections(text) == ["Whole-model init"]
+    assert empty_sections(text.replace("</h2>\n", "</h2><p>the table</p>")) == []
