@@ -69,10 +69,10 @@ def test_rules_rebuilt_on_every_call_reuse_one_program(key):
 
     first = wi.init_tree(key, target, rules())
     gc.collect()
-    before = generation._leaf._cache_size()
+    before = generation._draw_leaf._cache_size()
     for _ in range(3):
         again = wi.init_tree(key, target, rules())
-    assert generation._leaf._cache_size() == before
+    assert generation._draw_leaf._cache_size() == before
     for path in target:
         np.testing.assert_array_equal(again[path], first[path])
 

@@ -115,24 +115,24 @@ def generate(key: Array, rows: Sequence[PlanRow]) -> list[Array]:
     work = schedule(rows, _flat_draws(key) and not traced, eager)
     impl = keys.impl_name(key)
     paths = [rows[i].path for i in work.keyed]
-    tables = [_stacked([numbers[i] for i in members]) for _, members in work.segments]
+    segment_numbers = [_stacked([numbers[i] for i in members]) for _, members in work.segments]
     if work.fixed:
         key_data, leaf_keys = keys.eager_leaf_keys(key, keys.digests(paths), typed=bool(work.groups))
         # Cut out and filled on the host, these leaves (all unsharded) are placed where the key is, as a direct
         # call's are: a committed key's device, or replicated over its mesh.
         home = placement.following(key)
-        host_tables = [np.asarray(table) for table in tables]  # eager: none is traced
-        drawn = _eager_segments([segment for segment, _ in work.segments], key_data, host_tables, home)
+        on_host = [np.asarray(table) for table in segment_numbers]  # eager: none is traced
+        drawn = _eager_segments([segment for segment, _ in work.segments], key_data, on_host, home)
         filled = [sampling.full_on_host(_value(rows[i]), rows[i].shape, rows[i].dtype, home) for i in work.filled]
     else:
         # The keys are derived in the layout's program, so that a small model compiles one program, not two.
-        program = _Program(
+        spec = _LayoutSpec(
             impl,
             tuple(segment for segment, _ in work.segments),
             tuple((rows[i].shape, rows[i].dtype) for i in work.filled),
         )
         values = tuple(_value(rows[i]) for i in work.filled)
-        drawn, filled, leaf_keys = _layout_program(program, key, keys.digests(paths), tuple(tables), values)
+        drawn, filled, leaf_keys = _layout_program(spec, key, keys.digests(paths), tuple(segment_numbers), values)
     out: list[Any] = [None] * len(rows)
     in_segments = [i for _, members in work.segments for i in members]
     for i, leaf in zip(in_segments + list(work.filled), drawn + filled, strict=True):
@@ -151,7 +151,7 @@ def generate(key: Array, rows: Sequence[PlanRow]) -> list[Array]:
 
 
 @dataclasses.dataclass(frozen=True)
-class _Program:
+class _LayoutSpec:
     """What the program of a model's layout is compiled for: the key implementation, its segments (each case,
     dtype and leaf shapes, in key order), and each constant's shape and dtype (whose value comes as data)."""
 
@@ -162,14 +162,14 @@ class _Program:
 
 @functools.partial(jax.jit, static_argnums=0)
 def _layout_program(
-    program: _Program, key: Array, words: Array, tables: tuple[Array, ...], values: tuple[Array, ...]
+    spec: _LayoutSpec, key: Array, words: Array, numbers: tuple[Array, ...], values: tuple[Array, ...]
 ) -> tuple[list[Array], list[Array], Array]:
     """(every segment's leaves, in order; the constants; every leaf's key): the keys are `key` with each row of
-    `words` folded in (`keys.fold_words`), segment j's leaves take the next ones and the law numbers `tables[j]`
+    `words` folded in (`keys.fold_words`), segment j's leaves take the next ones and the law numbers `numbers[j]`
     (one row each), and constant i is filled with `values[i]`."""
-    leaf_keys = keys.fold_words(key, words, program.impl)
+    leaf_keys = keys.fold_words(key, words, spec.impl)
     drawn, used, previous = [], 0, None
-    for segment, table in zip(program.segments, tables, strict=True):
+    for segment, table in zip(spec.segments, numbers, strict=True):
         batch = leaf_keys[used : used + len(segment.shapes)]
         used += len(segment.shapes)
         if previous is not None:  # one segment after another: its keys wait for the last one's output
@@ -177,7 +177,7 @@ def _layout_program(
         leaves = segments.draw(segment, jax.random.key_data(batch), table)
         drawn.extend(leaves)
         previous = leaves[-1]
-    shapes = program.constants
+    shapes = spec.constants
     constants = [jnp.full(shape, value, dtype) for (shape, dtype), value in zip(shapes, values, strict=True)]
     return drawn, constants, leaf_keys
 
@@ -196,7 +196,7 @@ def _empty(dtype: np.dtype) -> Array:
 def _eager_segments(
     packed: list[segments.Segment],
     key_data: np.ndarray | None,
-    params: list[np.ndarray],
+    numbers: list[np.ndarray],
     where: jax.sharding.Sharding | None,
 ) -> list[Array]:
     """The leaves of every segment, drawn eagerly: one program per sampling case and dtype, whatever the model,
@@ -206,7 +206,7 @@ def _eager_segments(
     used = 0
     buffers: dict[np.dtype, Array] = {}  # per dtype, the last segment's buffer, reused once its leaves are cut out
     capacity = tunables.TUNABLES.segment_capacity
-    for segment, table in zip(packed, params, strict=True):
+    for segment, table in zip(packed, numbers, strict=True):
         assert key_data is not None  # segments are drawn with threefry keys only
         count = len(segment.shapes)
         starts = segment.row_starts
@@ -260,18 +260,18 @@ def _segment_case(row: PlanRow, flat: bool) -> str | None:
     return None if case == "grid" or params.dtype != np.float32 else case
 
 
-def _value(leaf: PlanRow) -> bool | int | float | complex:
+def _value(row: PlanRow) -> bool | int | float | complex:
     """A constant leaf's value, passed to the program as a Python number, as `Constant` passes it to `jit`."""
-    return leaf.init.value if isinstance(leaf.init, Constant) else 0  # type: ignore[return-value]
+    return row.init.value if isinstance(row.init, Constant) else 0  # type: ignore[return-value]
 
 
-def _group(leaf: PlanRow) -> Group:
-    """The group that draws `leaf`: the library's sampler for its law's case when it has one, else its initializer."""
-    if _sampled(leaf):
-        case, _ = sampling.prepare(leaf.law, leaf.dtype)  # type: ignore[arg-type]
-        return Group(case, None, leaf.shape, leaf.dtype, leaf.sharding, by_layer=bool(leaf.stack))
-    assert leaf.init is not None  # only drawn rows are grouped
-    return Group(None, _by_program(leaf.init), leaf.shape, leaf.dtype, leaf.sharding)
+def _group(row: PlanRow) -> Group:
+    """The group that draws `row`: the library's sampler for its law's case when it has one, else its initializer."""
+    if _sampled(row):
+        case, _ = sampling.prepare(row.law, row.dtype)  # type: ignore[arg-type]
+        return Group(case, None, row.shape, row.dtype, row.sharding, by_layer=bool(row.stack))
+    assert row.init is not None  # only drawn rows are grouped
+    return Group(None, _by_program(row.init), row.shape, row.dtype, row.sharding)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -335,20 +335,20 @@ class _Traced:
         return self.init(*args, **kwargs)
 
 
-def _sampled(leaf: PlanRow) -> bool:
-    """Whether `leaf` is drawn by `sampling.sample` from its law (a random initializer, not empty, not complex)."""
+def _sampled(row: PlanRow) -> bool:
+    """Whether `row` is drawn by `sampling.sample` from its law (a random initializer, not empty, not complex)."""
     return (
-        isinstance(leaf.init, RandomInitializer)
-        and leaf.law is not None
-        and not np.issubdtype(leaf.dtype, np.complexfloating)
+        isinstance(row.init, RandomInitializer)
+        and row.law is not None
+        and not np.issubdtype(row.dtype, np.complexfloating)
     )
 
 
-def _numbers(leaf: PlanRow) -> np.ndarray:
+def _numbers(row: PlanRow) -> np.ndarray:
     """The law numbers `sampling.prepare` gives for a sampled leaf; none for the others."""
-    if not _sampled(leaf):
+    if not _sampled(row):
         return np.zeros(0, np.float32)
-    return sampling.prepare(leaf.law, leaf.dtype)[1]  # type: ignore[arg-type]
+    return sampling.prepare(row.law, row.dtype)[1]  # type: ignore[arg-type]
 
 
 def _stacked(numbers: list) -> np.ndarray | Array:
@@ -392,29 +392,30 @@ def chunk_size(group: Group) -> int:
 
 
 @functools.partial(jax.jit, static_argnums=(0, 5))
-def _chunk(group: Group, leaf_keys: Array, params: Array, key_start: Array, start: Array, size: int) -> Array:
-    """The leaves drawn with `leaf_keys[key_start:key_start + size]` and `params[start:start + size]`, stacked along a
-    new leading axis."""
+def _chunk(group: Group, leaf_keys: Array, numbers: Array, key_start: Array, start: Array, size: int) -> Array:
+    """The leaves drawn with `leaf_keys[key_start:key_start + size]` and the law numbers `numbers[start:start +
+    size]`, stacked along a new leading axis."""
     batch = jax.lax.dynamic_slice_in_dim(leaf_keys, key_start, size)
-    numbers = jax.lax.dynamic_slice_in_dim(params, start, size)
+    rows = jax.lax.dynamic_slice_in_dim(numbers, start, size)
     assert group.case is not None  # `_vectorized` chose this path
-    return sampling.sample_many(batch, group.case, numbers, group.shape, group.dtype, group.sharding)
+    return sampling.sample_many(batch, group.case, rows, group.shape, group.dtype, group.sharding)
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _leaf(group: Group, leaf_keys: Array, params: Array, key_start: Array, start: Array) -> Array:
-    """The leaf drawn with `leaf_keys[key_start]`; the library's own samplers place (and block) it themselves."""
+def _draw_leaf(group: Group, leaf_keys: Array, numbers: Array, key_start: Array, start: Array) -> Array:
+    """The leaf drawn with `leaf_keys[key_start]` and the law numbers `numbers[start]`; the library's own samplers
+    place (and block) it themselves."""
     key = jax.lax.dynamic_index_in_dim(leaf_keys, key_start, keepdims=False)
     if group.case is not None:
-        numbers = jax.lax.dynamic_index_in_dim(params, start, keepdims=False)
+        row = jax.lax.dynamic_index_in_dim(numbers, start, keepdims=False)
         if group.by_layer:
             case = group.case
 
-            def fill(bits: Array) -> Array:
-                return sampling.transform_bits(bits, numbers, case, group.dtype)
+            def values(bits: Array) -> Array:
+                return sampling.transform_bits(bits, row, case, group.dtype)
 
-            return blocks.draw_by_layer(key, group.shape, fill)
-        return sampling.sample_prepared(key, group.case, numbers, group.shape, group.dtype, group.sharding)
+            return blocks.draw_by_layer(key, group.shape, values)
+        return sampling.sample_prepared(key, group.case, row, group.shape, group.dtype, group.sharding)
     init = group.init
     assert init is not None
     if isinstance(init, RandomInitializer):
@@ -425,12 +426,13 @@ def _leaf(group: Group, leaf_keys: Array, params: Array, key_start: Array, start
 def _draw_group(
     group: Group,
     leaf_keys: Array,
-    params: np.ndarray | Array,
+    numbers: np.ndarray | Array,
     start: int,
     stop: int,
     previous: tuple[Array, Any] | None,
 ) -> tuple[list[Array], tuple[Array, Any] | None]:
-    """The leaves of `group`, drawn with `leaf_keys[start:stop]` and one row of `params` each, and the new `previous`.
+    """The leaves of `group`, drawn with `leaf_keys[start:stop]` and one row of law `numbers` each, and the new
+    `previous`.
 
     A chunk is drawn as one stack of at most `block_bytes` per device and then split, so
     the stack adds at most that to peak memory — provided chunks run one after another.
@@ -455,20 +457,20 @@ def _draw_group(
     group = dataclasses.replace(group, by_layer=by_layer)
     out: list[Array] = []
     if isinstance(group.init, Constant) and not sampling.fits_jit(group.init.value):
-        # A traced or array value is an argument of the fill, not a static key of a cached program that would
-        # keep it (and a tracer's whole trace) alive.
-        fill = group.init
-        return [fill(leaf_keys[0], group.shape, group.dtype, group.sharding) for _ in range(start, stop)], previous
-    # A traced initializer is drawn by `_leaf`'s function in the caller's trace, not through its compiled cache.
-    leaf = _leaf.__wrapped__ if isinstance(group.init, _Traced) else _leaf  # type: ignore[attr-defined]
+        # A traced or array value is an argument of the constant's program, not a static key of a cached program
+        # that would keep it (and a tracer's whole trace) alive.
+        constant = group.init
+        return [constant(leaf_keys[0], group.shape, group.dtype, group.sharding) for _ in range(start, stop)], previous
+    # A traced initializer is drawn by `_draw_leaf`'s function in the caller's trace, not through its compiled cache.
+    draw = _draw_leaf.__wrapped__ if isinstance(group.init, _Traced) else _draw_leaf  # type: ignore[attr-defined]
     with placement.entered(group.sharding):
         for first in range(start, stop, max(size, 1)):
             batch = _after(leaf_keys, *previous) if traced and previous is not None and not unseen else leaf_keys
             if size:
                 count = min(size, stop - first)
-                out.extend(jnp.unstack(_chunk(group, batch, params, first, first - start, count)))
+                out.extend(jnp.unstack(_chunk(group, batch, numbers, first, first - start, count)))
             else:
-                out.append(leaf(group, batch, params, first, first - start))
+                out.append(draw(group, batch, numbers, first, first - start))
             previous = (out[-1], group.sharding) if _orders(group) and not unseen else previous
     return out, previous
 
