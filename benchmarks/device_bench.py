@@ -85,11 +85,11 @@ def main(repeats: int = 9, shapes=SHAPES, cases=MODEL_CASES, out: pathlib.Path |
     elementwise(records, repeats, shapes)
     model = model_cases(cases)
     info = {**common.machine(), "device_kind": jax.devices()[0].device_kind}
-    (out / "results.json").write_text(json.dumps({"machine": info, "records": records, "model": model}, indent=1))
+    (out / "device.json").write_text(json.dumps({"machine": info, "records": records, "model": model}, indent=1))
     header = "\n".join(f"- {k}: {v}" for k, v in info.items())
     title = f"# Benchmark results on {info['device_kind']}"
-    (out / "results.md").write_text(f"{title}\n\n{header}\n\n{common.table(records)}\n\n{common.model_tables(model)}\n")
-    print(f"wrote {out / 'results.md'}")
+    (out / "device.md").write_text(f"{title}\n\n{header}\n\n{common.table(records)}\n\n{common.model_tables(model)}\n")
+    print(f"wrote {out / 'device.md'}")
     return 0
 
 

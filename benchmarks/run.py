@@ -6,7 +6,7 @@
 Every case is timed for each implementation in the same run: `jax_weightinit`, `jax.nn.initializers`
 (the same law), `raw_bits` (`jax.random.bits` for the same key and count: the generator's limit),
 `fill` (a constant array of the same size: memory bandwidth), and, when installed, `torch`
-(`torch.nn.init`) and `numpy` (the tutorial's way). Ratios in `results.md` compare like with like.
+(`torch.nn.init`) and `numpy` (the tutorial's way). Ratios in `run.md` compare like with like.
 """
 
 import argparse
@@ -238,7 +238,7 @@ def main(argv=None) -> int:
         print("small models started cold (each figure a fresh process)", flush=True)
         cold = cold_bench.measure(3, ["nnx", "equinox"], [2, 6, 12], list(cold_bench.IMPLS), ["eager", "jit"])
     info = machine()
-    (out / "results.json").write_text(
+    (out / "run.json").write_text(
         json.dumps({"machine": info, "records": records, "model": model, "cold": cold}, indent=1)
     )
     header = "\n".join(f"- {k}: {v}" for k, v in info.items())
@@ -249,11 +249,11 @@ def main(argv=None) -> int:
         if any("key_impl" in r for r in records)
         else ""
     )
-    (out / "results.md").write_text(
+    (out / "run.md").write_text(
         f"# Benchmark results\n\n{header}\n\n{keyed}## Every implementation\n\n{table(records)}\n\n"
         f"{model_tables(model)}\n\n{cold_table}"
     )
-    print(f"wrote {out / 'results.json'} and {out / 'results.md'}")
+    print(f"wrote {out / 'run.json'} and {out / 'run.md'}")
     return 0
 
 

@@ -19,7 +19,7 @@ def test_quick_benchmark_writes_results(tmp_path):
         [sys.executable, str(RUN), "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    data = json.loads((tmp_path / "results.json").read_text())
+    data = json.loads((tmp_path / "run.json").read_text())
     assert {"cpu_count", "jax", "backend"} <= set(data["machine"])
     records = data["records"]
     impls = {r["impl"] for r in records}
@@ -34,7 +34,7 @@ def test_quick_benchmark_writes_results(tmp_path):
     assert {r["case"] for r in model} == {"tree", "llama7b", "big"}
     assert {"jax_weightinit", "jax.nn per leaf"} <= {r["impl"] for r in model if r["case"] == "tree"}
     assert all(r["temp_bytes"] >= 0 and r["compile_s"] > 0 for r in model if "compile_s" in r)
-    table = (tmp_path / "results.md").read_text()
+    table = (tmp_path / "run.md").read_text()
     assert "| case | dtype | mode | impl | median ms |" in table and "÷ raw bits" in table and "÷ fill" in table
     assert "## Whole-model init" in table and "temp ÷ largest shard" in table
     beside = table.split("## Ours beside jax.nn")[1].split("##")[0]
@@ -73,10 +73,10 @@ def test_device_command_refuses_cpu_and_runs_its_cases_small(tmp_path):
         [sys.executable, "-c", smoke, str(RUN.parent), str(tmp_path)], capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    data = json.loads((tmp_path / "results.json").read_text())
+    data = json.loads((tmp_path / "device.json").read_text())
     assert {r["impl"] for r in data["records"]} == {"jax_weightinit", "jax.nn", "raw_bits"}
     assert {r["case"] for r in data["model"]} == {"tree", "big"} and "device_kind" in data["machine"]
-    assert "# Benchmark results on" in (tmp_path / "results.md").read_text()
+    assert "# Benchmark results on" in (tmp_path / "device.md").read_text()
 
 
 def test_cold_benchmark_measures_each_cell_in_its_own_process():
