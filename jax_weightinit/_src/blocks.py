@@ -88,36 +88,36 @@ def bits_at(key_data: Array, shape: tuple[int, ...], start: tuple[Array, ...], b
     return b1 ^ b2
 
 
-def draw_in_blocks(key: Array, shape: tuple[int, ...], sharding, fill, block_bytes: int) -> Array:
-    """The array of `shape` whose bits are `jax.random.bits(key, shape)`, mapped by `fill(bits) -> values`.
+def draw_in_blocks(key: Array, shape: tuple[int, ...], sharding, to_values, block_bytes: int) -> Array:
+    """The array of `shape` whose bits are `jax.random.bits(key, shape)`, mapped by `to_values(bits) -> values`.
 
     Each device fills its shard of `sharding` in row blocks of about `block_bytes` of bits.
     """
     data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
     local = placement.shard_shape(sharding, shape)
     if sharding is None:
-        return _fill_shard(data, shape, local, (0,) * len(shape), fill, block_bytes)
+        return _draw_shard(data, shape, local, (0,) * len(shape), to_values, block_bytes)
     spec = tuple(sharding.spec) + (None,) * (len(shape) - len(sharding.spec))
     sizes = dict(sharding.mesh.shape)
 
     def shard(data):
         offsets = tuple(_shard_index(entry, sizes) * n for entry, n in zip(spec, local, strict=True))
-        return _fill_shard(data, shape, local, offsets, fill, block_bytes)
+        return _draw_shard(data, shape, local, offsets, to_values, block_bytes)
 
     return jax.shard_map(shard, mesh=sharding.mesh, in_specs=P(), out_specs=P(*spec))(data)
 
 
-def draw_by_layer(key: Array, shape: tuple[int, ...], fill) -> Array:
-    """`draw_in_blocks(key, shape, None, fill, ...)`, bit for bit, drawn one index of the leading axis at a time (as
-    `nn.scan` draws a stack's layers): under a caller's `jit` whose shardings the library cannot see, XLA's
+def draw_by_layer(key: Array, shape: tuple[int, ...], to_values) -> Array:
+    """`draw_in_blocks(key, shape, None, to_values, ...)`, bit for bit, drawn one index of the leading axis at a
+    time (as `nn.scan` draws a stack's layers): under a caller's `jit` whose shardings the library cannot see, XLA's
     partitioner splits each step as the output is split, and one layer's bits are live at a time."""
     data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
     layer = shape[1:]
     rest = (jnp.uint32(0),) * len(layer)
-    dtype = jax.eval_shape(fill, jax.ShapeDtypeStruct((1, *layer), jnp.uint32)).dtype
+    dtype = jax.eval_shape(to_values, jax.ShapeDtypeStruct((1, *layer), jnp.uint32)).dtype
 
     def step(index: Array, out: Array) -> Array:
-        values = fill(bits_at(data, shape, (index.astype(jnp.uint32), *rest), (1, *layer)))
+        values = to_values(bits_at(data, shape, (index.astype(jnp.uint32), *rest), (1, *layer)))
         return jax.lax.dynamic_update_slice_in_dim(out, values, index, axis=0)
 
     # The buffer starts from the key, not from zeros: XLA would make one zero array for every leaf of a shape and
@@ -142,16 +142,16 @@ def _steps(rows: int, most: int) -> tuple[int, int, int]:
     return rows // step, rows % step, step
 
 
-def _fill_shard(data: Array, shape, local: tuple[int, ...], offsets, fill, block_bytes: int) -> Array:
+def _draw_shard(data: Array, shape, local: tuple[int, ...], offsets, to_values, block_bytes: int) -> Array:
     full, tail, step = _steps(local[0], max(1, block_bytes // (4 * math.prod(local[1:]))))
     offsets = tuple(jnp.asarray(o, jnp.uint32) for o in offsets)
 
     def block(out, row, rows):
         start = (offsets[0] + row.astype(jnp.uint32), *offsets[1:])
-        values = fill(bits_at(data, shape, start, (rows, *local[1:])))
+        values = to_values(bits_at(data, shape, start, (rows, *local[1:])))
         return jax.lax.dynamic_update_slice_in_dim(out, values, row, axis=0)
 
-    dtype = jax.eval_shape(fill, jax.ShapeDtypeStruct((1,), jnp.uint32)).dtype
+    dtype = jax.eval_shape(to_values, jax.ShapeDtypeStruct((1,), jnp.uint32)).dtype
     out = jnp.zeros(local, dtype)
     out = jax.lax.fori_loop(0, full, lambda i, out: block(out, i * step, step), out)
     if tail:

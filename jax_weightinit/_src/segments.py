@@ -90,7 +90,7 @@ def draw(segment: Segment, key_data: Array, table: Array) -> list[Array]:
     """The leaves of `segment`, from their keys' data and law numbers (one row each per leaf), under a trace."""
     starts = segment.row_starts
     first_rows = jnp.asarray(np.asarray(starts[:-1], np.int32))
-    flat = fill(segment.case, segment.dtype, key_data, table, first_rows, starts[-1], starts[-1]).reshape(-1)
+    flat = draw_rows(segment.case, segment.dtype, key_data, table, first_rows, starts[-1], starts[-1]).reshape(-1)
     # Each leaf is cut out of the drawn segment, not recomputed: the draw is computed whole inside its conditional
     # (`sampling.in_whole_vectors`), which no fusion crosses; XLA:CPU expands this barrier before it fuses, so the
     # barrier only keeps JAX's and XLA's early simplifications from moving the slices into the draw.
@@ -101,7 +101,7 @@ def draw(segment: Segment, key_data: Array, table: Array) -> list[Array]:
     ]
 
 
-def fill(
+def draw_rows(
     case: str,
     dtype: np.dtype,
     key_data: Array,
@@ -174,12 +174,13 @@ def eager_segment(
     numbers `table[j]` and the rows from `first_rows[j]` (tables padded to `segment_capacity` leaves), and row r
     belongs to leaf `row_leaf[r]`; the first `filled` rows are drawn into `buffer`, which is donated (the previous
     segment's, once its leaves are cut out). One program per sampling case and dtype serves every model."""
-    return fill(case, dtype, key_data, table, first_rows, buffer_rows(), filled, buffer, row_leaf)
+    return draw_rows(case, dtype, key_data, table, first_rows, buffer_rows(), filled, buffer, row_leaf)
 
 
 def leaf_of_rows(starts: tuple[int, ...]) -> np.ndarray:
     """Each row's leaf in an eager segment's buffer, for leaves whose rows start at `starts` (then the number of
-    rows): the rows past the last leaf's, never drawn on CPU, count as the last leaf's, as `fill`'s search has it."""
+    rows): the rows past the last leaf's, never drawn on CPU, count as the last leaf's, as `draw_rows`'s search
+    has it."""
     counts = np.diff(np.asarray(starts))
     leaf = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
     return np.concatenate([leaf, np.full(buffer_rows() - len(leaf), len(counts) - 1, np.int32)])
