@@ -190,13 +190,17 @@ def transform(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> ja
     its neighbours or what the caller does with the result (`in_whole_vectors`).
     """
     params = _kept(params)
-    return in_whole_vectors(lambda u: _law(u, params, case, dtype), u)
+    # Rounded to `dtype` outside the conditional: a conversion rounds the same wherever XLA puts it, and inside it
+    # XLA:CPU wrote a narrower dtype far more slowly (`docs/design.md`).
+    return in_whole_vectors(lambda u: _law(u, params, case, dtype), u).astype(dtype)
 
 
 def transform_bits(bits: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:
     """`transform` of the uniforms that random `bits` stand for (`from_bits`), in one pass over the bits."""
     params = _kept(params)
-    return in_whole_vectors(lambda bits: _law(from_bits(bits, params.dtype), params, case, dtype), bits)
+    # Rounded to `dtype` outside the conditional, as in `transform`.
+    values = in_whole_vectors(lambda bits: _law(from_bits(bits, params.dtype), params, case, dtype), bits)
+    return values.astype(dtype)
 
 
 def _kept(params: jax.Array) -> jax.Array:
@@ -211,9 +215,10 @@ PER_VALUE = "-per-value"
 
 
 def _law(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:
+    """The law's values in the compute dtype, kept within the bounds rounded once to `dtype`; the caller rounds."""
     if case == "grid":
         cumulative, values = params[:GRID], params[GRID:]
-        return values[jnp.minimum(jnp.searchsorted(cumulative, u), GRID - 1)].astype(dtype)
+        return values[jnp.minimum(jnp.searchsorted(cumulative, u), GRID - 1)]
     loc, scale, *numbers, low, high, rounded_low, rounded_high = params
     if case.endswith(PER_VALUE):
         standard = _standard(u, case, *numbers)
@@ -226,7 +231,7 @@ def _law(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Arr
         # are values of `dtype` and rounding is monotone, so clipping before rounding gives the same numbers
         # as clipping after, in the compute dtype, which XLA:CPU does without converting bfloat16 back.
         x = jnp.clip(x, rounded_low, rounded_high)
-    return x.astype(dtype)
+    return x
 
 
 @functools.cache
