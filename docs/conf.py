@@ -5,6 +5,7 @@ Build with warnings as errors (tests/test_docs.py does):
     python -m sphinx -W -b html docs docs/_build/html
 """
 
+import functools
 import os
 import pathlib
 import subprocess
@@ -92,6 +93,7 @@ def _plain_text(app, what, name, obj, options, lines) -> None:
         lines[i] = (line[: indent + 2] if bullet else "") + "`".join(parts)
 
 
+@functools.cache
 def _type_alias_names() -> dict[str, str]:
     """JAX's `ArrayLike` and `DTypeLike` as autodoc spells out their unions, each mapped to the alias's name."""
     from jax.typing import ArrayLike, DTypeLike

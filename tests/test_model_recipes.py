@@ -40,24 +40,27 @@ def close(got, want):
     return math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-300)
 
 
+def holds(row, want) -> bool:
+    """Whether a plan row draws `want`: ONES or ZEROS, or a law equal to `want` in every number to 1e-12."""
+    if isinstance(want, str):
+        return row.init is (wi.ones if want == ONES else wi.zeros)
+    got = row.law
+    return got is not None and got.family == want.family and all(
+        close(getattr(got, f), getattr(want, f)) for f in ("loc", "scale", "low", "high")
+    )
+
+
 def mismatches(flat, rules, stacked=(), unused="raise"):
     """Each leaf whose planned law (or constant) is not the expected one, as 'path: got != want'."""
     tree = nest({path: jax.ShapeDtypeStruct(shape, jnp.float32) for path, (shape, _) in flat.items()})
     # No rule unused (a variant's missing part is `optional`): raised while tracing, before anything is drawn.
     jax.eval_shape(lambda k: wi.init_tree(k, tree, rules, stacked=stacked, on_unused_rule=unused), jax.random.key(0))
     rows = {row.path: row for row in wi.plan(tree, rules, stacked=stacked)}
-    wrong = []
-    for path, (_, want) in flat.items():
-        row = rows[path]
-        if isinstance(want, str):
-            ok = row.init is (wi.ones if want == ONES else wi.zeros)
-        else:
-            got = row.law
-            ok = got is not None and got.family == want.family
-            ok = ok and all(close(getattr(got, f), getattr(want, f)) for f in ("loc", "scale", "low", "high"))
-        if not ok:
-            wrong.append(f"{path}: {row.law or row.init} != {want}")
-    return wrong
+    return [
+        f"{path}: {rows[path].law or rows[path].init} != {want}"
+        for path, (_, want) in flat.items()
+        if not holds(rows[path], want)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------- T5
@@ -568,12 +571,12 @@ def test_t5_layer_norms_take_the_factor():
 @pytest.mark.parametrize(
     "call, error, match",
     [
-        (lambda: presets.t5_rules(0, 64, 8, 2048), ValueError, "`d_model` must be positive; got 0"),
+        (lambda: presets.t5_rules(0, 64, 8, 2048), ValueError, "`d_model` must be a positive int; got 0"),
         (lambda: presets.t5_rules(512, 64, 8, 2048, factor=-1.0), ValueError, "`factor` must be positive"),
         (lambda: presets.bert_rules(0.0), ValueError, "`initializer_range` must be positive"),
-        (lambda: presets.neox_rules(768, 2.5), ValueError, "`num_layers` must be a non-negative int"),
+        (lambda: presets.neox_rules(768, 2.5), TypeError, "`num_layers` must be an int; got 2.5"),
         (lambda: presets.megatron_rules(24, residual=3), TypeError, "`residual` must be a regex"),
-        (lambda: presets.vit_rules(0), ValueError, "`width` must be positive"),
+        (lambda: presets.vit_rules(0), ValueError, "`width` must be a positive int; got 0"),
         (lambda: presets.resnet_rules("wide"), ValueError, '`block` must be "bottleneck" or "basic"; got \'wide\''),
         (lambda: presets.spectral_normal(0.0), ValueError, "`scale` must be positive"),
         (lambda: presets.olmo_rules(512, 4, "mitchell"), ValueError, "`init_method` must be one of 'normal', "),
@@ -594,14 +597,7 @@ def check_plan(plan, expected):
         rows = [row for row in plan if row.path.endswith(suffix)]
         if not rows:
             wrong.append(f"no leaf ends with {suffix}")
-        for row in rows:
-            if isinstance(want, str):
-                ok = row.init is (wi.ones if want == ONES else wi.zeros)
-            else:
-                ok = row.law is not None and row.law.family == want.family
-                ok = ok and all(close(getattr(row.law, f), getattr(want, f)) for f in ("loc", "scale", "low", "high"))
-            if not ok:
-                wrong.append(f"{row.path}: {row.law or row.init} != {want}")
+        wrong += [f"{row.path}: {row.law or row.init} != {want}" for row in rows if not holds(row, want)]
     return wrong
 
 

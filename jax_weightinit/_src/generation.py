@@ -182,12 +182,6 @@ def _layout_program(
     return drawn, constants, leaf_keys
 
 
-def _padded(table: np.ndarray, rows: int, fill: float = 0) -> np.ndarray:
-    """`table` with rows of `fill` appended up to `rows` rows."""
-    pad = np.full((rows - table.shape[0], *table.shape[1:]), fill, table.dtype)
-    return np.concatenate([table, pad])
-
-
 def _empty(dtype: np.dtype) -> Array:
     """A new eager segment buffer (later segments of the call reuse the last one's)."""
     return jnp.zeros((segments.buffer_rows(), segments.ROW), dtype)
@@ -214,9 +208,9 @@ def _eager_segments(
         buffer = segments.eager_segment(
             segment.case,
             segment.dtype,
-            _padded(key_data[used : used + count], capacity),
-            _padded(table, capacity),
-            _padded(np.asarray(starts[:-1], np.int32), capacity, big),
+            keys.padded(key_data[used : used + count], capacity),
+            keys.padded(table, capacity),
+            keys.padded(np.asarray(starts[:-1], np.int32), capacity, big),
             segments.leaf_of_rows(starts),
             np.int32(starts[-1]),
             buffers.pop(segment.dtype) if segment.dtype in buffers else _empty(segment.dtype),
@@ -453,7 +447,7 @@ def _draw_group(
     unseen = traced and group.sharding is None and jax.device_count() > 1
     size = chunk_size(group) if _vectorized(group, leaf_keys) and not unseen else 0
     by_layer = unseen and group.by_layer and keys.bits_by_counter(leaf_keys) and len(group.shape) > 1
-    by_layer = by_layer and not placement.explicit_context()
+    by_layer = by_layer and not placement.explicit_context()  # an Explicit mesh's types replicate every step
     group = dataclasses.replace(group, by_layer=by_layer)
     out: list[Array] = []
     if isinstance(group.init, Constant) and not sampling.fits_jit(group.init.value):

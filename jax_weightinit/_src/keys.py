@@ -124,16 +124,18 @@ def eager_leaf_keys(key: Array, words: np.ndarray, typed: bool) -> tuple[np.ndar
     rows = max(256, 1 << max(0, len(words) - 1).bit_length())
     impl = impl_name(key)
     if impl != "threefry2x32":  # segments draw threefry bits only; other keys are derived by one compiled program
-        return None, folded(key, _pad_rows(words, rows), impl)
+        return None, folded(key, padded(words, rows), impl)
     data = threefry_fold_on_host(np.asarray(jax.random.key_data(key)), words)
     typed_keys = (
-        jax.random.wrap_key_data(jnp.asarray(_pad_rows(data, rows)), impl=jax.random.key_impl(key)) if typed else None
+        jax.random.wrap_key_data(jnp.asarray(padded(data, rows)), impl=jax.random.key_impl(key)) if typed else None
     )
     return data, typed_keys
 
 
-def _pad_rows(table: np.ndarray, rows: int) -> np.ndarray:
-    return np.concatenate([table, np.zeros((rows - table.shape[0], *table.shape[1:]), table.dtype)])
+def padded(table: np.ndarray, rows: int, fill: float = 0) -> np.ndarray:
+    """`table` with rows of `fill` appended up to `rows` rows (key words here, and segments' tables in `generation`)."""
+    pad = np.full((rows - table.shape[0], *table.shape[1:]), fill, table.dtype)
+    return np.concatenate([table, pad])
 
 
 def threefry_fold_on_host(key_data: np.ndarray, words: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from .formulas import fan_formula
 from .optional import optional
 from .plan import Pattern
 from .pytorch import default_bias, default_weight, trunc_normal
-from .recipes import Rule, _layers, _pattern, norm_weights
+from .recipes import Rule, _pattern, norm_weights
 from .variance_scaling import lecun_normal, variance_scaling, xavier_uniform
 
 # Biases: `bias`, and Haiku's `b` and LayerNorm `offset`.
@@ -28,13 +28,6 @@ _WEIGHTS = r"(kernel|weight|w|embeddings?)$"
 def _named(*modules: str, leaves: str = "kernel|weight|w") -> str:
     """The pattern of the `leaves` of the modules named `modules`, each a whole path component (`o`, not `wo`)."""
     return rf"(^|/)({'|'.join(modules)})/({leaves})$"
-
-
-def _positive_int(name: str, value: object) -> int:
-    count = _layers(name, value)
-    if count == 0:
-        raise ValueError(f"`{name}` must be positive; got 0.")
-    return count
 
 
 def t5_rules(d_model: int, d_kv: int, num_heads: int, d_ff: int, factor: float = 1.0) -> list[Rule]:
@@ -76,8 +69,8 @@ def t5_rules(d_model: int, d_kv: int, num_heads: int, d_ff: int, factor: float =
       >>> [round(init.distribution((512, 384)).std, 6) for _, init in rules[:3]]  # q, k and v, o
       [0.005524, 0.044194, 0.051031]
     """
-    d_model, d_kv = _positive_int("d_model", d_model), _positive_int("d_kv", d_kv)
-    num_heads, d_ff = _positive_int("num_heads", num_heads), _positive_int("d_ff", d_ff)
+    d_model, d_kv = validation.integer("d_model", d_model, low=1), validation.integer("d_kv", d_kv, low=1)
+    num_heads, d_ff = validation.integer("num_heads", num_heads, low=1), validation.integer("d_ff", d_ff, low=1)
     factor = validation.positive("factor", factor)
     return [
         (_named("q", "query"), normal(factor * ((d_model * d_kv) ** -0.5))),
@@ -159,7 +152,8 @@ def neox_rules(hidden_size: int, num_layers: int) -> list[Rule]:
       >>> round(rules[0][1].distribution((768, 768)).std, 6), round(rules[-1][1].distribution((768, 768)).std, 6)
       (0.006014, 0.022822)
     """
-    hidden_size, num_layers = _positive_int("hidden_size", hidden_size), _positive_int("num_layers", num_layers)
+    hidden_size = validation.integer("hidden_size", hidden_size, low=1)
+    num_layers = validation.integer("num_layers", num_layers, low=1)
     small_init = normal(math.sqrt(2 / (5 * hidden_size)))
     wang_init = normal(2 / num_layers / math.sqrt(hidden_size))
     return [(_named("attention/dense", "dense_4h_to_h"), wang_init), *_plain_rules(1.0)[:2], (_WEIGHTS, small_init)]
@@ -201,7 +195,7 @@ def megatron_rules(
       >>> round(rules[0][1].distribution((4096, 1024)).std, 6), str(rules[-1][1])
       (0.002887, 'normal(0.02)')
     """
-    num_layers = _positive_int("num_layers", num_layers)
+    num_layers = validation.integer("num_layers", num_layers, low=1)
     sigma = validation.positive("init_method_std", init_method_std)
     scaled = normal(sigma / math.sqrt(2.0 * num_layers))
     return [(_pattern("residual", residual), scaled), *_plain_rules(sigma)]
@@ -251,7 +245,8 @@ def olmo_rules(d_model: int, num_blocks: int, init_method: str = "normal", init_
       >>> law.low, law.high
       (-0.06, 0.06)
     """
-    d_model, num_blocks = _positive_int("d_model", d_model), _positive_int("num_blocks", num_blocks)
+    d_model = validation.integer("d_model", d_model, low=1)
+    num_blocks = validation.integer("num_blocks", num_blocks, low=1)
     if init_method not in _OLMO_INIT_METHODS:
         allowed = ", ".join(map(repr, _OLMO_INIT_METHODS))
         raise ValueError(f"`init_method` must be one of {allowed}; got {init_method!r}.")
@@ -304,7 +299,7 @@ def vit_rules(width: int, *, head_zeroinit: bool = True) -> list[Rule]:
       >>> round(rules[1][1].distribution((1, 196, 768)).std, 6)  # pos_embedding: 1 / sqrt(width)
       0.036084
     """
-    width = _positive_int("width", width)
+    width = validation.integer("width", width, low=1)
     xavier_3d = xavier_uniform(in_axis=-3, out_axis=(-2, -1))  # query, key, value: (width, heads, head_dim)
     return [
         (_named("head"), zeros if head_zeroinit else lecun_normal()),
