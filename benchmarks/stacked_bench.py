@@ -1,6 +1,7 @@
-"""Stacked layers: `vmap` over per-layer keys, one stacked draw and jax.nn; scanned linen models; `init_tree`.
+"""Stacked layers: `vmap` over per-layer keys, one stacked draw and jax.nn; eager nnx stacks; scanned linen models;
+`init_tree`.
 
-    python benchmarks/stacked_bench.py [--quick] [--out DIR]
+    python benchmarks/stacked_bench.py [--quick] [--out DIR] [--only vmap,nnx,models,tree]
 
 Writes DIR/stacked.json and DIR/stacked.md (default benchmarks/results-local/). Every ratio is
 taken against an alternative timed in the same process, in alternating rounds; the first
@@ -74,6 +75,41 @@ def vmap_cases(quick: bool) -> list[dict]:
                         "warm_vs_jax_nn": warm / base_warm,
                     }
                 )
+    return records
+
+
+def nnx_stack_cases(quick: bool) -> list[dict]:
+    """A stack of nnx layers built eagerly by `nnx.vmap` over per-layer keys, as the nnx guides build one, with
+    `kernel_init=` ours and jax.nn's, in alternating rounds."""
+    from flax import nnx
+
+    sizes = [(4, 64)] if quick else [(12, 256), (12, 1024)]
+    records = []
+    for layers, width in sizes:
+        keys = jax.random.split(jax.random.key(0), layers)
+
+        def build(kernel_init, width=width):
+            def layer(key):
+                return nnx.Linear(width, width, kernel_init=kernel_init, rngs=nnx.Rngs(key))
+
+            return lambda keys: nnx.state(nnx.vmap(layer)(keys))
+
+        timed = {
+            "eager nnx.vmap": _time(build(wi.he_normal()), keys),
+            "jax.nn eager nnx.vmap": _time(build(jax.nn.initializers.he_normal()), keys),
+        }
+        base_first, base_warm = timed["jax.nn eager nnx.vmap"]
+        for impl, (first, warm) in timed.items():
+            records.append(
+                {
+                    "case": f"he_normal nnx.Linear {layers}×({width}, {width})",
+                    "impl": impl,
+                    "first_s": first,
+                    "warm_s": warm,
+                    "first_vs_jax_nn": first / base_first,
+                    "warm_vs_jax_nn": warm / base_warm,
+                }
+            )
     return records
 
 
@@ -170,6 +206,13 @@ def markdown(data: dict) -> str:
             f"| {r['case']} | {r['impl']} | {r['first_s']:.2f} | {r['first_vs_jax_nn']:.2f} | "
             f"{1e3 * r['warm_s']:.1f} | {r['warm_vs_jax_nn']:.2f} |"
         )
+    lines += ["", "## nnx stacks built eagerly: nnx.vmap over per-layer keys", ""]
+    lines += ["| case | impl | first call s | ÷ jax.nn | warm ms | ÷ jax.nn |", "|---|---|---|---|---|---|"]
+    for r in data.get("nnx", []):
+        lines.append(
+            f"| {r['case']} | {r['impl']} | {r['first_s']:.2f} | {r['first_vs_jax_nn']:.2f} | "
+            f"{1e3 * r['warm_s']:.1f} | {r['warm_vs_jax_nn']:.2f} |"
+        )
     lines += ["", "## Scanned linen models: jit(model.init), fresh processes", ""]
     lines += ["| case | impl | cold s (import to first init) | warm ms |", "|---|---|---|---|"]
     for r in data["models"]:
@@ -180,23 +223,27 @@ def markdown(data: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+GROUPS = {"vmap": vmap_cases, "nnx": nnx_stack_cases, "models": scanned_models, "tree": tree_case}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="small sizes, one round: a smoke run")
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results-local"))
+    parser.add_argument(
+        "--only", default="", help=f"comma-separated sections of {','.join(GROUPS)}; the others kept from --out"
+    )
     args = parser.parse_args()
-    data = {
-        "machine": f"{platform.processor() or platform.machine()}, jax {jax.__version__}, {jax.default_backend()}",
-        "vmap": vmap_cases(args.quick),
-        "models": scanned_models(args.quick),
-        "tree": tree_case(args.quick),
-    }
     out = pathlib.Path(args.out)
+    only = args.only.split(",") if args.only else list(GROUPS)
+    data = json.loads((out / "stacked.json").read_text()) if args.only else {}
+    data["machine"] = f"{platform.processor() or platform.machine()}, jax {jax.__version__}, {jax.default_backend()}"
+    for group in only:
+        data[group] = GROUPS[group](args.quick)
     out.mkdir(parents=True, exist_ok=True)
     (out / "stacked.json").write_text(json.dumps(data, indent=1))
     (out / "stacked.md").write_text(markdown(data))
     print(markdown(data))
-
 
 if __name__ == "__main__":
     main()

@@ -108,7 +108,18 @@ def test_stacked_benchmark_writes_results(tmp_path):
     assert {r["impl"] for r in data["vmap"]} == impls
     assert all(r["first_s"] > 0 and r["warm_s"] > 0 for r in data["vmap"] + data["tree"])
     assert {r["impl"] for r in data["models"]} == {"jax_weightinit", "flax defaults"}
+    assert {r["impl"] for r in data["nnx"]} == {"eager nnx.vmap", "jax.nn eager nnx.vmap"}
     assert "## vmap over per-layer keys" in (tmp_path / "stacked.md").read_text()
+    # One section measured again; the others kept as they were.
+    again = subprocess.run(
+        [sys.executable, str(script), "--quick", "--only", "nnx", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    redone = json.loads((tmp_path / "stacked.json").read_text())
+    assert redone["vmap"] == data["vmap"] and redone["nnx"] != data["nnx"]
 
 
 def test_sweep_benchmark_counts_one_compile_for_the_traced_sweep(tmp_path):

@@ -1,6 +1,8 @@
 """Every elementwise random initializer samples exactly its stated law, in every dtype."""
 
 import contextlib
+import math
+import re
 
 import chex
 import jax
@@ -11,6 +13,7 @@ from registry import DTYPES, FAN_SCALED, LAYOUTS, random_cases
 
 import jax_weightinit as wi
 from jax_weightinit import testing
+from jax_weightinit._src import blocks
 
 CASES = list(random_cases())
 
@@ -257,6 +260,63 @@ def test_large_array_temporaries_stay_below_the_output(key):
     memory = jax.jit(lambda k: wi.he_normal()(k, shape)).lower(key).compile().memory_analysis()
     # Drawn whole, the counters and threefry state alone take three times the output.
     assert memory.temp_size_in_bytes <= 8192 * 4096 * 4 // 2, memory
+
+
+def _widest_float32(fn, key) -> int:
+    """The most elements of any float32 array in `fn`'s compiled program."""
+    text = jax.jit(fn).lower(key).compile().as_text()
+    shapes = re.findall(r"f32\[([\d,]*)\]", text)
+    return max((math.prod(int(n) for n in shape.split(",") if n) for shape in shapes), default=0)
+
+
+# (loop, a bfloat16 draw of 2^21 elements it makes in steps): the loops that write a draw into its output a step at
+# a time.
+NARROW_LOOPS = [
+    ("row blocks", lambda k: wi.glorot_uniform()(k, (2048, 1024), jnp.bfloat16)),
+    (
+        "keys in turn",
+        lambda k: jax.vmap(lambda k: wi.he_normal()(k, (512, 1024), jnp.bfloat16))(jax.random.split(k, 4)),
+    ),
+    ("one layer at a time", lambda k: blocks.draw_by_layer(k, (4, 512, 1024), lambda b: b.astype(jnp.bfloat16))),
+]
+
+
+@pytest.mark.parametrize(("loop", "draw"), NARROW_LOOPS, ids=[row[0] for row in NARROW_LOOPS])
+def test_loops_write_bfloat16_without_widening_the_output(loop, draw, key):
+    """XLA:CPU widens bfloat16 to float32 around an in-place write, the whole buffer at every step: the loops write
+    the values' bits, so no float32 array is as large as the output."""
+    assert _widest_float32(draw, key) < 2**21
+
+
+@pytest.mark.parametrize(("loop", "draw"), NARROW_LOOPS, ids=[row[0] for row in NARROW_LOOPS])
+def test_loops_writing_bfloat16_twin_a_float32_buffer_is_caught(loop, draw, key, monkeypatch):
+    monkeypatch.setattr(blocks, "stored_dtype", lambda dtype: np.dtype(np.float32))
+    monkeypatch.setattr(blocks, "stored", lambda values: values.astype(jnp.float32))
+    monkeypatch.setattr(blocks, "loaded", lambda buffer, dtype: buffer.astype(dtype))
+    with _fresh_programs():
+        assert _widest_float32(draw, key) >= 2**21
+
+
+# XLA:CPU as jax 0.9.1 and 0.10 ship it widens a bfloat16 buffer written in place; jax 0.11.2 and 0.12.1 do not.
+XLA_WIDENS_BFLOAT16_WRITES = jax.__version_info__ < (0, 11)
+
+
+@pytest.mark.parametrize(("loop", "draw"), NARROW_LOOPS, ids=[row[0] for row in NARROW_LOOPS])
+def test_loops_writing_bfloat16_as_floats_widen_where_xla_does(loop, draw, key, monkeypatch):
+    """Why the loops write bits: the same loops writing the floats themselves."""
+    monkeypatch.setattr(blocks, "stored_dtype", np.dtype)
+    with _fresh_programs():
+        assert (_widest_float32(draw, key) >= 2**21) == XLA_WIDENS_BFLOAT16_WRITES
+
+
+@contextlib.contextmanager
+def _fresh_programs():
+    """Programs traced anew inside, and none of those kept after."""
+    jax.clear_caches()
+    try:
+        yield
+    finally:
+        jax.clear_caches()
 
 
 # (value, shape): jax.nn.initializers.constant broadcasts any array-like; so does wi.constant.

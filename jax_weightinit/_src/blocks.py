@@ -118,12 +118,35 @@ def draw_by_layer(key: Array, shape: tuple[int, ...], to_values) -> Array:
 
     def step(index: Array, out: Array) -> Array:
         values = to_values(bits_at(data, shape, (index.astype(jnp.uint32), *rest), (1, *layer)))
-        return jax.lax.dynamic_update_slice_in_dim(out, values, index, axis=0)
+        return jax.lax.dynamic_update_slice_in_dim(out, stored(values), index, axis=0)
 
     # The buffer starts from the key, not from zeros: XLA would make one zero array for every leaf of a shape and
     # copy it into each (a whole leaf of temporaries); every element is written before it is read.
-    start = jnp.broadcast_to(data[0].astype(dtype), shape)
-    return jax.lax.fori_loop(0, shape[0], step, start)
+    start = jnp.broadcast_to(data[0].astype(stored_dtype(dtype)), shape)
+    return loaded(jax.lax.fori_loop(0, shape[0], step, start), dtype)
+
+
+def stored_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype a loop's output buffer holds values of `dtype` in: their bits, for a float narrower than 32 bits.
+
+    XLA:CPU as jax 0.9 and 0.10 ship it computes such floats in float32, an in-place write of them included: it
+    converts the whole buffer to float32 and back at every step, so a loop of n steps makes n passes over its
+    output (`docs/design.md`; later versions write in place). A write of their bits is a copy of one step's values.
+    """
+    dtype = np.dtype(dtype)
+    narrow = jnp.issubdtype(dtype, jnp.floating) and dtype.itemsize < 4
+    return np.dtype(f"uint{8 * dtype.itemsize}") if narrow else dtype
+
+
+def stored(values: Array) -> Array:
+    """`values` as a loop's output buffer holds them (`stored_dtype`)."""
+    dtype = stored_dtype(values.dtype)
+    return values if dtype == values.dtype else jax.lax.bitcast_convert_type(values, dtype)
+
+
+def loaded(buffer: Array, dtype: np.dtype) -> Array:
+    """The values of `dtype` a buffer of `stored` values holds."""
+    return buffer if buffer.dtype == dtype else jax.lax.bitcast_convert_type(buffer, dtype)
 
 
 def _shard_index(entry, sizes: dict) -> Array | int:
@@ -149,11 +172,11 @@ def _draw_shard(data: Array, shape, local: tuple[int, ...], offsets, to_values, 
     def block(out, row, rows):
         start = (offsets[0] + row.astype(jnp.uint32), *offsets[1:])
         values = to_values(bits_at(data, shape, start, (rows, *local[1:])))
-        return jax.lax.dynamic_update_slice_in_dim(out, values, row, axis=0)
+        return jax.lax.dynamic_update_slice_in_dim(out, stored(values), row, axis=0)
 
     dtype = jax.eval_shape(to_values, jax.ShapeDtypeStruct((1,), jnp.uint32)).dtype
-    out = jnp.zeros(local, dtype)
+    out = jnp.zeros(local, stored_dtype(dtype))
     out = jax.lax.fori_loop(0, full, lambda i, out: block(out, i * step, step), out)
     if tail:
         out = block(out, jnp.asarray(full * step), tail)
-    return out
+    return loaded(out, dtype)

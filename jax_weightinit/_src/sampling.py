@@ -406,7 +406,7 @@ def _keys_in_turn(case: str, shape: tuple[int, ...], dtype: np.dtype, blocked: b
 
     def in_turn(keys, p):
         per_step = max(1, min(len(keys), tunables.TUNABLES.block_bytes // (4 * max(1, math.prod(shape)))))
-        return jax.lax.map(lambda k: one(k, p), keys, batch_size=per_step)
+        return blocks.loaded(jax.lax.map(lambda k: blocks.stored(one(k, p)), keys, batch_size=per_step), dtype)
 
     def together(keys, p):
         return jax.vmap(one, in_axes=(0, None))(keys, p)

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.extend.random import threefry2x32_p
 
-from . import sampling, tunables
+from . import blocks, sampling, tunables
 from .typing import Array
 
 # Elements per row: a leaf takes whole rows (its last row padded), so every row belongs to one leaf and its key,
@@ -141,11 +141,11 @@ def draw_rows(
         # rewrites those rows with the same values: one copy of the sampler in the program, not two.
         def block(i, out):
             start = jnp.maximum(jnp.minimum(i * step, filled - step), 0)
-            return jax.lax.dynamic_update_slice_in_dim(out, values(start, step), start, 0)
+            return jax.lax.dynamic_update_slice_in_dim(out, blocks.stored(values(start, step)), start, 0)
 
         count = (filled + step - 1) // step
         start = jnp.zeros((rows, ROW), dtype) if into is None else into
-        return jax.lax.fori_loop(0, count, block, start)
+        return blocks.loaded(jax.lax.fori_loop(0, count, block, blocks.stored(start)), dtype)
 
     def whole(key_data, table):
         return values(jnp.int32(0), rows)
