@@ -13,7 +13,7 @@ from registry import DTYPES, FAN_SCALED, LAYOUTS, random_cases
 
 import jax_weightinit as wi
 from jax_weightinit import testing
-from jax_weightinit._src import blocks
+from jax_weightinit._src import blocks, sampling
 
 CASES = list(random_cases())
 
@@ -307,6 +307,28 @@ def test_loops_writing_bfloat16_as_floats_widen_where_xla_does(loop, draw, key, 
     monkeypatch.setattr(blocks, "stored_dtype", np.dtype)
     with _fresh_programs():
         assert (_widest_float32(draw, key) >= 2**21) == XLA_WIDENS_BFLOAT16_WRITES
+
+
+def _bits_written_out(init, key) -> list[str]:
+    """The draw-sized arrays of 32-bit words that `init`'s compiled program writes out in its entry computation,
+    outside the conditional its law is computed in."""
+    text = jax.jit(lambda k: init(k, (512, 1024))).lower(key).compile().as_text()
+    return re.findall(r"%\S+ = u32\[512,1024\]", text[text.index("ENTRY") :])
+
+
+@pytest.mark.parametrize("impl", ["rbg", "unsafe_rbg"])
+@pytest.mark.parametrize("name", ["glorot_uniform", "he_normal"])
+def test_rbg_bits_are_made_inside_the_laws_loop(impl, name):
+    """Bits not counted per element are not drawn in blocks: they are made where the law is computed, so XLA:CPU
+    fuses them into its loop rather than writing them out whole and reading them back."""
+    assert _bits_written_out(getattr(wi, name)(), jax.random.key(0, impl=impl)) == []
+
+
+@pytest.mark.parametrize("impl", ["rbg", "unsafe_rbg"])
+def test_rbg_bits_twin_made_before_the_law_are_caught(impl, monkeypatch):
+    monkeypatch.setattr(sampling, "bits_by_counter", lambda key: True)  # the bits made first, then mapped
+    with _fresh_programs():
+        assert _bits_written_out(wi.glorot_uniform(), jax.random.key(0, impl=impl)) != []
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import blocks, laws, placement, quantile, tunables
-from .keys import impl_name
+from .keys import bits_by_counter, impl_name
 from .laws import Distribution
 from .rounded import rounded
 
@@ -195,12 +195,23 @@ def transform(u: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> ja
     return in_whole_vectors(lambda u: _law(u, params, case, dtype), u).astype(dtype)
 
 
-def transform_bits(bits: jax.Array, params: jax.Array, case: str, dtype: np.dtype) -> jax.Array:
-    """`transform` of the uniforms that random `bits` stand for (`from_bits`), in one pass over the bits."""
+def transform_bits(bits: jax.Array, params: jax.Array, case: str, dtype: np.dtype, made=None) -> jax.Array:
+    """`transform` of the uniforms that random `bits` stand for (`from_bits`), in one pass over the bits; of
+    `made(bits)` when `made` is given (`in_whole_vectors`)."""
     params = _kept(params)
     # Rounded to `dtype` outside the conditional, as in `transform`.
-    values = in_whole_vectors(lambda bits: _law(from_bits(bits, params.dtype), params, case, dtype), bits)
+    values = in_whole_vectors(lambda bits: _law(from_bits(bits, params.dtype), params, case, dtype), bits, made)
     return values.astype(dtype)
+
+
+def draw_bits(key: jax.Array, params: jax.Array, case: str, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
+    """`transform_bits` of `key`'s random bits of `shape`. Bits that are not counted per element (rbg and
+    unsafe_rbg keys, which `blocks` cannot draw in blocks) are made inside the law's conditional, where XLA:CPU
+    fuses their making into the law's loop: made outside, they would be written out whole and read back
+    (`docs/design.md`)."""
+    if bits_by_counter(key):
+        return transform_bits(random_bits(key, shape, params.dtype), params, case, dtype)
+    return transform_bits(key, params, case, dtype, made=lambda key: random_bits(key, shape, params.dtype))
 
 
 def _kept(params: jax.Array) -> jax.Array:
@@ -270,9 +281,10 @@ def _shared_standard(case: str):
 LANES = 128
 
 
-def in_whole_vectors(f, x: jax.Array) -> jax.Array:
+def in_whole_vectors(f, x: jax.Array, made=None) -> jax.Array:
     """`f(x)` for an `f` elementwise along the last dim, computed on CPU in rows of a multiple of `LANES`
-    elements and kept apart from the program around it.
+    elements and kept apart from the program around it; `f(made(x))` when `made` is given, the rows made
+    inside (bits from a key), so that XLA fuses their making into the law's loop rather than writing them out.
 
     XLA:CPU lets LLVM fuse a multiply and an add into one FMA where it sees them together,
     and what it sees depends on the code around: in a sum of two products (the quantile's
@@ -286,21 +298,28 @@ def in_whole_vectors(f, x: jax.Array) -> jax.Array:
     caller's program. On GPU and TPU an element is one thread's, and `f` runs as it is.
     """
 
-    def on_cpu(x):
-        scalar = x.ndim == 0
+    make = made or (lambda x: x)
+    rows = jax.eval_shape(make, x)
+    scalar = rows.ndim == 0
+    n = 1 if scalar else rows.shape[-1]
+    pad = -n % LANES
+
+    def in_rows(x):
+        x = make(x)
         x = x[None] if scalar else x
-        n = x.shape[-1]
-        pad = -n % LANES
         if pad:
             x = jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, pad)], constant_values=_padding(x.dtype))
-        out = jax.eval_shape(f, x)
+        return f(x)
+
+    def on_cpu(x):
+        out = jax.eval_shape(in_rows, x)
         # A predicate XLA cannot fold, and never batched under `vmap`: the conditional stays one.
         taken = jax.lax.optimization_barrier(np.bool_(True))
-        x = jax.lax.cond(taken, f, lambda x: jnp.zeros(out.shape, out.dtype), x)
+        x = jax.lax.cond(taken, in_rows, lambda x: jnp.zeros(out.shape, out.dtype), x)
         x = x[..., :n] if pad else x
         return x[0] if scalar else x
 
-    return jax.lax.platform_dependent(x, cpu=on_cpu, default=f)
+    return jax.lax.platform_dependent(x, cpu=on_cpu, default=lambda x: f(make(x)))
 
 
 def _padding(dtype: np.dtype) -> float | int:
@@ -312,7 +331,7 @@ def _padding(dtype: np.dtype) -> float | int:
 def _sample(key, params, case: str, shape: tuple[int, ...], dtype: np.dtype, sharding, blocked: bool) -> jax.Array:
     def whole(k, p):
         def draw(k, p):
-            return transform_bits(random_bits(k, shape, p.dtype), p, case, dtype)
+            return draw_bits(k, p, case, shape, dtype)
 
         return placement.place(draw, sharding, k, p)
 
