@@ -89,8 +89,14 @@ def sharded(ns: list[int]) -> dict[str, int]:
     return out
 
 
-def nudged(f, x):
-    """`f(x)`, its last column one ulp up when rows are not whole vectors of 8."""
+def plain(f, x, made=None):
+    """`f(x)` (of `made(x)`) as the library computed it before `sampling.in_whole_vectors`."""
+    return f(made(x) if made else x)
+
+
+def nudged(f, x, made=None):
+    """`f(x)` (of `made(x)`), its last column one ulp up when rows are not whole vectors of 8."""
+    x = made(x) if made else x
     y = f(x)
     if x.ndim and x.shape[-1] % 8:
         y = y.at[..., -1].set(jnp.nextafter(y[..., -1], jnp.asarray(jnp.inf, y.dtype)))
@@ -99,7 +105,7 @@ def nudged(f, x):
 
 def main(argv: list[str]) -> None:
     if "--twin" in argv:
-        sampling.in_whole_vectors = lambda f, u: f(u)
+        sampling.in_whole_vectors = plain
     if "--nudged" in argv:
         sampling.in_whole_vectors = nudged
     ns = widths(argv[0])
