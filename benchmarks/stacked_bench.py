@@ -25,23 +25,10 @@ import jax_weightinit as wi
 ROUNDS = 5
 
 
-def _time(fn, *args) -> tuple[float, float]:
-    """(the first call's seconds, compile included; the median of ROUNDS warm calls)."""
-    jax.clear_caches()
-    start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    first = time.perf_counter() - start
-    warm = []
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        warm.append(time.perf_counter() - start)
-    return first, statistics.median(warm)
-
-
 def _interleaved(fns: dict, *args, first_rounds: int, warm_rounds: int) -> dict[str, tuple[float, float]]:
-    """`_time` for calls a few milliseconds long, where a shared machine's noise outweighs the difference: the
-    functions take turns, each round's first calls after `jax.clear_caches()`, then the warm calls; medians."""
+    """Each function's (first call's seconds, compile included, after `jax.clear_caches()`; warm seconds), medians
+    over the rounds, the functions taking turns in each round: where calls are a few milliseconds long, a shared
+    machine's noise would otherwise outweigh the difference."""
     first: dict[str, list[float]] = {name: [] for name in fns}
     warm: dict[str, list[float]] = {name: [] for name in fns}
     for times, rounds, clear in ((first, first_rounds, True), (warm, warm_rounds, False)):
@@ -53,6 +40,29 @@ def _interleaved(fns: dict, *args, first_rounds: int, warm_rounds: int) -> dict[
                 jax.block_until_ready(fn(*args))
                 times[name].append(time.perf_counter() - start)
     return {name: (statistics.median(first[name]), statistics.median(warm[name])) for name in fns}
+
+
+def _time(fn, *args) -> tuple[float, float]:
+    """(the first call's seconds, compile included; the median of ROUNDS warm calls)."""
+    return _interleaved({"": fn}, *args, first_rounds=1, warm_rounds=ROUNDS)[""]
+
+
+def _against(case: str, timed: dict[str, tuple[float, float]], base) -> list[dict]:
+    """One record per implementation of `case`, its first and warm times also as ratios to `base(impl)`'s."""
+    records = []
+    for impl, (first, warm) in timed.items():
+        base_first, base_warm = timed[base(impl)]
+        records.append(
+            {
+                "case": case,
+                "impl": impl,
+                "first_s": first,
+                "warm_s": warm,
+                "first_vs_jax_nn": first / base_first,
+                "warm_vs_jax_nn": warm / base_warm,
+            }
+        )
+    return records
 
 
 def vmap_cases(quick: bool) -> list[dict]:
@@ -78,19 +88,12 @@ def vmap_cases(quick: bool) -> list[dict]:
                 "eager vmap": _time(jax.vmap(lambda k: ours(k, shape)), keys),
                 "jax.nn eager vmap": _time(jax.vmap(lambda k: theirs(k, shape)), keys),
             }
-            for impl, (first, warm) in timed.items():
-                # Each against jax.nn called the same way: under `jit`, or eagerly.
-                base_first, base_warm = timed["jax.nn eager vmap" if impl.endswith("eager vmap") else "jax.nn vmap"]
-                records.append(
-                    {
-                        "case": f"{name} {layers}×{shape}",
-                        "impl": impl,
-                        "first_s": first,
-                        "warm_s": warm,
-                        "first_vs_jax_nn": first / base_first,
-                        "warm_vs_jax_nn": warm / base_warm,
-                    }
-                )
+            # Each against jax.nn called the same way: under `jit`, or eagerly.
+            records += _against(
+                f"{name} {layers}×{shape}",
+                timed,
+                lambda impl: "jax.nn eager vmap" if impl.endswith("eager vmap") else "jax.nn vmap",
+            )
     return records
 
 
@@ -119,18 +122,9 @@ def nnx_stack_cases(quick: bool) -> list[dict]:
             first_rounds=1 if quick else 3,
             warm_rounds=ROUNDS if quick else 21,
         )
-        base_first, base_warm = timed["jax.nn eager nnx.vmap"]
-        for impl, (first, warm) in timed.items():
-            records.append(
-                {
-                    "case": f"he_normal nnx.Linear {layers}×({width}, {width})",
-                    "impl": impl,
-                    "first_s": first,
-                    "warm_s": warm,
-                    "first_vs_jax_nn": first / base_first,
-                    "warm_vs_jax_nn": warm / base_warm,
-                }
-            )
+        records += _against(
+            f"he_normal nnx.Linear {layers}×({width}, {width})", timed, lambda _: "jax.nn eager nnx.vmap"
+        )
     return records
 
 
@@ -220,26 +214,29 @@ def tree_case(quick: bool) -> list[dict]:
 
 
 def markdown(data: dict) -> str:
-    lines = ["# Stacked layers", "", f"Machine: {data['machine']}", "", "## vmap over per-layer keys", ""]
-    lines += ["| case | impl | first call s | ÷ jax.nn | warm ms | ÷ jax.nn |", "|---|---|---|---|---|---|"]
-    for r in data["vmap"]:
-        lines.append(
+    lines = ["# Stacked layers", "", f"Machine: {data['machine']}", ""]
+    for title, group in (
+        ("vmap over per-layer keys", "vmap"),
+        ("nnx stacks built eagerly: nnx.vmap over per-layer keys", "nnx"),
+    ):
+        lines += [
+            f"## {title}",
+            "",
+            "| case | impl | first call s | ÷ jax.nn | warm ms | ÷ jax.nn |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
             f"| {r['case']} | {r['impl']} | {r['first_s']:.2f} | {r['first_vs_jax_nn']:.2f} | "
             f"{1e3 * r['warm_s']:.1f} | {r['warm_vs_jax_nn']:.2f} |"
-        )
-    lines += ["", "## nnx stacks built eagerly: nnx.vmap over per-layer keys", ""]
-    lines += ["| case | impl | first call s | ÷ jax.nn | warm ms | ÷ jax.nn |", "|---|---|---|---|---|---|"]
-    for r in data.get("nnx", []):
-        lines.append(
-            f"| {r['case']} | {r['impl']} | {r['first_s']:.2f} | {r['first_vs_jax_nn']:.2f} | "
-            f"{1e3 * r['warm_s']:.1f} | {r['warm_vs_jax_nn']:.2f} |"
-        )
-    lines += ["", "## Scanned linen models: jit(model.init), fresh processes", ""]
+            for r in data.get(group, [])
+        ]
+        lines.append("")
+    lines += ["## Scanned linen models: jit(model.init), fresh processes", ""]
     lines += ["| case | impl | cold s (import to first init) | warm ms |", "|---|---|---|---|"]
-    for r in data["models"]:
+    for r in data.get("models", []):
         lines.append(f"| {r['case']} | {r['impl']} | {r['cold_s']:.2f} | {1e3 * r['warm_s']:.1f} |")
     lines += ["", "## init_tree on stacked params", "", "| case | impl | first call s | warm ms |", "|---|---|---|---|"]
-    for r in data["tree"]:
+    for r in data.get("tree", []):
         lines.append(f"| {r['case']} | {r['impl']} | {r['first_s']:.2f} | {1e3 * r['warm_s']:.1f} |")
     return "\n".join(lines) + "\n"
 
@@ -252,12 +249,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, one round: a smoke run")
     parser.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results-local"))
     parser.add_argument(
-        "--only", default="", help=f"comma-separated sections of {','.join(GROUPS)}; the others kept from --out"
+        "--only",
+        default="",
+        help=f"comma-separated sections of {','.join(GROUPS)}; the others kept from --out, if there",
     )
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     only = args.only.split(",") if args.only else list(GROUPS)
-    data = json.loads((out / "stacked.json").read_text()) if args.only else {}
+    kept = out / "stacked.json"
+    data = json.loads(kept.read_text()) if args.only and kept.exists() else {}
     data["machine"] = f"{platform.processor() or platform.machine()}, jax {jax.__version__}, {jax.default_backend()}"
     for group in only:
         data[group] = GROUPS[group](args.quick)
@@ -265,6 +265,7 @@ def main() -> None:
     (out / "stacked.json").write_text(json.dumps(data, indent=1))
     (out / "stacked.md").write_text(markdown(data))
     print(markdown(data))
+
 
 if __name__ == "__main__":
     main()
