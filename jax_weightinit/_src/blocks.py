@@ -129,9 +129,10 @@ def draw_by_layer(key: Array, shape: tuple[int, ...], to_values) -> Array:
 def stored_dtype(dtype: np.dtype) -> np.dtype:
     """The dtype a loop's output buffer holds values of `dtype` in: their bits, for a float narrower than 32 bits.
 
-    XLA:CPU as jax 0.9 and 0.10 ship it computes such floats in float32, an in-place write of them included: it
-    converts the whole buffer to float32 and back at every step, so a loop of n steps makes n passes over its
-    output (`docs/design.md`; later versions write in place). A write of their bits is a copy of one step's values.
+    XLA:CPU as jax 0.9 and 0.10 ship it computes bfloat16 in float32, an in-place write of it included: it converts
+    the whole buffer to float32 and back at every step, so a loop of n steps makes n passes over its output
+    (`docs/design.md`; later versions write in place, and float16 was not widened). A write of bits is a copy of
+    one step's values whatever the dtype, so every narrow float is written so.
     """
     dtype = np.dtype(dtype)
     narrow = jnp.issubdtype(dtype, jnp.floating) and dtype.itemsize < 4
